@@ -1,0 +1,399 @@
+// Channels between tasks (internal): input gates, exchanges and key groups.
+//
+// A task with upstream tasks reads from one InputGate: a bounded queue per upstream subtask.
+// A producer blocks when its queue is full; that is backpressure, and it propagates hop by
+// hop up to the sources. The gate merges watermarks (minimum over active inputs), tracks
+// idleness and end of input, and aligns checkpoint barriers: an input that delivered the
+// barrier is not read again until every input has (Chandy-Lamport with aligned barriers, as
+// in Flink). An ExchangeOutput sits at the end of the producer's chain and partitions
+// batches over the gates of the next operator's subtasks: forward, rebalance, broadcast, or by
+// key group.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "lightflus/detail/operator.hpp"
+
+namespace lightflus::detail {
+
+/// Thrown in a task blocked on a channel when the job is cancelled.
+struct Cancelled {};
+
+/// Outputs that buffer partial batches and can be flushed (latency bound).
+class Flushable {
+ public:
+  virtual ~Flushable() = default;
+  virtual void flush() = 0;
+};
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+/// Type-independent view of a gate, for the task loop.
+class GateBase {
+ public:
+  enum class Poll { Dispatched, Idle, Finished, BarrierAligned };
+  virtual ~GateBase() = default;
+  /// Takes one message and hands it to the head of the chain. Waits until `deadline` if no
+  /// input is ready (returns Idle); returns BarrierAligned with `barrier` set once all inputs
+  /// delivered a barrier (the caller snapshots, then calls forwardBarrier()).
+  virtual Poll pollAndDispatch(SteadyTime deadline, std::uint64_t& barrier) = 0;
+  virtual void forwardBarrier(std::uint64_t barrier) = 0;
+  /// Tells the head of the chain that every input has ended.
+  virtual void endHead() = 0;
+  /// True when a message is ready without waiting.
+  virtual bool ready() = 0;
+  virtual void cancel() = 0;
+  /// Wakes a consumer waiting in pollAndDispatch (timers registered from another thread).
+  virtual void wakeup() = 0;
+  /// Batches queued now (metrics: queue fill) and the capacity.
+  virtual std::size_t queued() = 0;
+  virtual std::size_t capacity() const = 0;
+};
+
+/// Bounded queues from N producers to one consumer task.
+template <class T>
+class InputGate final : public GateBase {
+ public:
+  enum class Kind : std::uint8_t { Data, Watermark, Idle, Barrier, End };
+  struct Message {
+    Kind kind;
+    Batch<T> batch;
+    std::int64_t value = 0;
+  };
+
+  InputGate(int producers, std::size_t capacity_per_producer)
+      : producers_(static_cast<std::size_t>(producers)), capacity_(capacity_per_producer) {}
+
+  void setHead(Input<T>* head) { head_ = head; }
+
+  /// Called by producer `index` (from its thread). Blocks while its queue is full; returns
+  /// the time spent blocked in nanoseconds (backpressure).
+  std::int64_t push(int index, Message message) {
+    std::unique_lock lock(mutex_);
+    auto& p = producers_[static_cast<std::size_t>(index)];
+    std::int64_t blocked_ns = 0;
+    if (p.queue.size() >= capacity_ && !cancelled_) {
+      auto start = std::chrono::steady_clock::now();
+      ++p.waiting;
+      not_full_.wait(lock, [&] { return p.queue.size() < capacity_ || cancelled_; });
+      --p.waiting;
+      blocked_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+    }
+    if (cancelled_) throw Cancelled{};
+    p.queue.push_back(std::move(message));
+    ++queued_;
+    if (consumer_waiting_) not_empty_.notify_one();
+    return blocked_ns;
+  }
+
+  Poll pollAndDispatch(SteadyTime deadline, std::uint64_t& barrier) override {
+    Message m;
+    std::size_t from;
+    {
+      std::unique_lock lock(mutex_);
+      for (;;) {
+        if (cancelled_) throw Cancelled{};
+        if (pickLocked(from)) break;
+        if (allEndedLocked()) return Poll::Finished;
+        if (woken_) {
+          woken_ = false;
+          return Poll::Idle;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return Poll::Idle;
+        consumer_waiting_ = true;
+        not_empty_.wait_until(lock, deadline);
+        consumer_waiting_ = false;
+      }
+      auto& p = producers_[from];
+      bool was_full = p.queue.size() >= capacity_;
+      m = std::move(p.queue.front());
+      p.queue.pop_front();
+      --queued_;
+      if (was_full && p.waiting > 0) not_full_.notify_all();
+    }
+    return dispatch(from, std::move(m), barrier);
+  }
+
+  void forwardBarrier(std::uint64_t id) override { head_->processBarrier(id); }
+  void endHead() override { head_->endInput(); }
+
+  bool ready() override {
+    std::lock_guard lock(mutex_);
+    std::size_t from;
+    return cancelled_ || pickLocked(from) || allEndedLocked();
+  }
+
+  void cancel() override {
+    std::lock_guard lock(mutex_);
+    cancelled_ = true;
+    not_full_.notify_all();
+    not_empty_.notify_all();
+  }
+
+  void wakeup() override {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+    not_empty_.notify_all();
+  }
+
+  std::size_t queued() override {
+    std::lock_guard lock(mutex_);
+    return queued_;
+  }
+  std::size_t capacity() const override { return capacity_ * producers_.size(); }
+
+ private:
+  struct Producer {
+    std::deque<Message> queue;
+    Timestamp watermark = kMinTimestamp;
+    bool idle = false;
+    bool ended = false;
+    bool blocked = false;  // delivered the current barrier
+    int waiting = 0;
+  };
+
+  bool pickLocked(std::size_t& from) {
+    const std::size_t n = producers_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t k = (next_ + i) % n;
+      auto& p = producers_[k];
+      if (!p.blocked && !p.queue.empty()) {
+        next_ = (k + 1) % n;
+        from = k;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool allEndedLocked() const {
+    for (const auto& p : producers_)
+      if (!p.ended || !p.queue.empty()) return false;
+    return true;
+  }
+
+  Poll dispatch(std::size_t from, Message m, std::uint64_t& barrier) {
+    auto& p = producers_[from];  // only the consumer thread touches these fields
+    switch (m.kind) {
+      case Kind::Data:
+        if (p.idle) p.idle = false;
+        head_->processBatch(m.batch);
+        return Poll::Dispatched;
+      case Kind::Watermark:
+        p.idle = false;
+        if (m.value > p.watermark) p.watermark = m.value;
+        advanceWatermark();
+        return Poll::Dispatched;
+      case Kind::Idle:
+        p.idle = true;
+        advanceWatermark();
+        return Poll::Dispatched;
+      case Kind::Barrier: {
+        std::lock_guard lock(mutex_);
+        p.blocked = true;
+        pending_barrier_ = static_cast<std::uint64_t>(m.value);
+        return checkAlignedLocked(barrier);
+      }
+      case Kind::End: {
+        p.ended = true;
+        advanceWatermark();
+        std::lock_guard lock(mutex_);
+        if (pending_barrier_ != 0) {
+          Poll r = checkAlignedLocked(barrier);
+          if (r == Poll::BarrierAligned) return r;
+        }
+        if (allEndedLocked()) return Poll::Finished;
+        return Poll::Dispatched;
+      }
+    }
+    return Poll::Dispatched;
+  }
+
+  Poll checkAlignedLocked(std::uint64_t& barrier) {
+    for (const auto& p : producers_)
+      if (!p.blocked && !p.ended) return Poll::Dispatched;
+    for (auto& p : producers_) p.blocked = false;
+    barrier = pending_barrier_;
+    pending_barrier_ = 0;
+    return Poll::BarrierAligned;
+  }
+
+  void advanceWatermark() {
+    Timestamp combined = kMaxTimestamp;
+    bool any_active = false, any_open = false;
+    for (const auto& p : producers_) {
+      if (p.ended) continue;
+      any_open = true;
+      if (p.idle) continue;
+      any_active = true;
+      combined = std::min(combined, p.watermark);
+    }
+    if (!any_open) return;  // end of input: the task calls endInput()
+    if (!any_active) {
+      if (!idle_forwarded_) {
+        idle_forwarded_ = true;
+        head_->processIdle();
+      }
+      return;
+    }
+    idle_forwarded_ = false;
+    if (combined > emitted_watermark_) {
+      emitted_watermark_ = combined;
+      head_->processWatermark(combined);
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::vector<Producer> producers_;
+  std::size_t capacity_;
+  std::size_t queued_ = 0;
+  std::size_t next_ = 0;
+  bool consumer_waiting_ = false;
+  bool cancelled_ = false;
+  bool woken_ = false;
+  bool idle_forwarded_ = false;
+  std::uint64_t pending_barrier_ = 0;
+  Timestamp emitted_watermark_ = kMinTimestamp;
+  Input<T>* head_ = nullptr;
+};
+
+/// Mixes a hash (std::hash is the identity for integers) and maps it to a key group.
+inline int keyGroupOf(std::size_t hash, int max_parallelism) {
+  std::uint64_t h = hash;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return static_cast<int>(h % static_cast<std::uint64_t>(max_parallelism));
+}
+
+/// The subtask that owns a key group (contiguous ranges, as in Flink).
+inline int subtaskOfKeyGroup(int key_group, int parallelism, int max_parallelism) {
+  return key_group * parallelism / max_parallelism;
+}
+
+enum class Partitioning { Forward, Rebalance, Broadcast, Hash };
+
+/// Sends a chain's output to the gates of the next operator's subtasks.
+template <class T, class KeyHash = void>
+class ExchangeOutput final : public Input<T>, public Flushable {
+ public:
+  /// `key_hash` is used only for Partitioning::Hash: a callable size_t(const T&).
+  ExchangeOutput(Partitioning partitioning, std::vector<InputGate<T>*> targets, int producer_index,
+                 int own_subtask, int max_parallelism, std::size_t batch_size,
+                 std::atomic<std::int64_t>* backpressure_ns, const KeyHash* key_hash = nullptr)
+      : partitioning_(partitioning),
+        targets_(std::move(targets)),
+        buffers_(targets_.size()),
+        producer_index_(producer_index),
+        max_parallelism_(max_parallelism),
+        batch_size_(batch_size),
+        backpressure_ns_(backpressure_ns),
+        next_(static_cast<std::size_t>(own_subtask) % targets_.size()),
+        forward_target_(static_cast<std::size_t>(own_subtask) % targets_.size()) {
+    if constexpr (!std::is_void_v<KeyHash>) {
+      if (key_hash) key_hash_.emplace(*key_hash);
+    }
+  }
+
+  void processBatch(Batch<T>& batch) override {
+    switch (partitioning_) {
+      case Partitioning::Forward:
+        append(forward_target_, batch);
+        break;
+      case Partitioning::Rebalance:
+        append(next_, batch);
+        if (buffers_[next_].empty()) next_ = (next_ + 1) % targets_.size();
+        break;
+      case Partitioning::Broadcast:
+        for (std::size_t i = 0; i < targets_.size(); ++i) {
+          Batch<T> copy = batch;
+          append(i, copy);
+        }
+        break;
+      case Partitioning::Hash:
+        if constexpr (!std::is_void_v<KeyHash>) {
+          const int n = static_cast<int>(targets_.size());
+          for (auto& e : batch) {
+            int kg = keyGroupOf((*key_hash_)(e.value), max_parallelism_);
+            auto t = static_cast<std::size_t>(subtaskOfKeyGroup(kg, n, max_parallelism_));
+            auto& buf = buffers_[t];
+            buf.push_back(std::move(e));
+            if (buf.size() >= batch_size_) send(t);
+          }
+        }
+        break;
+    }
+    batch.clear();
+  }
+
+  void processWatermark(Timestamp w) override { broadcastControl(Kind::Watermark, w); }
+  void processIdle() override { broadcastControl(Kind::Idle, 0); }
+  void processBarrier(std::uint64_t id) override {
+    broadcastControl(Kind::Barrier, static_cast<std::int64_t>(id));
+  }
+  void endInput() override { broadcastControl(Kind::End, 0); }
+
+  void flush() override {
+    for (std::size_t i = 0; i < buffers_.size(); ++i)
+      if (!buffers_[i].empty()) send(i);
+  }
+
+ private:
+  using Kind = typename InputGate<T>::Kind;
+
+  void append(std::size_t target, Batch<T>& batch) {
+    auto& buf = buffers_[target];
+    if (buf.empty() && batch.size() >= batch_size_ / 2) {
+      buf.swap(batch);  // hand over whole batches without copying
+    } else {
+      buf.insert(buf.end(), std::make_move_iterator(batch.begin()),
+                 std::make_move_iterator(batch.end()));
+    }
+    if (buf.size() >= batch_size_ / 2) send(target);
+  }
+
+  void send(std::size_t target) {
+    typename InputGate<T>::Message m{Kind::Data, std::move(buffers_[target]), 0};
+    buffers_[target] = Batch<T>();
+    buffers_[target].reserve(batch_size_);
+    pushTo(target, std::move(m));
+  }
+
+  void broadcastControl(Kind kind, std::int64_t value) {
+    flush();
+    for (std::size_t i = 0; i < targets_.size(); ++i)
+      pushTo(i, typename InputGate<T>::Message{kind, {}, value});
+  }
+
+  void pushTo(std::size_t target, typename InputGate<T>::Message m) {
+    std::int64_t blocked = targets_[target]->push(producer_index_, std::move(m));
+    if (blocked && backpressure_ns_) backpressure_ns_->fetch_add(blocked, std::memory_order_relaxed);
+  }
+
+  Partitioning partitioning_;
+  std::vector<InputGate<T>*> targets_;
+  std::vector<Batch<T>> buffers_;
+  int producer_index_;
+  int max_parallelism_;
+  std::size_t batch_size_;
+  std::atomic<std::int64_t>* backpressure_ns_;
+  std::size_t next_;
+  std::size_t forward_target_;
+  struct NoHash {};
+  std::conditional_t<std::is_void_v<KeyHash>, std::optional<NoHash>, std::optional<KeyHash>>
+      key_hash_;
+};
+
+}  // namespace lightflus::detail

@@ -1,0 +1,313 @@
+// Sources: where a job's data comes from.
+//
+// A Source<T> is polled by its task: each poll emits up to one batch into a SourceOutput and
+// says whether more is ready (HaveMoreOutput), nothing is ready yet (Blocked: the task waits a
+// little or until wakeup()), or the source is exhausted (Finished: downstream windows and
+// timers then fire everything that is left). A source never sleeps in a loop itself. Each
+// parallel subtask gets its own Source instance from a factory; sources snapshot their
+// position so that a restored job continues where the snapshot was taken.
+//
+// Built in: collections, generators (bounded or unbounded, full speed or rate-limited); files
+// and stdin are in connectors/file.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lightflus/detail/operator.hpp"
+#include "lightflus/element.hpp"
+#include "lightflus/serializer.hpp"
+
+namespace lightflus {
+
+/// What a poll found.
+enum class SourceStatus {
+  HaveMoreOutput,  ///< poll again right away
+  Blocked,         ///< nothing ready now; poll again after a short wait or a wakeup()
+  Finished,        ///< the source is exhausted
+};
+
+/// A record that could not be decoded, sent to the dead-letter output instead of failing the
+/// job when the job asks for that (MalformedPolicy::DeadLetter).
+struct DeadLetter {
+  std::string origin;  ///< where it came from: "file.jsonl:17", "topic/3@1042"
+  std::string record;  ///< the raw record
+  std::string error;   ///< why it was rejected
+  friend bool operator==(const DeadLetter&, const DeadLetter&) = default;
+};
+
+/// What to do with a record that cannot be decoded.
+enum class MalformedPolicy {
+  Fail,        ///< fail the job with an error naming the record's origin (default)
+  DeadLetter,  ///< send it to the stream's deadLetters() output and go on
+};
+
+template <>
+struct Serializer<DeadLetter> {
+  static void write(StateWriter& w, const DeadLetter& d) {
+    w.write(d.origin);
+    w.write(d.record);
+    w.write(d.error);
+  }
+  static DeadLetter read(StateReader& r) {
+    DeadLetter d;
+    d.origin = r.read<std::string>();
+    d.record = r.read<std::string>();
+    d.error = r.read<std::string>();
+    return d;
+  }
+};
+
+/// Where a source subtask runs.
+struct SourceContext {
+  std::string job_name;
+  std::string operator_name;
+  int subtask = 0;
+  int parallelism = 1;
+  std::size_t batch_size = 1024;
+  detail::TaskServices* services = nullptr;
+  /// Wakes the task after poll() returned Blocked (callable from any thread).
+  void wakeup() const {
+    if (services) services->wakeup();
+  }
+};
+
+/// Receives what a source emits during one poll (no virtual call per element).
+template <class T>
+class SourceOutput {
+ public:
+  SourceOutput(Batch<T>& batch, std::size_t batch_size) : batch_(&batch), batch_size_(batch_size) {}
+  void collect(T value) { batch_->push_back(Element<T>{std::move(value), kMinTimestamp}); }
+  void collect(T value, Timestamp timestamp) {
+    batch_->push_back(Element<T>{std::move(value), timestamp});
+  }
+  /// True once a batch is full: return from poll() with HaveMoreOutput.
+  bool full() const { return batch_->size() >= batch_size_; }
+  std::size_t remaining() const { return full() ? 0 : batch_size_ - batch_->size(); }
+  /// Emits a watermark after the elements collected so far.
+  void emitWatermark(Timestamp w) { watermark_ = std::max(watermark_, w); }
+  /// Marks this subtask idle until it emits again.
+  void markIdle() { idle_ = true; }
+  /// Sends a malformed record to the dead-letter output.
+  void deadLetter(DeadLetter d) { dead_letters_.push_back(Element<DeadLetter>{std::move(d)}); }
+
+  // Used by the task.
+  Batch<T>& batch() { return *batch_; }
+  Batch<DeadLetter>& deadLetters() { return dead_letters_; }
+  Timestamp takeWatermark() { return std::exchange(watermark_, kMinTimestamp); }
+  bool takeIdle() { return std::exchange(idle_, false); }
+
+ private:
+  Batch<T>* batch_;
+  std::size_t batch_size_;
+  Batch<DeadLetter> dead_letters_;
+  Timestamp watermark_ = kMinTimestamp;
+  bool idle_ = false;
+};
+
+/// A source of T; one instance per parallel subtask.
+template <class T>
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual void open(const SourceContext&) {}
+  /// Emits up to one batch (stop when out.full()).
+  virtual SourceStatus poll(SourceOutput<T>& out) = 0;
+  /// How long the task waits after Blocked unless woken up earlier.
+  virtual Duration blockedWait() const { return Duration(10); }
+  virtual void snapshot(StateWriter&) {}
+  virtual void restore(StateReader&) {}
+  virtual void notifyCheckpointComplete(std::uint64_t) {}
+  virtual void close() {}
+};
+
+/// Creates the Source of one subtask.
+template <class T>
+using SourceFactory = std::function<std::unique_ptr<Source<T>>()>;
+
+/// Emits the elements of a vector; subtask i of p emits the elements i, i+p, i+2p, ...
+template <class T>
+class CollectionSource final : public Source<T> {
+ public:
+  explicit CollectionSource(std::shared_ptr<const std::vector<T>> items) : items_(std::move(items)) {}
+  void open(const SourceContext& ctx) override {
+    step_ = static_cast<std::size_t>(ctx.parallelism);
+    if (!restored_) next_ = static_cast<std::size_t>(ctx.subtask);
+  }
+  SourceStatus poll(SourceOutput<T>& out) override {
+    const auto& items = *items_;
+    while (next_ < items.size() && !out.full()) {
+      out.collect(items[next_]);
+      next_ += step_;
+    }
+    return next_ < items.size() ? SourceStatus::HaveMoreOutput : SourceStatus::Finished;
+  }
+  void snapshot(StateWriter& w) override { w.write<std::uint64_t>(next_); }
+  void restore(StateReader& r) override {
+    next_ = static_cast<std::size_t>(r.read<std::uint64_t>());
+    restored_ = true;
+  }
+
+ private:
+  std::shared_ptr<const std::vector<T>> items_;
+  std::size_t next_ = 0;
+  std::size_t step_ = 1;
+  bool restored_ = false;
+};
+
+/// Options of a generator source.
+struct GeneratorOptions {
+  /// How many elements in all subtasks together; 0 = unbounded.
+  std::uint64_t count = 0;
+  /// Elements per second over all subtasks; 0 = as fast as possible.
+  double rate = 0;
+};
+
+/// Emits fn(i) for i = 0, 1, 2, ... (subtask s of p takes i = s, s+p, ...), at full speed or
+/// at a fixed rate.
+template <class T, class F>
+class GeneratorSource final : public Source<T> {
+ public:
+  GeneratorSource(F fn, GeneratorOptions options) : fn_(std::move(fn)), options_(options) {}
+  void open(const SourceContext& ctx) override {
+    step_ = static_cast<std::uint64_t>(ctx.parallelism);
+    if (!restored_) next_ = static_cast<std::uint64_t>(ctx.subtask);
+    rate_ = options_.rate / static_cast<double>(ctx.parallelism);
+    start_ = std::chrono::steady_clock::now();
+    emitted_since_start_ = 0;
+  }
+  SourceStatus poll(SourceOutput<T>& out) override {
+    std::uint64_t limit = std::numeric_limits<std::uint64_t>::max();
+    if (rate_ > 0) {
+      double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      auto allowed = static_cast<std::uint64_t>(elapsed * rate_) + 1;
+      if (allowed <= emitted_since_start_) return SourceStatus::Blocked;
+      limit = allowed - emitted_since_start_;
+    }
+    std::uint64_t n = 0;
+    while (!out.full() && n < limit && (options_.count == 0 || next_ < options_.count)) {
+      out.collect(fn_(next_));
+      next_ += step_;
+      ++n;
+    }
+    emitted_since_start_ += n;
+    if (options_.count != 0 && next_ >= options_.count) return SourceStatus::Finished;
+    return SourceStatus::HaveMoreOutput;
+  }
+  Duration blockedWait() const override {
+    if (rate_ <= 0) return Duration(1);
+    return Duration(std::max<std::int64_t>(1, static_cast<std::int64_t>(1000.0 / rate_)));
+  }
+  void snapshot(StateWriter& w) override { w.write(next_); }
+  void restore(StateReader& r) override {
+    next_ = r.read<std::uint64_t>();
+    restored_ = true;
+  }
+
+ private:
+  F fn_;
+  GeneratorOptions options_;
+  std::uint64_t next_ = 0;
+  std::uint64_t step_ = 1;
+  double rate_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  std::uint64_t emitted_since_start_ = 0;
+  bool restored_ = false;
+};
+
+namespace detail {
+
+/// Runs a Source in its task (internal). The task calls step() in a loop.
+class SourceDriverBase : public Operator {
+ public:
+  void* input() override { return nullptr; }
+  virtual SourceStatus step() = 0;
+  virtual Duration blockedWait() const = 0;
+  /// Forwards a barrier after the task snapshotted the chain.
+  virtual void emitBarrier(std::uint64_t id) = 0;
+  /// Called when step() returned Finished: fires and forwards end of input.
+  virtual void finish() = 0;
+  /// Marks the output idle (no data for a while).
+  virtual void flushIdle() = 0;
+};
+
+template <class T>
+class SourceDriver final : public SourceDriverBase {
+ public:
+  SourceDriver(const OperatorInit& init, SourceFactory<T> factory, Input<T>* out,
+               Input<DeadLetter>* dead_letters)
+      : init_(init), factory_(std::move(factory)), out_(out), dead_letters_(dead_letters) {
+    context_.job_name = init.job_name;
+    context_.operator_name = init.operator_name;
+    context_.subtask = init.subtask;
+    context_.parallelism = init.parallelism;
+    context_.batch_size = init.batch_size;
+    context_.services = init.services;
+    guarded(init_.operator_name, [&] { source_ = factory_(); });
+  }
+  void open() override {
+    guarded(init_.operator_name, [&] { source_->open(context_); });
+  }
+  void close() override { source_->close(); }
+  bool stateful() const override { return true; }
+  void snapshot(StateWriter& w) override {
+    guarded(init_.operator_name, [&] { source_->snapshot(w); });
+  }
+  void restore(const OperatorRestore& r) override {
+    if (static_cast<int>(r.previous.size()) != r.parallelism)
+      throw ConfigError("source '" + init_.operator_name + "' was snapshotted with parallelism " +
+                        std::to_string(r.previous.size()) + " and cannot be restored with " +
+                        std::to_string(r.parallelism));
+    StateReader reader(r.previous[static_cast<std::size_t>(r.subtask)]);
+    guarded(init_.operator_name, [&] { source_->restore(reader); });
+  }
+  void notifyCheckpointComplete(std::uint64_t id) override {
+    guarded(init_.operator_name, [&] { source_->notifyCheckpointComplete(id); });
+  }
+
+  SourceStatus step() override {
+    SourceOutput<T> output(batch_, init_.batch_size);
+    SourceStatus status = SourceStatus::Finished;
+    guarded(init_.operator_name, [&] { status = source_->poll(output); });
+    if (!output.deadLetters().empty()) {
+      if (dead_letters_ == nullptr)
+        throw OperatorFailure(init_.operator_name,
+                              "a dead letter was emitted but nothing consumes deadLetters()");
+      dead_letters_->processBatch(output.deadLetters());
+    }
+    if (!batch_.empty()) {
+      init_.counters->records_out.fetch_add(batch_.size(), std::memory_order_relaxed);
+      out_->processBatch(batch_);
+      batch_.clear();
+    }
+    if (Timestamp w = output.takeWatermark(); w != kMinTimestamp) out_->processWatermark(w);
+    if (output.takeIdle()) out_->processIdle();
+    return status;
+  }
+  Duration blockedWait() const override { return source_->blockedWait(); }
+  void emitBarrier(std::uint64_t id) override {
+    out_->processBarrier(id);
+    if (dead_letters_) dead_letters_->processBarrier(id);
+  }
+  void finish() override {
+    out_->endInput();
+    if (dead_letters_) dead_letters_->endInput();
+  }
+  void flushIdle() override {}
+
+ private:
+  OperatorInit init_;
+  SourceFactory<T> factory_;
+  std::unique_ptr<Source<T>> source_;
+  Input<T>* out_;
+  Input<DeadLetter>* dead_letters_;
+  SourceContext context_;
+  Batch<T> batch_;
+};
+
+}  // namespace detail
+}  // namespace lightflus

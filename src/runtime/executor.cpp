@@ -1,0 +1,611 @@
+// The executor: planning (chaining, gates, exchanges), task threads, failure propagation,
+// checkpoints.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "job_runtime.hpp"
+#include "lightflus/error.hpp"
+
+namespace lightflus {
+namespace detail {
+
+// ---------------------------------------------------------------------------------------------
+// Planning
+
+JobRuntime::JobRuntime(std::shared_ptr<const StreamGraph> graph, ExecutionOptions options)
+    : graph_(std::move(graph)), options_(std::move(options)) {
+  if (options_.batch_size == 0) throw ConfigError("batch_size must be at least 1");
+  if (options_.channel_capacity == 0) throw ConfigError("channel_capacity must be at least 1");
+  plan();
+}
+
+JobRuntime::~JobRuntime() {
+  cancel();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+void JobRuntime::plan() {
+  const auto& g = *graph_;
+  if (g.nodes.empty()) throw ConfigError(fmt::format("job '{}' has no operators", g.job_name));
+  const int default_p = options_.parallelism > 0 ? options_.parallelism : g.default_parallelism;
+  for (const auto& n : g.nodes) {
+    int p = n.parallelism > 0 ? n.parallelism : default_p;
+    if (n.single) {
+      if (n.parallelism > 1)
+        throw ConfigError(fmt::format("job '{}': operator '{}' runs with parallelism 1 only",
+                                      g.job_name, n.name));
+      p = 1;
+    }
+    if (p < 1 || p > g.max_parallelism)
+      throw ConfigError(fmt::format("job '{}': operator '{}' has parallelism {}; it must be 1..{}",
+                                    g.job_name, n.name, p, g.max_parallelism));
+    parallelism_.push_back(p);
+  }
+  checkConsumers();
+
+  // An edge is chained when its target has no other input and data stays in the subtask.
+  std::vector<int> in_degree(g.nodes.size(), 0);
+  for (const auto& e : g.edges) ++in_degree[static_cast<std::size_t>(e.to)];
+  chained_.assign(g.edges.size(), false);
+  producer_offset_.assign(g.edges.size(), 0);
+  std::vector<int> producers(g.nodes.size(), 0);
+  for (std::size_t i = 0; i < g.edges.size(); ++i) {
+    const auto& e = g.edges[i];
+    int pf = parallelism(e.from), pt = parallelism(e.to);
+    bool local = (e.partitioning == Partitioning::Forward && pf == pt) || (pf == 1 && pt == 1);
+    chained_[i] = in_degree[static_cast<std::size_t>(e.to)] == 1 && local;
+    if (!chained_[i]) {
+      producer_offset_[i] = producers[static_cast<std::size_t>(e.to)];
+      producers[static_cast<std::size_t>(e.to)] += pf;
+    }
+  }
+
+  // Counters and gates.
+  counters_.resize(g.nodes.size());
+  gates_.resize(g.nodes.size());
+  for (const auto& n : g.nodes) {
+    auto id = static_cast<std::size_t>(n.id);
+    for (int s = 0; s < parallelism(n.id); ++s)
+      counters_[id].push_back(std::make_unique<OperatorCounters>());
+    if (producers[id] == 0) continue;
+    const EdgeSpec* first = nullptr;
+    for (const auto& e : g.edges)
+      if (e.to == n.id) {
+        first = &e;
+        break;
+      }
+    const auto& spec = *g.nodes[static_cast<std::size_t>(first->from)]
+                            .ports[static_cast<std::size_t>(first->from_port)]
+                            .spec;
+    for (int s = 0; s < parallelism(n.id); ++s)
+      gates_[id].push_back(spec.makeGate(producers[id], options_.channel_capacity));
+  }
+
+  // One task per head (a source or a node with a gate) and subtask.
+  for (const auto& n : g.nodes) {
+    auto id = static_cast<std::size_t>(n.id);
+    bool head = n.source || !gates_[id].empty();
+    if (!head) {
+      bool has_input = false;
+      for (std::size_t i = 0; i < g.edges.size(); ++i)
+        if (g.edges[i].to == n.id) has_input = true;
+      if (!has_input)
+        throw ConfigError(fmt::format("job '{}': operator '{}' has no input", g.job_name, n.name));
+      continue;
+    }
+    for (int s = 0; s < parallelism(n.id); ++s) {
+      auto task = std::make_unique<Task>(*this, n.id, s);
+      task->parts.backpressure_ns = &counters(n.id, s).backpressure_ns;
+      void* input = build(n.id, s, *task);
+      if (n.source) {
+        task->source = static_cast<SourceDriverBase*>(task->operators.back().get());
+      } else {
+        auto& gate = *gates_[id][static_cast<std::size_t>(s)];
+        const EdgeSpec* first = nullptr;
+        for (const auto& e : g.edges)
+          if (e.to == n.id) {
+            first = &e;
+            break;
+          }
+        g.nodes[static_cast<std::size_t>(first->from)]
+            .ports[static_cast<std::size_t>(first->from_port)]
+            .spec->setGateHead(gate, input);
+        task->gate = &gate;
+      }
+      tasks_.push_back(std::move(task));
+    }
+  }
+}
+
+void JobRuntime::checkConsumers() const {
+  const auto& g = *graph_;
+  for (const auto& n : g.nodes)
+    for (std::size_t p = 0; p < n.ports.size(); ++p) {
+      if (!n.ports[p].requires_consumer) continue;
+      bool consumed = std::any_of(g.edges.begin(), g.edges.end(), [&](const EdgeSpec& e) {
+        return e.from == n.id && e.from_port == static_cast<int>(p);
+      });
+      if (!consumed)
+        throw ConfigError(fmt::format(
+            "job '{}': operator '{}' sends records to its '{}' output but nothing consumes it; "
+            "read it with getSideOutput()/deadLetters() or change the policy",
+            g.job_name, n.name, n.ports[p].tag));
+    }
+}
+
+void* JobRuntime::build(int node_id, int subtask, Task& task) {
+  const auto& g = *graph_;
+  const auto& node = g.nodes[static_cast<std::size_t>(node_id)];
+  std::vector<void*> outputs;
+  for (std::size_t port = 0; port < node.ports.size(); ++port) {
+    std::vector<void*> targets;
+    for (std::size_t i = 0; i < g.edges.size(); ++i) {
+      const auto& e = g.edges[i];
+      if (e.from != node_id || e.from_port != static_cast<int>(port)) continue;
+      if (chained_[i]) {
+        targets.push_back(build(e.to, subtask, task));
+        continue;
+      }
+      std::vector<GateBase*> gates;
+      for (auto& gate : gates_[static_cast<std::size_t>(e.to)]) gates.push_back(gate.get());
+      Partitioning part = e.partitioning;
+      if (part == Partitioning::Forward && parallelism(e.from) != parallelism(e.to))
+        part = Partitioning::Rebalance;
+      int producer = producer_offset_[i] + subtask;
+      std::atomic<std::int64_t>* saved = task.parts.backpressure_ns;
+      task.parts.backpressure_ns = &counters(node_id, subtask).backpressure_ns;
+      if (part == Partitioning::Hash && e.hash) {
+        targets.push_back(e.hash->make(gates, producer, subtask, g.max_parallelism,
+                                       options_.batch_size, task.parts));
+      } else {
+        targets.push_back(node.ports[port].spec->exchange(part, gates, producer, subtask,
+                                                          g.max_parallelism, options_.batch_size,
+                                                          task.parts));
+      }
+      task.parts.backpressure_ns = saved;
+    }
+    if (targets.empty())
+      outputs.push_back(node.ports[port].spec->discard(task.parts));
+    else if (targets.size() == 1)
+      outputs.push_back(targets.front());
+    else
+      outputs.push_back(node.ports[port].spec->fanOut(std::move(targets), task.parts));
+  }
+
+  OperatorInit init;
+  init.job_name = g.job_name;
+  init.operator_name = node.name;
+  init.node_id = node_id;
+  init.subtask = subtask;
+  init.parallelism = parallelism(node_id);
+  init.max_parallelism = g.max_parallelism;
+  init.batch_size = options_.batch_size;
+  init.services = &task;
+  init.counters = &counters(node_id, subtask);
+  std::unique_ptr<Operator> op;
+  try {
+    op = node.make(init, outputs);
+  } catch (const OperatorFailure& f) {
+    throw ConfigError(fmt::format("job '{}': operator '{}' could not be created: {}", g.job_name,
+                                  f.operatorName(), f.cause()));
+  }
+  if (options_.restore && op->stateful()) {
+    auto it = options_.restore->operators.find(node.uid);
+    if (it != options_.restore->operators.end()) {
+      OperatorRestore r{subtask, init.parallelism, g.max_parallelism, it->second.subtasks};
+      try {
+        op->restore(r);
+      } catch (const std::exception& e) {
+        throw ConfigError(fmt::format("job '{}': operator '{}' could not be restored: {}",
+                                      g.job_name, node.name, e.what()));
+      }
+    }
+  }
+  void* input = op->input();
+  task.operators.push_back(std::move(op));
+  task.operator_nodes.push_back(node_id);
+  return input;
+}
+
+void JobRuntime::start() {
+  {
+    std::lock_guard lock(mutex_);
+    live_tasks_ = tasks_.size();
+  }
+  for (auto& t : tasks_) {
+    Task* task = t.get();
+    threads_.emplace_back([task] { task->run(); });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job state
+
+void JobRuntime::fail(const std::string& op, int subtask, const std::string& cause) {
+  {
+    std::lock_guard lock(mutex_);
+    if (status_ != JobStatus::Running) return;
+    status_ = JobStatus::Failed;
+    failed_operator_ = op;
+    failed_cause_ = cause;
+    error_ = fmt::format("job '{}' failed: operator '{}' (subtask {}): {}", graph_->job_name, op,
+                         subtask + 1, cause);
+    for (auto& [id, pending] : pending_)
+      pending.promise.set_exception(std::make_exception_ptr(Error(error_)));
+    pending_.clear();
+  }
+  cancelled_ = true;
+  for (auto& per_node : gates_)
+    for (auto& gate : per_node) gate->cancel();
+  for (auto& t : tasks_) t->cancel();
+}
+
+void JobRuntime::cancel() {
+  {
+    std::lock_guard lock(mutex_);
+    if (status_ == JobStatus::Running && live_tasks_ > 0) status_ = JobStatus::Cancelled;
+    for (auto& [id, pending] : pending_)
+      pending.promise.set_exception(
+          std::make_exception_ptr(Error("job was cancelled before the checkpoint completed")));
+    pending_.clear();
+  }
+  cancelled_ = true;
+  for (auto& per_node : gates_)
+    for (auto& gate : per_node) gate->cancel();
+  for (auto& t : tasks_) t->cancel();
+}
+
+void JobRuntime::taskEnded(Task& task) {
+  std::lock_guard lock(mutex_);
+  task.finished = true;
+  if (--live_tasks_ == 0) {
+    if (status_ == JobStatus::Running) status_ = JobStatus::Finished;
+    for (auto& [id, pending] : pending_)
+      pending.promise.set_exception(
+          std::make_exception_ptr(Error("job ended before the checkpoint completed")));
+    pending_.clear();
+    ended_cv_.notify_all();
+  }
+}
+
+void JobRuntime::wait() {
+  {
+    std::unique_lock lock(mutex_);
+    ended_cv_.wait(lock, [&] { return live_tasks_ == 0; });
+  }
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  std::lock_guard lock(mutex_);
+  if (status_ == JobStatus::Failed)
+    throw JobFailedError(graph_->job_name, failed_operator_, failed_cause_, error_);
+}
+
+bool JobRuntime::waitFor(Duration timeout) {
+  std::unique_lock lock(mutex_);
+  return ended_cv_.wait_for(lock, timeout, [&] { return live_tasks_ == 0; });
+}
+
+JobStatus JobRuntime::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+std::string JobRuntime::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
+std::vector<OperatorMetrics> JobRuntime::metrics() const {
+  std::vector<OperatorMetrics> all;
+  for (const auto& n : graph_->nodes) {
+    OperatorMetrics m;
+    m.id = n.id;
+    m.name = n.name;
+    m.kind = n.kind;
+    m.parallelism = parallelism(n.id);
+    std::int64_t bp = 0;
+    for (const auto& c : counters_[static_cast<std::size_t>(n.id)]) {
+      m.records_in += c->records_in.load(std::memory_order_relaxed);
+      m.records_out += c->records_out.load(std::memory_order_relaxed);
+      m.late_dropped += c->late_dropped.load(std::memory_order_relaxed);
+      bp += c->backpressure_ns.load(std::memory_order_relaxed);
+    }
+    m.backpressure_ms = static_cast<double>(bp) / 1e6;
+    for (const auto& gate : gates_[static_cast<std::size_t>(n.id)]) {
+      m.queued += gate->queued();
+      m.queue_capacity += gate->capacity();
+    }
+    all.push_back(std::move(m));
+  }
+  return all;
+}
+
+std::string JobRuntime::describePlan() const {
+  std::string out = fmt::format("job '{}'\n", graph_->job_name);
+  std::vector<int> seen;
+  for (const auto& t : tasks_) {
+    if (t->subtask() != 0) continue;
+    out += fmt::format("  task x{}:", parallelism(t->head()));
+    for (auto it = t->operator_nodes.rbegin(); it != t->operator_nodes.rend(); ++it) {
+      const auto& n = graph_->nodes[static_cast<std::size_t>(*it)];
+      out += fmt::format(" {}{} '{}'", it == t->operator_nodes.rbegin() ? "" : "-> ", n.kind,
+                         n.name);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+Snapshot JobRuntime::triggerCheckpoint(Duration timeout) {
+  std::future<Snapshot> result;
+  std::uint64_t id;
+  {
+    std::lock_guard lock(mutex_);
+    if (status_ != JobStatus::Running || live_tasks_ == 0)
+      throw Error(fmt::format("job '{}' is not running; no snapshot taken", graph_->job_name));
+    for (const auto& t : tasks_)
+      if (t->finished)
+        throw Error(fmt::format(
+            "job '{}': operator '{}' has already finished; snapshots are taken while every task "
+            "runs",
+            graph_->job_name, graph_->nodes[static_cast<std::size_t>(t->head())].name));
+    id = ++next_checkpoint_;
+    auto& p = pending_[id];
+    p.snapshot.checkpoint_id = id;
+    p.snapshot.job_name = graph_->job_name;
+    result = p.promise.get_future();
+  }
+  for (auto& t : tasks_)
+    if (t->source) t->requestBarrier(id);
+  if (result.wait_for(timeout) != std::future_status::ready) {
+    std::lock_guard lock(mutex_);
+    pending_.erase(id);
+    throw Error(fmt::format("job '{}': checkpoint {} did not complete within {} ms",
+                            graph_->job_name, id, timeout.count()));
+  }
+  Snapshot s = result.get();
+  for (auto& t : tasks_) t->notifyComplete(id);
+  return s;
+}
+
+void JobRuntime::acknowledge(std::uint64_t id, Task& task,
+                             std::vector<std::pair<int, std::string>> states) {
+  std::lock_guard lock(mutex_);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;  // failed or timed out meanwhile
+  auto& p = it->second;
+  for (auto& [node, bytes] : states) {
+    const auto& n = graph_->nodes[static_cast<std::size_t>(node)];
+    auto& op = p.snapshot.operators[n.uid];
+    op.name = n.name;
+    op.parallelism = parallelism(node);
+    op.subtasks.resize(static_cast<std::size_t>(op.parallelism));
+    op.subtasks[static_cast<std::size_t>(task.subtask())] = std::move(bytes);
+  }
+  if (++p.acks == tasks_.size()) {
+    p.promise.set_value(std::move(p.snapshot));
+    pending_.erase(it);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks
+
+void Task::registerProcessingTimer(Timestamp time, std::function<void(Timestamp)> callback) {
+  timers_.push(Timer{time, timer_seq_++, std::move(callback)});
+}
+
+void Task::wakeup() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+  if (gate) gate->wakeup();
+}
+
+void Task::requestBarrier(std::uint64_t id) {
+  {
+    std::lock_guard lock(mutex_);
+    barrier_requests_.push_back(id);
+  }
+  cv_.notify_all();
+}
+
+void Task::notifyComplete(std::uint64_t id) {
+  {
+    std::lock_guard lock(mutex_);
+    notifications_.push_back(id);
+    has_notifications_ = true;
+  }
+  cv_.notify_all();
+  if (gate) gate->wakeup();
+}
+
+void Task::cancel() {
+  {
+    std::lock_guard lock(mutex_);
+    cancelled_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Task::run() {
+  const auto& node = job_.graph().nodes[static_cast<std::size_t>(head_)];
+  try {
+    for (auto& op : operators) op->open();
+    last_flush_ = std::chrono::steady_clock::now();
+    if (source)
+      runSource();
+    else
+      runGate();
+    for (auto it = operators.rbegin(); it != operators.rend(); ++it) (*it)->close();
+  } catch (const Cancelled&) {
+    // The job was cancelled or another task failed; nothing to report from here.
+  } catch (const OperatorFailure& f) {
+    job_.fail(f.operatorName(), subtask_, f.cause());
+  } catch (const std::exception& e) {
+    job_.fail(node.name, subtask_, e.what());
+  } catch (...) {
+    job_.fail(node.name, subtask_, "unknown exception");
+  }
+  job_.taskEnded(*this);
+}
+
+void Task::flushOutputs() {
+  for (auto* f : parts.flushables) f->flush();
+  last_flush_ = std::chrono::steady_clock::now();
+}
+
+void Task::fireTimers() {
+  if (timers_.empty()) return;
+  Timestamp now = processingTimeNow();
+  while (!timers_.empty() && timers_.top().time <= now) {
+    Timer t = timers_.top();
+    timers_.pop();
+    t.callback(t.time);
+  }
+}
+
+SteadyTime Task::nextDeadline(SteadyTime limit) const {
+  SteadyTime flush_at = last_flush_ + job_.options().buffer_timeout;
+  SteadyTime d = std::min(limit, flush_at);
+  if (!timers_.empty()) {
+    Timestamp wait_ms = std::max<Timestamp>(0, timers_.top().time - processingTimeNow());
+    d = std::min(d, std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms));
+  }
+  return d;
+}
+
+void Task::takeSnapshot(std::uint64_t id) {
+  std::vector<std::pair<int, std::string>> states;
+  for (std::size_t i = 0; i < operators.size(); ++i) {
+    if (!operators[i]->stateful()) continue;
+    std::string bytes;
+    StateWriter w(bytes);
+    operators[i]->snapshot(w);
+    states.emplace_back(operator_nodes[i], std::move(bytes));
+  }
+  job_.acknowledge(id, *this, std::move(states));
+}
+
+void Task::deliverNotifications() {
+  std::deque<std::uint64_t> ids;
+  {
+    std::lock_guard lock(mutex_);
+    ids.swap(notifications_);
+    has_notifications_ = false;
+  }
+  for (auto id : ids)
+    for (auto& op : operators) op->notifyCheckpointComplete(id);
+}
+
+void Task::runGate() {
+  const auto far = std::chrono::hours(24);
+  for (;;) {
+    if (!gate->ready()) flushOutputs();  // nothing to do: send partial batches now
+    std::uint64_t barrier = 0;
+    auto deadline = nextDeadline(std::chrono::steady_clock::now() + far);
+    auto r = gate->pollAndDispatch(deadline, barrier);
+    fireTimers();
+    if (std::chrono::steady_clock::now() - last_flush_ >= job_.options().buffer_timeout)
+      flushOutputs();
+    if (has_notifications_) deliverNotifications();
+    if (r == GateBase::Poll::BarrierAligned) {
+      takeSnapshot(barrier);
+      gate->forwardBarrier(barrier);
+    } else if (r == GateBase::Poll::Finished) {
+      // Every input has ended: tell the chain, which fires what is left and forwards the end.
+      gate->endHead();
+      flushOutputs();
+      return;
+    }
+  }
+}
+
+void Task::runSource() {
+  for (;;) {
+    std::uint64_t barrier = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (cancelled_) throw Cancelled{};
+      if (!barrier_requests_.empty()) {
+        barrier = barrier_requests_.front();
+        barrier_requests_.pop_front();
+      }
+    }
+    if (barrier != 0) {
+      takeSnapshot(barrier);
+      source->emitBarrier(barrier);
+      continue;
+    }
+    if (has_notifications_) deliverNotifications();
+    fireTimers();
+    SourceStatus status = source->step();
+    if (status == SourceStatus::Finished) {
+      source->finish();
+      flushOutputs();
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (status == SourceStatus::Blocked) {
+      flushOutputs();
+      auto deadline = nextDeadline(now + source->blockedWait());
+      std::unique_lock lock(mutex_);
+      cv_.wait_until(lock, deadline, [&] {
+        return woken_ || cancelled_ || !barrier_requests_.empty() || has_notifications_;
+      });
+      woken_ = false;
+    } else if (now - last_flush_ >= job_.options().buffer_timeout) {
+      flushOutputs();
+    }
+  }
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+const char* toString(JobStatus status) {
+  switch (status) {
+    case JobStatus::Running:
+      return "running";
+    case JobStatus::Finished:
+      return "finished";
+    case JobStatus::Failed:
+      return "failed";
+    case JobStatus::Cancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+JobHandle::JobHandle(std::shared_ptr<detail::JobRuntime> runtime) : runtime_(std::move(runtime)) {}
+JobHandle::~JobHandle() = default;
+JobHandle::JobHandle(JobHandle&&) noexcept = default;
+JobHandle& JobHandle::operator=(JobHandle&&) noexcept = default;
+void JobHandle::wait() { runtime_->wait(); }
+bool JobHandle::waitFor(Duration timeout) { return runtime_->waitFor(timeout); }
+void JobHandle::cancel() { runtime_->cancel(); }
+Snapshot JobHandle::triggerCheckpoint(Duration timeout) {
+  return runtime_->triggerCheckpoint(timeout);
+}
+JobStatus JobHandle::status() const { return runtime_->status(); }
+std::string JobHandle::error() const { return runtime_->error(); }
+std::vector<OperatorMetrics> JobHandle::metrics() const { return runtime_->metrics(); }
+std::string JobHandle::describePlan() const { return runtime_->describePlan(); }
+
+JobHandle startJob(std::shared_ptr<const detail::StreamGraph> graph, ExecutionOptions options) {
+  auto runtime = std::make_shared<detail::JobRuntime>(std::move(graph), std::move(options));
+  runtime->start();
+  return JobHandle(std::move(runtime));
+}
+
+}  // namespace lightflus

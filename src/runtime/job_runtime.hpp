@@ -1,0 +1,141 @@
+// The running job (internal to the runtime): plan, gates, tasks and their threads.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "lightflus/detail/graph.hpp"
+#include "lightflus/executor.hpp"
+#include "lightflus/source.hpp"
+
+namespace lightflus::detail {
+
+class JobRuntime;
+
+/// One subtask of a chain of operators, run by one thread.
+class Task final : public TaskServices {
+ public:
+  Task(JobRuntime& job, int head, int subtask) : job_(job), head_(head), subtask_(subtask) {}
+  void run();
+
+  void registerProcessingTimer(Timestamp time, std::function<void(Timestamp)> callback) override;
+  void wakeup() override;
+
+  void requestBarrier(std::uint64_t id);
+  void notifyComplete(std::uint64_t id);
+  void cancel();
+
+  int head() const { return head_; }
+  int subtask() const { return subtask_; }
+
+  // Filled in by the planner.
+  std::vector<std::unique_ptr<Operator>> operators;  ///< downstream first
+  std::vector<int> operator_nodes;                   ///< node id of each operator
+  TaskParts parts;
+  GateBase* gate = nullptr;
+  SourceDriverBase* source = nullptr;
+  bool finished = false;  ///< guarded by the job's mutex
+
+ private:
+  struct Timer {
+    Timestamp time;
+    std::uint64_t seq;
+    std::function<void(Timestamp)> callback;
+    bool operator>(const Timer& o) const { return time != o.time ? time > o.time : seq > o.seq; }
+  };
+
+  void runGate();
+  void runSource();
+  void flushOutputs();
+  void fireTimers();
+  SteadyTime nextDeadline(SteadyTime limit) const;
+  void takeSnapshot(std::uint64_t id);
+  void deliverNotifications();
+
+  JobRuntime& job_;
+  int head_;
+  int subtask_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::uint64_t timer_seq_ = 0;
+  SteadyTime last_flush_{};
+
+  std::mutex mutex_;  // guards the requests below and source waits
+  std::condition_variable cv_;
+  std::deque<std::uint64_t> barrier_requests_;
+  std::deque<std::uint64_t> notifications_;
+  bool has_notifications_ = false;
+  bool woken_ = false;
+  bool cancelled_ = false;
+};
+
+class JobRuntime {
+ public:
+  JobRuntime(std::shared_ptr<const StreamGraph> graph, ExecutionOptions options);
+  ~JobRuntime();
+
+  void start();
+  void wait();
+  bool waitFor(Duration timeout);
+  void cancel();
+  Snapshot triggerCheckpoint(Duration timeout);
+  JobStatus status() const;
+  std::string error() const;
+  std::vector<OperatorMetrics> metrics() const;
+  std::string describePlan() const;
+
+  // Called by tasks.
+  void fail(const std::string& op, int subtask, const std::string& cause);
+  void taskEnded(Task& task);
+  void acknowledge(std::uint64_t id, Task& task,
+                   std::vector<std::pair<int, std::string>> states);
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+  const StreamGraph& graph() const { return *graph_; }
+  const ExecutionOptions& options() const { return options_; }
+  OperatorCounters& counters(int node, int subtask) {
+    return *counters_[static_cast<std::size_t>(node)][static_cast<std::size_t>(subtask)];
+  }
+  int parallelism(int node) const { return parallelism_[static_cast<std::size_t>(node)]; }
+
+ private:
+  void plan();
+  void* build(int node, int subtask, Task& task);
+  void checkConsumers() const;
+
+  struct PendingCheckpoint {
+    std::size_t acks = 0;
+    Snapshot snapshot;
+    std::promise<Snapshot> promise;
+  };
+
+  std::shared_ptr<const StreamGraph> graph_;
+  ExecutionOptions options_;
+  std::vector<int> parallelism_;
+  std::vector<bool> chained_;              // by edge
+  std::vector<int> producer_offset_;       // by edge: first producer index in the target gate
+  std::vector<std::vector<std::unique_ptr<GateBase>>> gates_;  // by node, by subtask
+  std::vector<std::vector<std::unique_ptr<OperatorCounters>>> counters_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+  std::vector<std::thread> threads_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable ended_cv_;
+  std::size_t live_tasks_ = 0;
+  JobStatus status_ = JobStatus::Running;
+  std::string error_;
+  std::string failed_operator_;
+  std::string failed_cause_;
+  std::atomic<bool> cancelled_{false};
+  std::uint64_t next_checkpoint_ = 0;
+  std::map<std::uint64_t, PendingCheckpoint> pending_;
+  bool joined_ = false;
+};
+
+}  // namespace lightflus::detail
