@@ -192,7 +192,7 @@ TEST_CASE("cancel stops an unbounded job", "[datastream]") {
 
 TEST_CASE("keyed process functions keep state per key and fire event-time timers", "[datastream]") {
   struct CountThenReport {
-    void processElement(const std::pair<std::string, Timestamp>& e,
+    void processElement(const std::pair<std::string, Timestamp>&,
                         KeyedContext<std::string, std::string>& ctx) {
       auto count = ctx.valueState<int>("count");
       count.update(count.value(0) + 1);

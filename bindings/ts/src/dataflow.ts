@@ -1,0 +1,261 @@
+/**
+ * Streams. A `Dataflow<T>` is a stream of T in one job; each transformation adds an operator to
+ * the job's graph and returns the stream it produces:
+ *
+ *     source.createFlow(ctx)                       // Dataflow<string>
+ *       .flatMap(line => line.split(" "))          // Dataflow<string>
+ *       .keyBy(word => word)                       // KeyedDataflow<string, string>
+ *       .window(TumblingWindow.of(Time.seconds(5)))// WindowedDataflow<string, string>
+ *       .aggregate(count)                          // Dataflow<number>
+ *       .sink(Stdout.new())                        // DataflowSink<number>
+ *       .execute();
+ *
+ * Functions given to the operators are UDFs: they run later, in the engine's worker isolates,
+ * so they must not rely on variables that change after the graph is built.
+ */
+import type { Sink } from "./connectors/connector";
+import { StdoutSink } from "./connectors/stdout";
+import type { ExecutionContext, OperatorFields } from "./context";
+import { ConfigError, describeValue, requireInteger, requireNonEmptyString } from "./errors";
+import type { AggregateConfig, OperatorKind } from "./graph";
+import { registerUdf } from "./udf";
+import { toWatermarkConfig, type WatermarkOptions, type WatermarkStrategy } from "./watermark";
+import { type IWindow, toWindowConfig, type WindowSpec } from "./window";
+
+/**
+ * Folds elements into an accumulator: `createAccumulator()` starts one, `add(value, acc)` adds an
+ * element, `getResult(acc)` makes the output, `merge(a, b)` joins two accumulators (needed by
+ * session windows, which merge).
+ */
+export interface AggregateFunction<T, A, R> {
+  createAccumulator(): A;
+  add(value: T, accumulator: A): A;
+  getResult(accumulator: A): R;
+  merge?(a: A, b: A): A;
+}
+
+/** A stream of T. */
+export class Dataflow<T> {
+  /** @internal */
+  protected readonly ctx_: ExecutionContext;
+  /** @internal The operator that produces this stream. */
+  protected readonly id_: number;
+
+  /** @internal Streams are made by sources and operators, not constructed by jobs. */
+  constructor(ctx: ExecutionContext, operator_id: number) {
+    this.ctx_ = ctx;
+    this.id_ = operator_id;
+  }
+
+  /** One output per element: `stream.map(s => s.length)`. */
+  map<U>(fn: (value: T) => U): Dataflow<U> {
+    return new Dataflow<U>(this.ctx_, this.addUdfOperator_("map", fn));
+  }
+
+  /** Zero or more outputs per element (an array, or any iterable): `lines.flatMap(l => l.split(" "))`. */
+  flatMap<U>(fn: (value: T) => Iterable<U>): Dataflow<U> {
+    return new Dataflow<U>(this.ctx_, this.addUdfOperator_("flatMap", fn));
+  }
+
+  /** The elements for which `fn` returns true: `stream.filter(n => n % 2 === 0)`. */
+  filter(fn: (value: T) => boolean): Dataflow<T> {
+    return new Dataflow<T>(this.ctx_, this.addUdfOperator_("filter", fn));
+  }
+
+  /** Partitions the stream by `fn(element)`; keyed operators then keep state per key. */
+  keyBy<K>(fn: (value: T) => K): KeyedDataflow<K, T> {
+    return new KeyedDataflow<K, T>(this.ctx_, this.addUdfOperator_("keyBy", fn));
+  }
+
+  /**
+   * Combines each element with the previous result and emits the new result. On a stream
+   * without keyBy this is one global reduction (run with parallelism 1); see KeyedDataflow.reduce.
+   */
+  reduce(fn: (agg: T, current: T) => T): Dataflow<T> {
+    return new Dataflow<T>(this.ctx_, this.addUdfOperator_("reduce", fn, { keyed: false }));
+  }
+
+  /**
+   * Stamps each element with `fn(element)` (milliseconds since the epoch) as its event time and
+   * emits watermarks as `watermark` says (default: timestamps only increase).
+   */
+  assignTimestamps(fn: (value: T) => number, watermark?: WatermarkStrategy | WatermarkOptions): Dataflow<T> {
+    const config = toWatermarkConfig(watermark);
+    return new Dataflow<T>(this.ctx_, this.addUdfOperator_("assignTimestamps", fn, { watermark: config }));
+  }
+
+  /** One stream of the elements of this stream and of `others` (same element type, same job). */
+  union(...others: Dataflow<T>[]): Dataflow<T> {
+    if (others.length === 0) throw new ConfigError("union() expects at least one other stream");
+    const inputs = [this.id_];
+    for (const other of others) {
+      if (!(other instanceof Dataflow)) {
+        throw new ConfigError(`union() expects streams, got ${describeValue(other)}`);
+      }
+      if (other.ctx_ !== this.ctx_) {
+        throw new ConfigError(
+          `union(): the streams belong to different jobs ("${this.ctx_.name}" and "${other.ctx_.name}")`,
+        );
+      }
+      inputs.push(other.id_);
+    }
+    return new Dataflow<T>(this.ctx_, this.ctx_.addOperator("union", inputs).id);
+  }
+
+  /** Writes the stream to `sink`: `stream.sink(Redis.new<T>().host("localhost")...)`. */
+  sink(sink: Sink<T>): DataflowSink<T> {
+    if (sink === null || typeof sink !== "object" || typeof sink.connectorConfig !== "function") {
+      throw new ConfigError(`sink() expects a sink such as Stdout.new(), got ${describeValue(sink)}`);
+    }
+    const config = sink.connectorConfig();
+    const op = this.ctx_.addOperator("sink", [this.id_], { connector: config }, config.type);
+    return new DataflowSink<T>(this.ctx_, op.id);
+  }
+
+  /** Writes the stream to standard output: `sink(Stdout.new())`. */
+  print(): DataflowSink<T> {
+    return this.sink(new StdoutSink<T>());
+  }
+
+  /** Names the operator that produces this stream (shown in metrics, errors and the web page). */
+  name(name: string): this {
+    this.ctx_.operator(this.id_).name = requireNonEmptyString(name, "name()", "the operator name");
+    return this;
+  }
+
+  /** Runs the operator that produces this stream as `parallelism` parallel subtasks. */
+  parallelism(parallelism: number): this {
+    this.ctx_.operator(this.id_).parallelism = requireInteger(parallelism, "parallelism()", "the parallelism", 1);
+    return this;
+  }
+
+  /** Submits the job this stream belongs to (see ExecutionContext.execute). */
+  execute(): Promise<unknown> {
+    return this.ctx_.execute();
+  }
+
+  /** @internal Adds an operator with one UDF reading this stream; returns its id. */
+  protected addUdfOperator_(kind: OperatorKind, fn: unknown, fields: OperatorFields = {}): number {
+    const udf = registerUdf(fn, `${kind}()`);
+    return this.ctx_.addOperator(kind, [this.id_], { udf, ...fields }).id;
+  }
+}
+
+/**
+ * A stream partitioned by key (from `keyBy`). Its reduce and aggregate keep one result per key;
+ * map, flatMap and filter keep the partitioning.
+ */
+export class KeyedDataflow<K, T> extends Dataflow<T> {
+  // Ties K to the class for the type checker.
+  protected readonly keyType_?: (key: K) => void;
+
+  override map<U>(fn: (value: T) => U): KeyedDataflow<K, U> {
+    return new KeyedDataflow<K, U>(this.ctx_, this.addUdfOperator_("map", fn));
+  }
+
+  override flatMap<U>(fn: (value: T) => Iterable<U>): KeyedDataflow<K, U> {
+    return new KeyedDataflow<K, U>(this.ctx_, this.addUdfOperator_("flatMap", fn));
+  }
+
+  override filter(fn: (value: T) => boolean): KeyedDataflow<K, T> {
+    return new KeyedDataflow<K, T>(this.ctx_, this.addUdfOperator_("filter", fn));
+  }
+
+  /** Per key: combines each element with the key's previous result and emits the new result. */
+  override reduce(fn: (agg: T, current: T) => T): KeyedDataflow<K, T> {
+    return new KeyedDataflow<K, T>(this.ctx_, this.addUdfOperator_("reduce", fn, { keyed: true }));
+  }
+
+  /** Per key: adds each element to the key's accumulator and emits `getResult(accumulator)`. */
+  aggregate<A, R>(fn: AggregateFunction<T, A, R>): KeyedDataflow<K, R> {
+    return new KeyedDataflow<K, R>(this.ctx_, addAggregate(this.ctx_, this.id_, fn, true, false));
+  }
+
+  /** Cuts each key's elements into windows: `.window(TumblingWindow.of(Time.seconds(5)))`. */
+  window(window: WindowSpec | IWindow): WindowedDataflow<K, T> {
+    const config = toWindowConfig(window, "window()");
+    const op = this.ctx_.addOperator("window", [this.id_], { window: config, keyed: true });
+    return new WindowedDataflow<K, T>(this.ctx_, op.id);
+  }
+}
+
+/**
+ * A keyed stream cut into windows. `reduce` and `aggregate` emit one result per key and window
+ * when the window fires. Used directly (map, sink, ...), a window releases its elements when it
+ * fires.
+ */
+export class WindowedDataflow<K, T> extends Dataflow<T> {
+  protected readonly keyType_?: (key: K) => void;
+
+  /** Per key and window: folds the window's elements with `fn` and emits the result. */
+  override reduce(fn: (agg: T, current: T) => T): Dataflow<T> {
+    return new Dataflow<T>(this.ctx_, this.addUdfOperator_("reduce", fn, { keyed: true }));
+  }
+
+  /** Per key and window: aggregates the window's elements and emits `getResult(accumulator)`. */
+  aggregate<A, R>(fn: AggregateFunction<T, A, R>): Dataflow<R> {
+    const window = this.ctx_.operator(this.id_).window;
+    return new Dataflow<R>(this.ctx_, addAggregate(this.ctx_, this.id_, fn, true, window?.type === "session"));
+  }
+}
+
+/** The end of a stream, returned by `sink()`: name it, set its parallelism, or execute the job. */
+export class DataflowSink<T> {
+  /** @internal */
+  constructor(
+    private readonly ctx_: ExecutionContext,
+    private readonly id_: number,
+  ) {}
+
+  /** Names the sink operator. */
+  name(name: string): this {
+    this.ctx_.operator(this.id_).name = requireNonEmptyString(name, "name()", "the operator name");
+    return this;
+  }
+
+  /** Runs the sink as `parallelism` parallel subtasks. */
+  parallelism(parallelism: number): this {
+    this.ctx_.operator(this.id_).parallelism = requireInteger(parallelism, "parallelism()", "the parallelism", 1);
+    return this;
+  }
+
+  /** Submits the job (see ExecutionContext.execute). */
+  execute(): Promise<unknown> {
+    return this.ctx_.execute();
+  }
+
+  // Ties T to the class for the type checker.
+  protected readonly elementType_?: (value: T) => void;
+}
+
+function addAggregate<T, A, R>(
+  ctx: ExecutionContext,
+  input: number,
+  fn: AggregateFunction<T, A, R>,
+  keyed: boolean,
+  needs_merge: boolean,
+): number {
+  if (fn === null || typeof fn !== "object") {
+    throw new ConfigError(
+      `aggregate() expects { createAccumulator, add, getResult, merge? }, got ${describeValue(fn)}`,
+    );
+  }
+  // Methods are registered bound, so that `this` inside them is the object the job passed.
+  const part = (name: "createAccumulator" | "add" | "getResult" | "merge"): number => {
+    const method: unknown = fn[name];
+    if (typeof method !== "function") {
+      throw new ConfigError(`aggregate(): ${name} must be a function, got ${describeValue(method)}`);
+    }
+    return registerUdf(method.bind(fn), `aggregate(): ${name}`);
+  };
+  const config: AggregateConfig = {
+    createAccumulator: part("createAccumulator"),
+    add: part("add"),
+    getResult: part("getResult"),
+    merge: fn.merge === undefined ? null : part("merge"),
+  };
+  if (needs_merge && config.merge === null) {
+    throw new ConfigError("aggregate() over a SessionWindow needs merge(a, b): sessions merge when a gap fills");
+  }
+  return ctx.addOperator("aggregate", [input], { aggregate: config, keyed }).id;
+}

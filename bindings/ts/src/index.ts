@@ -1,0 +1,42 @@
+/**
+ * The `lightflus` package: the TypeScript API of Lightflus jobs.
+ *
+ * A job builds streams with these classes; `execute()` hands the recorded logical graph to the
+ * Lightflus engine, which runs it (see docs/js-graph.md for the contract with the engine).
+ */
+export { ExecutionContext } from "./context";
+export { Dataflow, KeyedDataflow, WindowedDataflow, DataflowSink, type AggregateFunction } from "./dataflow";
+export { Time, type Duration, type ITime } from "./time";
+export { WindowSpec, TumblingWindow, SlidingWindow, SessionWindow, FixedWindow, type IWindow } from "./window";
+export { WatermarkStrategy, type WatermarkOptions } from "./watermark";
+export { Tuple2, Tuple3 } from "./tuple";
+export { LightflusError, ConfigError, SandboxError, UserCodeError } from "./errors";
+
+export { Source, Sink } from "./connectors/connector";
+export { Kafka, KafkaBuilder, type KafkaValueType } from "./connectors/kafka";
+export { Redis } from "./connectors/redis";
+export { Mysql, Statement, MysqlConnectionOptionsBuilder, type IConnectionOpts } from "./connectors/mysql";
+export { FileSource, FileSink, type FileFormat } from "./connectors/file";
+export { Stdout, StdoutSink } from "./connectors/stdout";
+export { Generator, GeneratorSource } from "./connectors/generator";
+export { Elastic, ElasticBuilder, SinkMode } from "./connectors/elastic";
+
+export { context, connectors, kafka, redis, mysql } from "./compat";
+
+export type {
+  LogicalGraph,
+  OperatorNode,
+  OperatorKind,
+  ConnectorConfig,
+  WindowConfig,
+  WatermarkConfig,
+  AggregateConfig,
+  TimeCharacteristic,
+} from "./graph";
+export type { LightflusHost } from "./host";
+
+/**
+ * The deployment hook (for the `lightflus` CLI): the function `execute()` calls when there is no
+ * host object. The CLI will install one that deploys to LIGHTFLUS_ENDPOINT (a later issue).
+ */
+export { setRemoteSubmitter as __setRemoteSubmitter, type RemoteSubmitter } from "./host";

@@ -1,0 +1,2 @@
+/** The version of the lightflus package (kept equal to package.json by a test). */
+export const VERSION = "0.1.0";
