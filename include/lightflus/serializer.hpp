@@ -112,6 +112,7 @@ struct Serializer<std::string> {
 };
 
 template <class A, class B>
+  requires Serializable<A> && Serializable<B>
 struct Serializer<std::pair<A, B>, std::enable_if_t<!std::is_trivially_copyable_v<std::pair<A, B>>>> {
   static void write(StateWriter& w, const std::pair<A, B>& p) {
     w.write(p.first);
@@ -125,6 +126,7 @@ struct Serializer<std::pair<A, B>, std::enable_if_t<!std::is_trivially_copyable_
 };
 
 template <class... Ts>
+  requires(Serializable<Ts> && ...)
 struct Serializer<std::tuple<Ts...>, std::enable_if_t<!std::is_trivially_copyable_v<std::tuple<Ts...>>>> {
   static void write(StateWriter& w, const std::tuple<Ts...>& t) {
     std::apply([&](const auto&... parts) { (w.write(parts), ...); }, t);
@@ -133,6 +135,7 @@ struct Serializer<std::tuple<Ts...>, std::enable_if_t<!std::is_trivially_copyabl
 };
 
 template <class T>
+  requires Serializable<T>
 struct Serializer<std::vector<T>> {
   static void write(StateWriter& w, const std::vector<T>& v) {
     w.writeSize(v.size());
@@ -148,6 +151,7 @@ struct Serializer<std::vector<T>> {
 };
 
 template <class T>
+  requires Serializable<T>
 struct Serializer<std::optional<T>, std::enable_if_t<!std::is_trivially_copyable_v<std::optional<T>>>> {
   static void write(StateWriter& w, const std::optional<T>& v) {
     w.write(v.has_value());
@@ -215,9 +219,11 @@ T readIfSerializable(StateReader& r) {
 }  // namespace detail
 
 template <class K, class V, class H, class E, class A>
+  requires Serializable<K> && Serializable<V>
 struct Serializer<std::unordered_map<K, V, H, E, A>>
     : detail::MapSerializer<std::unordered_map<K, V, H, E, A>> {};
 template <class K, class V, class C, class A>
+  requires Serializable<K> && Serializable<V>
 struct Serializer<std::map<K, V, C, A>> : detail::MapSerializer<std::map<K, V, C, A>> {};
 
 }  // namespace lightflus

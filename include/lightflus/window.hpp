@@ -14,7 +14,9 @@
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <queue>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -238,6 +240,96 @@ struct ProcessWindowFunction {
   }
 };
 
+/// The open windows of one key: a vector that keeps a single window inline. Most keys have
+/// one window at a time (global and tumbling windows, one session), and the window operator
+/// then finds it in the hash map's node with no allocation and no pointer to follow per element
+/// (a std::vector here made keyed counting about 1.5x slower). Pointers into it are invalidated
+/// by push_back() and erase(), as a vector's may be.
+template <class E>
+class KeyWindows {
+ public:
+  KeyWindows() noexcept {}
+  KeyWindows(KeyWindows&& o) noexcept(std::is_nothrow_move_constructible_v<E>) { take(o); }
+  KeyWindows& operator=(KeyWindows&& o) noexcept(std::is_nothrow_move_constructible_v<E>) {
+    if (this != &o) {
+      clear();
+      take(o);
+    }
+    return *this;
+  }
+  ~KeyWindows() { clear(); }
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  E* begin() { return heap_ ? many_.data() : &one_; }
+  E* end() { return begin() + size_; }
+  const E* begin() const { return heap_ ? many_.data() : &one_; }
+  const E* end() const { return begin() + size_; }
+  E& operator[](std::size_t i) { return begin()[i]; }
+  E& back() { return begin()[size_ - 1]; }
+
+  void push_back(E e) {
+    if (heap_) {
+      many_.push_back(std::move(e));
+    } else if (size_ == 0) {
+      std::construct_at(&one_, std::move(e));
+    } else {
+      std::vector<E> v;
+      v.reserve(2);
+      v.push_back(std::move(one_));
+      v.push_back(std::move(e));
+      std::destroy_at(&one_);
+      std::construct_at(&many_, std::move(v));
+      heap_ = true;
+    }
+    ++size_;
+  }
+  void erase(E* pos) {
+    if (!heap_) {
+      clear();
+      return;
+    }
+    many_.erase(many_.begin() + (pos - many_.data()));
+    --size_;
+    if (size_ == 0) {
+      clear();
+    } else if constexpr (std::is_nothrow_move_constructible_v<E>) {
+      if (size_ == 1) {  // back inline (a throwing move would leave the storage broken)
+        E last = std::move(many_.front());
+        std::destroy_at(&many_);
+        std::construct_at(&one_, std::move(last));
+        heap_ = false;
+      }
+    }
+  }
+  void clear() {
+    if (heap_)
+      std::destroy_at(&many_);
+    else if (size_ == 1)
+      std::destroy_at(&one_);
+    size_ = 0;
+    heap_ = false;
+  }
+
+ private:
+  void take(KeyWindows& o) {
+    if (o.heap_)
+      std::construct_at(&many_, std::move(o.many_));
+    else if (o.size_ == 1)
+      std::construct_at(&one_, std::move(o.one_));
+    size_ = o.size_;
+    heap_ = o.heap_;
+    o.clear();
+  }
+
+  std::size_t size_ = 0;
+  bool heap_ = false;  // the windows are in many_; else in one_ (when size_ == 1)
+  union {
+    E one_;
+    std::vector<E> many_;
+  };
+};
+
 /// The window operator (one per keyed subtask).
 template <class K, class T, class KS, class Assigner, class WF, class Hash>
 class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
@@ -265,10 +357,15 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
 
   void processBatch(Batch<T>& batch) override {
     this->countIn(batch.size());
+    // Reading the clock costs about as much as counting a word, so processing-time windows
+    // read it once per batch (the batch arrived at one moment; timers cannot fire while it is
+    // processed), and global windows, which ignore time, not at all.
+    const Timestamp now =
+        Assigner::kEventTime || Assigner::kGlobal ? kMinTimestamp : processingTimeNow();
     guarded(this->name(), [&] {
       for (auto& e : batch) {
         decltype(auto) key = selector_(std::as_const(e.value));
-        Timestamp ts = Assigner::kEventTime ? e.timestamp : processingTimeNow();
+        Timestamp ts = Assigner::kEventTime ? e.timestamp : now;
         if constexpr (Assigner::kEventTime) {
           if (ts == kMinTimestamp)
             throw Error("event-time window received an element without a timestamp; call "
@@ -281,13 +378,21 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
       }
     });
     flushOut();
-    if (!late_batch_.empty()) late_->processBatch(late_batch_);
+    if (!late_batch_.empty()) {
+      // Operators may leave the batch as it was (map, filter): clear it, or the next batch
+      // would send these elements again.
+      late_->processBatch(late_batch_);
+      late_batch_.clear();
+    }
   }
 
   void processWatermark(Timestamp w) override {
     if constexpr (Assigner::kEventTime) {
       watermark_ = std::max(watermark_, w);
       fireTimers(w);
+      // The results must go downstream before the watermark that fired them, or they arrive
+      // there late (and wait here until the next batch or the end of input).
+      flushOut();
     }
     this->out_->processWatermark(w);
     if (late_) late_->processWatermark(w);
@@ -338,7 +443,7 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
       for (std::uint64_t i = 0; i < n; ++i) {
         K key = readIfSerializable<K>(reader);
         auto m = reader.readSize();
-        std::vector<Entry> entries;
+        KeyWindows<Entry> entries;
         for (std::uint64_t j = 0; j < m; ++j) {
           Entry e{reader.read<W>(), readIfSerializable<Acc>(reader), 0, false, false};
           e.count = reader.read<std::uint64_t>();
@@ -374,16 +479,16 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
   }
 
   template <class Key>
-  std::vector<Entry>& entriesOf(const Key& key) {
+  KeyWindows<Entry>& entriesOf(const Key& key) {
     auto it = windows_.find(key);
-    if (it == windows_.end()) it = windows_.emplace(K(key), std::vector<Entry>{}).first;
+    if (it == windows_.end()) it = windows_.try_emplace(K(key)).first;
     return it->second;
   }
 
   template <class Key>
   void addAligned(const Key& key, Element<T>& e, Timestamp ts) {
     bool assigned = false;
-    std::vector<Entry>* entries = nullptr;
+    KeyWindows<Entry>* entries = nullptr;
     assigner_.assign(ts, [&](const W& w) {
       if (isLate(w)) return;
       assigned = true;
@@ -407,17 +512,21 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
   }
 
   template <class Key>
-  void afterAdd(const Key& key, std::vector<Entry>& entries, Entry& entry) {
+  void afterAdd(const Key& key, KeyWindows<Entry>& entries, Entry& entry) {
     if constexpr (Assigner::kGlobal) {
       if (assigner_.count > 0 && entry.count >= assigner_.count) {
         fire(K(key), entry);
-        entries.erase(entries.begin() + (&entry - entries.data()));
+        entries.erase(&entry);
       }
     } else if constexpr (Assigner::kEventTime) {
-      if (entry.fired) {
-        // A late element within the allowed lateness: fire the updated result again.
+      if (entry.window.maxTimestamp() <= watermark_) {
+        // A late element within the allowed lateness: fire the (updated) result now, also for
+        // a window that gets its first element only now; then keep it until the lateness ends.
+        bool first = !entry.fired;
+        fire(K(key), entry);
+        if (first) scheduleFor(K(key), entry);
+      } else if (entry.fired) {
         entry.dirty = true;
-        if (entry.window.maxTimestamp() <= watermark_) fire(K(key), entry);
       }
     }
   }
@@ -439,7 +548,7 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
       return;
     }
     Entry result{merged, wf_.create(), 0, false, false};
-    std::vector<Entry> kept;
+    KeyWindows<Entry> kept;
     bool any_fired = false;
     for (auto& x : entries) {
       if (x.window.intersects(merged)) {
@@ -454,10 +563,12 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
     ++result.count;
     result.fired = any_fired && merged.maxTimestamp() <= watermark_;
     kept.push_back(std::move(result));
-    entries.swap(kept);
+    entries = std::move(kept);
     Entry& entry = entries.back();
-    scheduleFor(K(key), entry);
+    // Fire first: a window the watermark has passed then gets its cleanup timer (end of the
+    // lateness), not a timer at its end that would only be skipped as stale.
     if (entry.window.maxTimestamp() <= watermark_ && Assigner::kEventTime) fire(K(key), entry);
+    scheduleFor(K(key), entry);
   }
 
   void onLate(Element<T>& e) {
@@ -539,7 +650,7 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
   WF wf_;
   std::int64_t lateness_;
   Timestamp watermark_ = kMinTimestamp;
-  std::unordered_map<K, std::vector<Entry>, Hash> windows_;
+  std::unordered_map<K, KeyWindows<Entry>, Hash> windows_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   Batch<T> late_batch_;
 };

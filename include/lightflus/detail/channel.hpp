@@ -10,6 +10,7 @@
 // key group.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -238,6 +239,15 @@ class InputGate final : public GateBase {
     }
     if (!any_open) return;  // end of input: the task calls endInput()
     if (!any_active) {
+      // Every open input is idle, so none holds the watermark back: advance to the highest
+      // watermark any input reached, ended ones included (as Flink does). Otherwise data that a
+      // finished input delivered would wait for an idle one.
+      Timestamp highest = kMinTimestamp;
+      for (const auto& p : producers_) highest = std::max(highest, p.watermark);
+      if (highest > emitted_watermark_) {
+        emitted_watermark_ = highest;
+        head_->processWatermark(highest);
+      }
       if (!idle_forwarded_) {
         idle_forwarded_ = true;
         head_->processIdle();
@@ -275,7 +285,9 @@ inline int keyGroupOf(std::size_t hash, int max_parallelism) {
   h ^= h >> 33;
   h *= 0xc4ceb9fe1a85ec53ULL;
   h ^= h >> 33;
-  return static_cast<int>(h % static_cast<std::uint64_t>(max_parallelism));
+  // A mask for a power of two (the default 128): the same result as %, without a division.
+  const auto m = static_cast<std::uint64_t>(max_parallelism);
+  return static_cast<int>((m & (m - 1)) == 0 ? h & (m - 1) : h % m);
 }
 
 /// The subtask that owns a key group (contiguous ranges, as in Flink).
@@ -304,6 +316,12 @@ class ExchangeOutput final : public Input<T>, public Flushable {
         forward_target_(static_cast<std::size_t>(own_subtask) % targets_.size()) {
     if constexpr (!std::is_void_v<KeyHash>) {
       if (key_hash) key_hash_.emplace(*key_hash);
+      // The target of every key group, so that routing an element takes no division.
+      const int n = static_cast<int>(targets_.size());
+      if (partitioning_ == Partitioning::Hash)
+        for (int kg = 0; kg < max_parallelism; ++kg)
+          target_of_key_group_.push_back(
+              static_cast<std::uint32_t>(subtaskOfKeyGroup(kg, n, max_parallelism)));
     }
   }
 
@@ -324,10 +342,9 @@ class ExchangeOutput final : public Input<T>, public Flushable {
         break;
       case Partitioning::Hash:
         if constexpr (!std::is_void_v<KeyHash>) {
-          const int n = static_cast<int>(targets_.size());
           for (auto& e : batch) {
             int kg = keyGroupOf((*key_hash_)(e.value), max_parallelism_);
-            auto t = static_cast<std::size_t>(subtaskOfKeyGroup(kg, n, max_parallelism_));
+            std::size_t t = target_of_key_group_[static_cast<std::size_t>(kg)];
             auto& buf = buffers_[t];
             buf.push_back(std::move(e));
             if (buf.size() >= batch_size_) send(t);
@@ -391,6 +408,7 @@ class ExchangeOutput final : public Input<T>, public Flushable {
   std::atomic<std::int64_t>* backpressure_ns_;
   std::size_t next_;
   std::size_t forward_target_;
+  std::vector<std::uint32_t> target_of_key_group_;  // Partitioning::Hash only
   struct NoHash {};
   std::conditional_t<std::is_void_v<KeyHash>, std::optional<NoHash>, std::optional<KeyHash>>
       key_hash_;
