@@ -2,10 +2,10 @@
 //
 // The executor turns the logical graph into tasks: forward-connected operators with equal
 // parallelism are chained into one task (one virtual call per batch between them), keyBy
-// becomes a hash exchange over a fixed number of key groups, and every task subtask runs on a
-// worker thread. Tasks talk through bounded channels of batches, flushed when a batch is full
-// or after `buffer_timeout`; a full channel blocks its producer, which is backpressure, up to
-// the sources. An exception in any operator cancels the job and is reported with the job's
+// becomes a hash exchange over a fixed number of key groups, and the task subtasks run
+// cooperatively on a pool of worker threads shared by all jobs. Tasks talk through bounded
+// channels of batches, flushed when a batch is full or after `buffer_timeout`; a full channel
+// parks its producer, which is backpressure, up to the sources. An exception in any operator cancels the job and is reported with the job's
 // and the operator's name. triggerCheckpoint() takes a consistent snapshot (aligned barriers)
 // that a new job can start from.
 #pragma once

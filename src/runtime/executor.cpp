@@ -15,7 +15,7 @@ namespace detail {
 // Planning
 
 JobRuntime::JobRuntime(std::shared_ptr<const StreamGraph> graph, ExecutionOptions options)
-    : graph_(std::move(graph)), options_(std::move(options)) {
+    : graph_(std::move(graph)), options_(std::move(options)), scheduler_(Scheduler::shared()) {
   if (options_.batch_size == 0) throw ConfigError("batch_size must be at least 1");
   if (options_.channel_capacity == 0) throw ConfigError("channel_capacity must be at least 1");
   plan();
@@ -23,8 +23,8 @@ JobRuntime::JobRuntime(std::shared_ptr<const StreamGraph> graph, ExecutionOption
 
 JobRuntime::~JobRuntime() {
   cancel();
-  for (auto& t : threads_)
-    if (t.joinable()) t.join();
+  std::unique_lock lock(mutex_);
+  ended_cv_.wait(lock, [&] { return live_tasks_ == 0; });
 }
 
 void JobRuntime::plan() {
@@ -114,6 +114,7 @@ void JobRuntime::plan() {
             .ports[static_cast<std::size_t>(first->from_port)]
             .spec->setGateHead(gate, input);
         task->gate = &gate;
+        gate.setConsumer(task.get());
       }
       tasks_.push_back(std::move(task));
     }
@@ -161,9 +162,8 @@ void* JobRuntime::build(int node_id, int subtask, Task& task) {
         targets.push_back(e.hash->make(gates, producer, subtask, g.max_parallelism,
                                        options_.batch_size, task.parts));
       } else {
-        targets.push_back(node.ports[port].spec->exchange(part, gates, producer, subtask,
-                                                          g.max_parallelism, options_.batch_size,
-                                                          task.parts));
+        targets.push_back(node.ports[port].spec->exchange(
+            part, gates, producer, subtask, g.max_parallelism, options_.batch_size, task.parts));
       }
       task.parts.backpressure_ns = saved;
     }
@@ -215,10 +215,7 @@ void JobRuntime::start() {
     std::lock_guard lock(mutex_);
     live_tasks_ = tasks_.size();
   }
-  for (auto& t : tasks_) {
-    Task* task = t.get();
-    threads_.emplace_back([task] { task->run(); });
-  }
+  for (auto& t : tasks_) scheduler_.schedule(t.get());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,7 +237,7 @@ void JobRuntime::fail(const std::string& op, int subtask, const std::string& cau
   cancelled_ = true;
   for (auto& per_node : gates_)
     for (auto& gate : per_node) gate->cancel();
-  for (auto& t : tasks_) t->cancel();
+  for (auto& t : tasks_) t->wake();
 }
 
 void JobRuntime::cancel() {
@@ -255,10 +252,11 @@ void JobRuntime::cancel() {
   cancelled_ = true;
   for (auto& per_node : gates_)
     for (auto& gate : per_node) gate->cancel();
-  for (auto& t : tasks_) t->cancel();
+  for (auto& t : tasks_) t->wake();
 }
 
 void JobRuntime::taskEnded(Task& task) {
+  // The notification happens under the lock: once it is released the job may be destroyed.
   std::lock_guard lock(mutex_);
   task.finished = true;
   if (--live_tasks_ == 0) {
@@ -272,13 +270,8 @@ void JobRuntime::taskEnded(Task& task) {
 }
 
 void JobRuntime::wait() {
-  {
-    std::unique_lock lock(mutex_);
-    ended_cv_.wait(lock, [&] { return live_tasks_ == 0; });
-  }
-  for (auto& t : threads_)
-    if (t.joinable()) t.join();
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
+  ended_cv_.wait(lock, [&] { return live_tasks_ == 0; });
   if (status_ == JobStatus::Failed)
     throw JobFailedError(graph_->job_name, failed_operator_, failed_cause_, error_);
 }
@@ -331,8 +324,8 @@ std::string JobRuntime::describePlan() const {
     out += fmt::format("  task x{}:", parallelism(t->head()));
     for (auto it = t->operator_nodes.rbegin(); it != t->operator_nodes.rend(); ++it) {
       const auto& n = graph_->nodes[static_cast<std::size_t>(*it)];
-      out += fmt::format(" {}{} '{}'", it == t->operator_nodes.rbegin() ? "" : "-> ", n.kind,
-                         n.name);
+      out +=
+          fmt::format(" {}{} '{}'", it == t->operator_nodes.rbegin() ? "" : "-> ", n.kind, n.name);
     }
     out += "\n";
   }
@@ -397,55 +390,45 @@ void JobRuntime::acknowledge(std::uint64_t id, Task& task,
 // ---------------------------------------------------------------------------------------------
 // Tasks
 
+Task::Task(JobRuntime& job, int head, int subtask)
+    : Runnable(job.scheduler()), job_(job), head_(head), subtask_(subtask) {}
+
 void Task::registerProcessingTimer(Timestamp time, std::function<void(Timestamp)> callback) {
   timers_.push(Timer{time, timer_seq_++, std::move(callback)});
-}
-
-void Task::wakeup() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  cv_.notify_all();
-  if (gate) gate->wakeup();
 }
 
 void Task::requestBarrier(std::uint64_t id) {
   {
     std::lock_guard lock(mutex_);
     barrier_requests_.push_back(id);
+    has_requests_ = true;
   }
-  cv_.notify_all();
+  wake();
 }
 
 void Task::notifyComplete(std::uint64_t id) {
   {
     std::lock_guard lock(mutex_);
     notifications_.push_back(id);
-    has_notifications_ = true;
+    has_requests_ = true;
   }
-  cv_.notify_all();
-  if (gate) gate->wakeup();
+  wake();
 }
 
-void Task::cancel() {
-  {
-    std::lock_guard lock(mutex_);
-    cancelled_ = true;
-  }
-  cv_.notify_all();
+void Task::done() {
+  job_.taskEnded(*this);
 }
 
-void Task::run() {
+Runnable::Step Task::step(SteadyTime& wake_at) {
   const auto& node = job_.graph().nodes[static_cast<std::size_t>(head_)];
   try {
-    for (auto& op : operators) op->open();
-    last_flush_ = std::chrono::steady_clock::now();
-    if (source)
-      runSource();
-    else
-      runGate();
-    for (auto it = operators.rbegin(); it != operators.rend(); ++it) (*it)->close();
+    if (job_.cancelled()) throw Cancelled{};
+    if (!opened_) {
+      opened_ = true;
+      for (auto& op : operators) op->open();
+      last_flush_ = std::chrono::steady_clock::now();
+    }
+    return work(wake_at);
   } catch (const Cancelled&) {
     // The job was cancelled or another task failed; nothing to report from here.
   } catch (const OperatorFailure& f) {
@@ -455,11 +438,80 @@ void Task::run() {
   } catch (...) {
     job_.fail(node.name, subtask_, "unknown exception");
   }
-  job_.taskEnded(*this);
+  return Step::Done;
+}
+
+Runnable::Step Task::finish() {
+  buffered_ = true;
+  flushOutputs();
+  for (auto it = operators.rbegin(); it != operators.rend(); ++it) (*it)->close();
+  return Step::Done;
+}
+
+Runnable::Step Task::work(SteadyTime& wake_at) {
+  if (has_requests_) deliverNotifications();
+  fireTimers();
+  const auto slice_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+  for (;;) {
+    if (!outputsReady()) return Step::Park;  // a full downstream queue wakes us
+    std::uint64_t barrier = 0;
+    if (source) {
+      if (has_requests_) {
+        std::lock_guard lock(mutex_);
+        if (!barrier_requests_.empty()) {
+          barrier = barrier_requests_.front();
+          barrier_requests_.pop_front();
+        }
+      }
+      if (barrier != 0) {
+        takeSnapshot(barrier);
+        source->emitBarrier(barrier);
+        continue;
+      }
+      SourceStatus status = source->step();
+      buffered_ = true;
+      if (status == SourceStatus::Finished) {
+        source->finish();
+        return finish();
+      }
+      if (status == SourceStatus::Blocked) {
+        flushOutputs();
+        wake_at = nextDeadline(std::chrono::steady_clock::now() + source->blockedWait());
+        return Step::Park;
+      }
+    } else {
+      auto r = gate->tryDispatch(barrier);
+      if (r == GateBase::Poll::Idle) {
+        flushOutputs();  // nothing to read: send partial batches now
+        if (!timers_.empty()) wake_at = nextDeadline(SteadyTime::max());
+        return Step::Park;
+      }
+      buffered_ = true;
+      if (r == GateBase::Poll::BarrierAligned) {
+        takeSnapshot(barrier);
+        gate->forwardBarrier(barrier);
+      } else if (r == GateBase::Poll::Finished) {
+        // Every input has ended: tell the chain, which fires what is left and forwards it.
+        gate->endHead();
+        return finish();
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_flush_ >= job_.options().buffer_timeout) flushOutputs();
+    if (now >= slice_end) return Step::Yield;  // let other tasks run
+  }
+}
+
+bool Task::outputsReady() {
+  for (auto* f : parts.flushables)
+    if (!f->ready(this)) return false;
+  return true;
 }
 
 void Task::flushOutputs() {
-  for (auto* f : parts.flushables) f->flush();
+  if (buffered_)
+    for (auto* f : parts.flushables) f->flush();
+  buffered_ = false;
   last_flush_ = std::chrono::steady_clock::now();
 }
 
@@ -470,12 +522,12 @@ void Task::fireTimers() {
     Timer t = timers_.top();
     timers_.pop();
     t.callback(t.time);
+    buffered_ = true;
   }
 }
 
 SteadyTime Task::nextDeadline(SteadyTime limit) const {
-  SteadyTime flush_at = last_flush_ + job_.options().buffer_timeout;
-  SteadyTime d = std::min(limit, flush_at);
+  SteadyTime d = limit;
   if (!timers_.empty()) {
     Timestamp wait_ms = std::max<Timestamp>(0, timers_.top().time - processingTimeNow());
     d = std::min(d, std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms));
@@ -500,72 +552,10 @@ void Task::deliverNotifications() {
   {
     std::lock_guard lock(mutex_);
     ids.swap(notifications_);
-    has_notifications_ = false;
+    has_requests_ = !barrier_requests_.empty();
   }
   for (auto id : ids)
     for (auto& op : operators) op->notifyCheckpointComplete(id);
-}
-
-void Task::runGate() {
-  const auto far = std::chrono::hours(24);
-  for (;;) {
-    if (!gate->ready()) flushOutputs();  // nothing to do: send partial batches now
-    std::uint64_t barrier = 0;
-    auto deadline = nextDeadline(std::chrono::steady_clock::now() + far);
-    auto r = gate->pollAndDispatch(deadline, barrier);
-    fireTimers();
-    if (std::chrono::steady_clock::now() - last_flush_ >= job_.options().buffer_timeout)
-      flushOutputs();
-    if (has_notifications_) deliverNotifications();
-    if (r == GateBase::Poll::BarrierAligned) {
-      takeSnapshot(barrier);
-      gate->forwardBarrier(barrier);
-    } else if (r == GateBase::Poll::Finished) {
-      // Every input has ended: tell the chain, which fires what is left and forwards the end.
-      gate->endHead();
-      flushOutputs();
-      return;
-    }
-  }
-}
-
-void Task::runSource() {
-  for (;;) {
-    std::uint64_t barrier = 0;
-    {
-      std::lock_guard lock(mutex_);
-      if (cancelled_) throw Cancelled{};
-      if (!barrier_requests_.empty()) {
-        barrier = barrier_requests_.front();
-        barrier_requests_.pop_front();
-      }
-    }
-    if (barrier != 0) {
-      takeSnapshot(barrier);
-      source->emitBarrier(barrier);
-      continue;
-    }
-    if (has_notifications_) deliverNotifications();
-    fireTimers();
-    SourceStatus status = source->step();
-    if (status == SourceStatus::Finished) {
-      source->finish();
-      flushOutputs();
-      return;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (status == SourceStatus::Blocked) {
-      flushOutputs();
-      auto deadline = nextDeadline(now + source->blockedWait());
-      std::unique_lock lock(mutex_);
-      cv_.wait_until(lock, deadline, [&] {
-        return woken_ || cancelled_ || !barrier_requests_.empty() || has_notifications_;
-      });
-      woken_ = false;
-    } else if (now - last_flush_ >= job_.options().buffer_timeout) {
-      flushOutputs();
-    }
-  }
 }
 
 }  // namespace detail
@@ -591,16 +581,30 @@ JobHandle::JobHandle(std::shared_ptr<detail::JobRuntime> runtime) : runtime_(std
 JobHandle::~JobHandle() = default;
 JobHandle::JobHandle(JobHandle&&) noexcept = default;
 JobHandle& JobHandle::operator=(JobHandle&&) noexcept = default;
-void JobHandle::wait() { runtime_->wait(); }
-bool JobHandle::waitFor(Duration timeout) { return runtime_->waitFor(timeout); }
-void JobHandle::cancel() { runtime_->cancel(); }
+void JobHandle::wait() {
+  runtime_->wait();
+}
+bool JobHandle::waitFor(Duration timeout) {
+  return runtime_->waitFor(timeout);
+}
+void JobHandle::cancel() {
+  runtime_->cancel();
+}
 Snapshot JobHandle::triggerCheckpoint(Duration timeout) {
   return runtime_->triggerCheckpoint(timeout);
 }
-JobStatus JobHandle::status() const { return runtime_->status(); }
-std::string JobHandle::error() const { return runtime_->error(); }
-std::vector<OperatorMetrics> JobHandle::metrics() const { return runtime_->metrics(); }
-std::string JobHandle::describePlan() const { return runtime_->describePlan(); }
+JobStatus JobHandle::status() const {
+  return runtime_->status();
+}
+std::string JobHandle::error() const {
+  return runtime_->error();
+}
+std::vector<OperatorMetrics> JobHandle::metrics() const {
+  return runtime_->metrics();
+}
+std::string JobHandle::describePlan() const {
+  return runtime_->describePlan();
+}
 
 JobHandle startJob(std::shared_ptr<const detail::StreamGraph> graph, ExecutionOptions options) {
   auto runtime = std::make_shared<detail::JobRuntime>(std::move(graph), std::move(options));

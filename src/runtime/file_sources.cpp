@@ -81,7 +81,8 @@ LineReader::Fill LineReader::fill(int timeout_ms) {
 }
 
 void LineReader::seek(std::uint64_t offset, std::uint64_t line_number) {
-  if (fd_ == 0) throw ConfigError("stdin cannot be rewound: a job reading stdin cannot be restored");
+  if (fd_ == 0)
+    throw ConfigError("stdin cannot be rewound: a job reading stdin cannot be restored");
   if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0)
     throw ConnectorError(fmt::format("cannot seek in '{}': {}", path_, std::strerror(errno)));
   buffer_.clear();
@@ -161,7 +162,8 @@ void TextLineSource::snapshot(StateWriter& w) {
 void TextLineSource::restore(StateReader& r) {
   restore_offset_ = r.read<std::uint64_t>();
   restore_line_ = r.read<std::uint64_t>();
-  if (path_ == "-") throw ConfigError("stdin cannot be rewound: a job reading stdin cannot be restored");
+  if (path_ == "-")
+    throw ConfigError("stdin cannot be rewound: a job reading stdin cannot be restored");
 }
 
 // --- JsonLinesSource ------------------------------------------------------------------------
@@ -276,8 +278,8 @@ SourceStatus CsvSource::poll(SourceOutput<Value>& out) {
         try {
           auto fields = splitLine(line, options_.delimiter);
           if (options_.header && fields.size() != header_.size())
-            throw InputError(fmt::format("expected {} fields, got {}", header_.size(),
-                                         fields.size()));
+            throw InputError(
+                fmt::format("expected {} fields, got {}", header_.size(), fields.size()));
           Value row = options_.header ? Value::object() : Value::array();
           for (std::size_t i = 0; i < fields.size(); ++i) {
             Value v = options_.infer_types ? detail::inferValue(fields[i]) : Value(fields[i]);

@@ -8,29 +8,30 @@
 #include <memory>
 #include <mutex>
 #include <queue>
-#include <thread>
 #include <vector>
 
 #include "lightflus/detail/graph.hpp"
 #include "lightflus/executor.hpp"
 #include "lightflus/source.hpp"
+#include "scheduler.hpp"
 
 namespace lightflus::detail {
 
 class JobRuntime;
 
-/// One subtask of a chain of operators, run by one thread.
-class Task final : public TaskServices {
+/// One subtask of a chain of operators, run cooperatively by the worker pool.
+class Task final : public Runnable, public TaskServices {
  public:
-  Task(JobRuntime& job, int head, int subtask) : job_(job), head_(head), subtask_(subtask) {}
-  void run();
+  Task(JobRuntime& job, int head, int subtask);
+
+  Step step(SteadyTime& wake_at) override;
+  void done() override;
 
   void registerProcessingTimer(Timestamp time, std::function<void(Timestamp)> callback) override;
-  void wakeup() override;
+  void wakeup() override { wake(); }
 
   void requestBarrier(std::uint64_t id);
   void notifyComplete(std::uint64_t id);
-  void cancel();
 
   int head() const { return head_; }
   int subtask() const { return subtask_; }
@@ -51,8 +52,9 @@ class Task final : public TaskServices {
     bool operator>(const Timer& o) const { return time != o.time ? time > o.time : seq > o.seq; }
   };
 
-  void runGate();
-  void runSource();
+  Step work(SteadyTime& wake_at);
+  Step finish();
+  bool outputsReady();
   void flushOutputs();
   void fireTimers();
   SteadyTime nextDeadline(SteadyTime limit) const;
@@ -62,17 +64,16 @@ class Task final : public TaskServices {
   JobRuntime& job_;
   int head_;
   int subtask_;
+  bool opened_ = false;
+  bool buffered_ = false;  // outputs may hold a partial batch
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::uint64_t timer_seq_ = 0;
   SteadyTime last_flush_{};
 
-  std::mutex mutex_;  // guards the requests below and source waits
-  std::condition_variable cv_;
+  std::mutex mutex_;  // guards the requests below
   std::deque<std::uint64_t> barrier_requests_;
   std::deque<std::uint64_t> notifications_;
-  bool has_notifications_ = false;
-  bool woken_ = false;
-  bool cancelled_ = false;
+  std::atomic<bool> has_requests_{false};
 };
 
 class JobRuntime {
@@ -93,8 +94,7 @@ class JobRuntime {
   // Called by tasks.
   void fail(const std::string& op, int subtask, const std::string& cause);
   void taskEnded(Task& task);
-  void acknowledge(std::uint64_t id, Task& task,
-                   std::vector<std::pair<int, std::string>> states);
+  void acknowledge(std::uint64_t id, Task& task, std::vector<std::pair<int, std::string>> states);
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
   const StreamGraph& graph() const { return *graph_; }
@@ -103,6 +103,7 @@ class JobRuntime {
     return *counters_[static_cast<std::size_t>(node)][static_cast<std::size_t>(subtask)];
   }
   int parallelism(int node) const { return parallelism_[static_cast<std::size_t>(node)]; }
+  Scheduler& scheduler() { return scheduler_; }
 
  private:
   void plan();
@@ -118,12 +119,12 @@ class JobRuntime {
   std::shared_ptr<const StreamGraph> graph_;
   ExecutionOptions options_;
   std::vector<int> parallelism_;
-  std::vector<bool> chained_;              // by edge
-  std::vector<int> producer_offset_;       // by edge: first producer index in the target gate
+  std::vector<bool> chained_;         // by edge
+  std::vector<int> producer_offset_;  // by edge: first producer index in the target gate
   std::vector<std::vector<std::unique_ptr<GateBase>>> gates_;  // by node, by subtask
   std::vector<std::vector<std::unique_ptr<OperatorCounters>>> counters_;
   std::vector<std::unique_ptr<Task>> tasks_;
-  std::vector<std::thread> threads_;
+  Scheduler& scheduler_;
 
   mutable std::mutex mutex_;
   std::condition_variable ended_cv_;
@@ -135,7 +136,6 @@ class JobRuntime {
   std::atomic<bool> cancelled_{false};
   std::uint64_t next_checkpoint_ = 0;
   std::map<std::uint64_t, PendingCheckpoint> pending_;
-  bool joined_ = false;
 };
 
 }  // namespace lightflus::detail

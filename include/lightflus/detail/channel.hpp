@@ -1,18 +1,19 @@
 // Channels between tasks (internal): input gates, exchanges and key groups.
 //
 // A task with upstream tasks reads from one InputGate: a bounded queue per upstream subtask.
-// A producer blocks when its queue is full; that is backpressure, and it propagates hop by
-// hop up to the sources. The gate merges watermarks (minimum over active inputs), tracks
-// idleness and end of input, and aligns checkpoint barriers: an input that delivered the
-// barrier is not read again until every input has (Chandy-Lamport with aligned barriers, as
-// in Flink). An ExchangeOutput sits at the end of the producer's chain and partitions
+// Tasks run cooperatively on a worker pool, so nothing here blocks a thread: a producer whose
+// queue is full parks (it is not scheduled again until the consumer has taken from that
+// queue), and a consumer with nothing to read parks until a producer pushes. That is
+// backpressure, and it propagates hop by hop up to the sources. The gate merges watermarks (minimum
+// over active inputs), tracks idleness and end of input, and aligns checkpoint barriers: an input
+// that delivered the barrier is not read again until every input has (Chandy-Lamport with aligned
+// barriers, as in Flink). An ExchangeOutput sits at the end of the producer's chain and partitions
 // batches over the gates of the next operator's subtasks: forward, rebalance, broadcast, or by
 // key group.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -23,14 +24,25 @@
 
 namespace lightflus::detail {
 
-/// Thrown in a task blocked on a channel when the job is cancelled.
+/// Thrown in a task when the job is cancelled.
 struct Cancelled {};
 
-/// Outputs that buffer partial batches and can be flushed (latency bound).
+/// Something that can be scheduled to run again (a task).
+class Waker {
+ public:
+  virtual ~Waker() = default;
+  /// Makes the task runnable (callable from any thread).
+  virtual void wake() = 0;
+};
+
+/// The end of a task's chain that sends to other tasks: buffers partial batches.
 class Flushable {
  public:
   virtual ~Flushable() = default;
   virtual void flush() = 0;
+  /// True when every queue this output sends to has room; otherwise registers `waker` to be
+  /// woken when the full queue drains, and returns false.
+  virtual bool ready(Waker* waker) = 0;
 };
 
 using SteadyTime = std::chrono::steady_clock::time_point;
@@ -40,18 +52,17 @@ class GateBase {
  public:
   enum class Poll { Dispatched, Idle, Finished, BarrierAligned };
   virtual ~GateBase() = default;
-  /// Takes one message and hands it to the head of the chain. Waits until `deadline` if no
-  /// input is ready (returns Idle); returns BarrierAligned with `barrier` set once all inputs
-  /// delivered a barrier (the caller snapshots, then calls forwardBarrier()).
-  virtual Poll pollAndDispatch(SteadyTime deadline, std::uint64_t& barrier) = 0;
+  /// The task that reads this gate; woken when a producer pushes to an empty gate.
+  virtual void setConsumer(Waker* consumer) = 0;
+  /// Takes one message, if any, and hands it to the head of the chain. Returns Idle when no
+  /// input is ready (the consumer is woken on the next push), BarrierAligned with `barrier` set
+  /// once all inputs delivered a barrier (the caller snapshots, then calls forwardBarrier()),
+  /// Finished when every input has ended.
+  virtual Poll tryDispatch(std::uint64_t& barrier) = 0;
   virtual void forwardBarrier(std::uint64_t barrier) = 0;
   /// Tells the head of the chain that every input has ended.
   virtual void endHead() = 0;
-  /// True when a message is ready without waiting.
-  virtual bool ready() = 0;
   virtual void cancel() = 0;
-  /// Wakes a consumer waiting in pollAndDispatch (timers registered from another thread).
-  virtual void wakeup() = 0;
   /// Batches queued now (metrics: queue fill) and the capacity.
   virtual std::size_t queued() = 0;
   virtual std::size_t capacity() const = 0;
@@ -72,77 +83,74 @@ class InputGate final : public GateBase {
       : producers_(static_cast<std::size_t>(producers)), capacity_(capacity_per_producer) {}
 
   void setHead(Input<T>* head) { head_ = head; }
+  void setConsumer(Waker* consumer) override { consumer_ = consumer; }
 
-  /// Called by producer `index` (from its thread). Blocks while its queue is full; returns
-  /// the time spent blocked in nanoseconds (backpressure).
-  std::int64_t push(int index, Message message) {
-    std::unique_lock lock(mutex_);
-    auto& p = producers_[static_cast<std::size_t>(index)];
-    std::int64_t blocked_ns = 0;
-    if (p.queue.size() >= capacity_ && !cancelled_) {
-      auto start = std::chrono::steady_clock::now();
-      ++p.waiting;
-      not_full_.wait(lock, [&] { return p.queue.size() < capacity_ || cancelled_; });
-      --p.waiting;
-      blocked_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  /// Called by producer `index`. Never blocks (a producer checks hasRoom() before it takes
+  /// more input, so a queue exceeds its capacity by at most what one input produces).
+  /// Returns false when the queue is now full.
+  bool push(int index, Message message) {
+    Waker* wake = nullptr;
+    bool room;
+    {
+      std::lock_guard lock(mutex_);
+      if (cancelled_) throw Cancelled{};
+      auto& p = producers_[static_cast<std::size_t>(index)];
+      p.queue.push_back(std::move(message));
+      ++queued_;
+      room = p.queue.size() < capacity_;
+      if (consumer_idle_) {
+        consumer_idle_ = false;
+        wake = consumer_;
+      }
     }
-    if (cancelled_) throw Cancelled{};
-    p.queue.push_back(std::move(message));
-    ++queued_;
-    if (consumer_waiting_) not_empty_.notify_one();
-    return blocked_ns;
+    if (wake) wake->wake();
+    return room;
   }
 
-  Poll pollAndDispatch(SteadyTime deadline, std::uint64_t& barrier) override {
+  /// True if producer `index` may push; else `producer` is woken once its queue has room.
+  bool hasRoom(int index, Waker* producer) {
+    std::lock_guard lock(mutex_);
+    auto& p = producers_[static_cast<std::size_t>(index)];
+    if (p.queue.size() < capacity_ || cancelled_) return true;
+    p.waiting = producer;
+    return false;
+  }
+
+  Poll tryDispatch(std::uint64_t& barrier) override {
     Message m;
     std::size_t from;
+    Waker* wake = nullptr;
     {
-      std::unique_lock lock(mutex_);
-      for (;;) {
-        if (cancelled_) throw Cancelled{};
-        if (pickLocked(from)) break;
+      std::lock_guard lock(mutex_);
+      if (cancelled_) throw Cancelled{};
+      if (!pickLocked(from)) {
         if (allEndedLocked()) return Poll::Finished;
-        if (woken_) {
-          woken_ = false;
-          return Poll::Idle;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) return Poll::Idle;
-        consumer_waiting_ = true;
-        not_empty_.wait_until(lock, deadline);
-        consumer_waiting_ = false;
+        consumer_idle_ = true;
+        return Poll::Idle;
       }
       auto& p = producers_[from];
-      bool was_full = p.queue.size() >= capacity_;
       m = std::move(p.queue.front());
       p.queue.pop_front();
       --queued_;
-      if (was_full && p.waiting > 0) not_full_.notify_all();
+      if (p.waiting && p.queue.size() < capacity_) wake = std::exchange(p.waiting, nullptr);
     }
+    if (wake) wake->wake();
     return dispatch(from, std::move(m), barrier);
   }
 
   void forwardBarrier(std::uint64_t id) override { head_->processBarrier(id); }
   void endHead() override { head_->endInput(); }
 
-  bool ready() override {
-    std::lock_guard lock(mutex_);
-    std::size_t from;
-    return cancelled_ || pickLocked(from) || allEndedLocked();
-  }
-
   void cancel() override {
-    std::lock_guard lock(mutex_);
-    cancelled_ = true;
-    not_full_.notify_all();
-    not_empty_.notify_all();
-  }
-
-  void wakeup() override {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-    not_empty_.notify_all();
+    std::vector<Waker*> wake;
+    {
+      std::lock_guard lock(mutex_);
+      cancelled_ = true;
+      for (auto& p : producers_)
+        if (p.waiting) wake.push_back(std::exchange(p.waiting, nullptr));
+      if (consumer_) wake.push_back(consumer_);
+    }
+    for (auto* w : wake) w->wake();
   }
 
   std::size_t queued() override {
@@ -157,8 +165,8 @@ class InputGate final : public GateBase {
     Timestamp watermark = kMinTimestamp;
     bool idle = false;
     bool ended = false;
-    bool blocked = false;  // delivered the current barrier
-    int waiting = 0;
+    bool blocked = false;      // delivered the current barrier
+    Waker* waiting = nullptr;  // a producer parked on this full queue
   };
 
   bool pickLocked(std::size_t& from) {
@@ -182,7 +190,7 @@ class InputGate final : public GateBase {
   }
 
   Poll dispatch(std::size_t from, Message m, std::uint64_t& barrier) {
-    auto& p = producers_[from];  // only the consumer thread touches these fields
+    auto& p = producers_[from];  // only the consumer touches these fields (but `blocked`)
     switch (m.kind) {
       case Kind::Data:
         if (p.idle) p.idle = false;
@@ -262,15 +270,13 @@ class InputGate final : public GateBase {
   }
 
   std::mutex mutex_;
-  std::condition_variable not_empty_;
-  std::condition_variable not_full_;
   std::vector<Producer> producers_;
   std::size_t capacity_;
   std::size_t queued_ = 0;
   std::size_t next_ = 0;
-  bool consumer_waiting_ = false;
+  Waker* consumer_ = nullptr;
+  bool consumer_idle_ = false;
   bool cancelled_ = false;
-  bool woken_ = false;
   bool idle_forwarded_ = false;
   std::uint64_t pending_barrier_ = 0;
   Timestamp emitted_watermark_ = kMinTimestamp;
@@ -367,6 +373,25 @@ class ExchangeOutput final : public Input<T>, public Flushable {
       if (!buffers_[i].empty()) send(i);
   }
 
+  bool ready(Waker* waker) override {
+    if (!full_) return true;
+    for (auto* t : targets_)
+      if (!t->hasRoom(producer_index_, waker)) {
+        if (blocked_since_ == SteadyTime{}) blocked_since_ = std::chrono::steady_clock::now();
+        return false;
+      }
+    full_ = false;
+    if (blocked_since_ != SteadyTime{}) {
+      if (backpressure_ns_)
+        backpressure_ns_->fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now() - blocked_since_)
+                                        .count(),
+                                    std::memory_order_relaxed);
+      blocked_since_ = SteadyTime{};
+    }
+    return true;
+  }
+
  private:
   using Kind = typename InputGate<T>::Kind;
 
@@ -395,8 +420,7 @@ class ExchangeOutput final : public Input<T>, public Flushable {
   }
 
   void pushTo(std::size_t target, typename InputGate<T>::Message m) {
-    std::int64_t blocked = targets_[target]->push(producer_index_, std::move(m));
-    if (blocked && backpressure_ns_) backpressure_ns_->fetch_add(blocked, std::memory_order_relaxed);
+    if (!targets_[target]->push(producer_index_, std::move(m))) full_ = true;
   }
 
   Partitioning partitioning_;
@@ -408,6 +432,8 @@ class ExchangeOutput final : public Input<T>, public Flushable {
   std::atomic<std::int64_t>* backpressure_ns_;
   std::size_t next_;
   std::size_t forward_target_;
+  bool full_ = false;
+  SteadyTime blocked_since_{};
   std::vector<std::uint32_t> target_of_key_group_;  // Partitioning::Hash only
   struct NoHash {};
   std::conditional_t<std::is_void_v<KeyHash>, std::optional<NoHash>, std::optional<KeyHash>>
