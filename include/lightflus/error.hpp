@@ -10,47 +10,51 @@
 #include <stdexcept>
 #include <string>
 
+/// Marks what the compiled library exports; everything else is hidden, so Lightflus embeds
+/// safely in processes that load their own copies of its dependencies.
+#define LIGHTFLUS_API __attribute__((visibility("default")))
+
 namespace lightflus {
 
 /// Base class of every exception Lightflus throws.
-class Error : public std::runtime_error {
+class LIGHTFLUS_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 /// A job, operator or option was defined wrongly (caught before or while the job starts).
-class ConfigError : public Error {
+class LIGHTFLUS_API ConfigError : public Error {
  public:
   using Error::Error;
 };
 
 /// Input data could not be decoded (a malformed JSON line, a CSV row with too few fields, a
 /// value of the wrong type). The message names the file and line or the record's origin.
-class InputError : public Error {
+class LIGHTFLUS_API InputError : public Error {
  public:
   using Error::Error;
 };
 
 /// A Value was read as a type it does not hold, e.g. asString() on a number.
-class TypeError : public Error {
+class LIGHTFLUS_API TypeError : public Error {
  public:
   using Error::Error;
 };
 
 /// An exception escaped a user function (map, filter, reduce, ...).
-class UserCodeError : public Error {
+class LIGHTFLUS_API UserCodeError : public Error {
  public:
   using Error::Error;
 };
 
 /// An external system (a file, Kafka, a database) failed.
-class ConnectorError : public Error {
+class LIGHTFLUS_API ConnectorError : public Error {
  public:
   using Error::Error;
 };
 
 /// A running job failed; what() names the job, the operator and subtask, and the cause.
-class JobFailedError : public Error {
+class LIGHTFLUS_API JobFailedError : public Error {
  public:
   JobFailedError(std::string job, std::string op, std::string cause, const std::string& message)
       : Error(message), job_(std::move(job)), operator_(std::move(op)), cause_(std::move(cause)) {}

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lightflus/error.hpp"
 #include "lightflus/time.hpp"
 
 namespace lightflus {
@@ -28,7 +29,7 @@ class JobRuntime;
 }  // namespace detail
 
 /// A consistent copy of a job's state: every operator's and source's snapshot, per subtask.
-class Snapshot {
+class LIGHTFLUS_API Snapshot {
  public:
   struct OperatorState {
     std::string name;
@@ -65,7 +66,7 @@ struct ExecutionOptions {
 
 enum class JobStatus { Running, Finished, Failed, Cancelled };
 
-const char* toString(JobStatus status);
+LIGHTFLUS_API const char* toString(JobStatus status);
 
 /// Counters of one operator, summed over its subtasks.
 struct OperatorMetrics {
@@ -84,7 +85,7 @@ struct OperatorMetrics {
 };
 
 /// A running (or finished) job.
-class JobHandle {
+class LIGHTFLUS_API JobHandle {
  public:
   explicit JobHandle(std::shared_ptr<detail::JobRuntime> runtime);
   ~JobHandle();
@@ -112,6 +113,6 @@ class JobHandle {
 };
 
 /// Plans and starts a job (used by ExecutionContext::start()).
-JobHandle startJob(std::shared_ptr<const detail::StreamGraph> graph, ExecutionOptions options);
+LIGHTFLUS_API JobHandle startJob(std::shared_ptr<const detail::StreamGraph> graph, ExecutionOptions options);
 
 }  // namespace lightflus

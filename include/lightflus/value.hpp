@@ -49,7 +49,7 @@ struct ObjectRep;
 ///     order["total"] = 12.5;
 ///     int64_t id = order["id"].asInt();   // 7
 ///     std::string json = order.toJson();  // {"id":7,"items":["a","b"],"total":12.5}
-class Value {
+class LIGHTFLUS_API Value {
  public:
   enum class Type : uint8_t { Null, Bool, Int, Double, String, Array, Object };
   using Array = std::vector<Value>;
@@ -282,7 +282,7 @@ inline size_t Value::size() const {
 }
 
 /// Prints `value` as compact JSON.
-std::ostream& operator<<(std::ostream& os, const Value& value);
+LIGHTFLUS_API std::ostream& operator<<(std::ostream& os, const Value& value);
 
 }  // namespace lightflus
 

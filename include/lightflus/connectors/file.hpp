@@ -25,7 +25,7 @@ namespace lightflus {
 
 /// Reads lines from a file descriptor without blocking the task forever (internal).
 namespace detail {
-class LineReader {
+class LIGHTFLUS_API LineReader {
  public:
   enum class Fill { Data, WouldBlock, End };
   /// Opens `path`, or stdin when path is "-". Throws ConnectorError if it cannot.
@@ -58,7 +58,7 @@ class LineReader {
 }  // namespace detail
 
 /// Lines of a text file (or stdin for "-").
-class TextLineSource final : public Source<std::string> {
+class LIGHTFLUS_API TextLineSource final : public Source<std::string> {
  public:
   explicit TextLineSource(std::string path) : path_(std::move(path)) {}
   void open(const SourceContext&) override;
@@ -73,7 +73,7 @@ class TextLineSource final : public Source<std::string> {
 };
 
 /// One Value per line of a JSON-lines file; empty lines are skipped.
-class JsonLinesSource final : public Source<Value> {
+class LIGHTFLUS_API JsonLinesSource final : public Source<Value> {
  public:
   JsonLinesSource(std::string path, MalformedPolicy policy)
       : path_(std::move(path)), policy_(policy) {}
@@ -99,7 +99,7 @@ struct CsvOptions {
 };
 
 /// Rows of a CSV file (RFC 4180 quoting within a line; a quoted field cannot span lines).
-class CsvSource final : public Source<Value> {
+class LIGHTFLUS_API CsvSource final : public Source<Value> {
  public:
   CsvSource(std::string path, CsvOptions options) : path_(std::move(path)), options_(options) {}
   void open(const SourceContext&) override;

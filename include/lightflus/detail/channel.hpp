@@ -25,7 +25,7 @@
 namespace lightflus::detail {
 
 /// Thrown in a task when the job is cancelled.
-struct Cancelled {};
+struct LIGHTFLUS_API Cancelled {};
 
 /// Something that can be scheduled to run again (a task).
 class Waker {

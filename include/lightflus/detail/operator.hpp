@@ -98,7 +98,7 @@ class Operator {
 };
 
 /// Raised inside an operator to tag an error with the operator's name.
-class OperatorFailure : public Error {
+class LIGHTFLUS_API OperatorFailure : public Error {
  public:
   OperatorFailure(std::string op, std::string cause)
       : Error(cause), operator_(std::move(op)), cause_(std::move(cause)) {}
