@@ -59,6 +59,12 @@ TEST_CASE("10M elements into a slow sink keep memory bounded", "[backpressure][s
   for (auto& m : metrics) backpressure_ms += m.backpressure_ms;
   INFO("peak RSS growth: " << (peak - before) / (1 << 20) << " MiB, backpressure "
                            << backpressure_ms << " ms");
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine (256 MiB) and pads every allocation, so
+  // RSS says nothing here; the backpressure time below still shows the source was held back.
+  WARN("RSS not checked under AddressSanitizer");
+#else
   CHECK(peak - before < 100u * (1 << 20));
+#endif
   CHECK(backpressure_ms > 0);  // the source really was held back
 }
