@@ -113,3 +113,6 @@ install_npm_packages() {
 
 install_debian_packages
 install_npm_packages
+# The real Kafka broker the [kafka-broker] tests start (Maven Central, cached; silent once
+# there). scripts/kafka.sh explains.
+"${root}/scripts/kafka.sh" fetch >/dev/null

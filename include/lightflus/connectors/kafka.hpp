@@ -128,7 +128,7 @@ class KafkaProducer;
 /// bytes), std::int64_t or double (the value parsed as a number), Value (see
 /// KafkaValueFormat) or KafkaRecord. Use readKafka() rather than this class.
 template <class T>
-class KafkaSource final : public Source<T> {
+class LIGHTFLUS_API KafkaSource final : public Source<T> {
  public:
   explicit KafkaSource(KafkaSourceOptions options);
   ~KafkaSource() override;
@@ -154,16 +154,14 @@ extern template class KafkaSource<KafkaRecord>;
 ///
 ///     auto events = readKafka<Value>(ctx, {.brokers = b, .topics = {"events"}, .group_id = "g"});
 template <class T>
-DataStream<T> readKafka(ExecutionContext& ctx, KafkaSourceOptions options,
-                        std::string name = "") {
+DataStream<T> readKafka(ExecutionContext& ctx, KafkaSourceOptions options, std::string name = "") {
   if (name.empty()) {
     name = "kafka";
     for (const auto& t : options.topics) name += " " + t;
   }
   bool dead = options.on_malformed == MalformedPolicy::DeadLetter;
-  return ctx.fromSource<T>(
-      [options] { return std::make_unique<KafkaSource<T>>(options); }, std::move(name),
-      SourceOptions{.single = false, .dead_letters = dead});
+  return ctx.fromSource<T>([options] { return std::make_unique<KafkaSource<T>>(options); },
+                           std::move(name), SourceOptions{.single = false, .dead_letters = dead});
 }
 
 namespace detail {
