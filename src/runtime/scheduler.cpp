@@ -136,7 +136,9 @@ void Scheduler::timerLoop() {
     auto now = std::chrono::steady_clock::now();
     auto first = timers_.begin();
     if (first->first > now) {
-      timer_cv_.wait_until(lock, first->first);
+      // Copy the deadline: cancelTimer() may erase the entry while we wait.
+      SteadyTime deadline = first->first;
+      timer_cv_.wait_until(lock, deadline);
       continue;
     }
     Runnable* r = first->second;

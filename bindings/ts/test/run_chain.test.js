@@ -105,3 +105,16 @@ test("__runChain rejects unknown kinds and mismatched arguments", () => {
   assert.throws(() => sandbox.lightflus.__runChain([0, 0], ["map"], [1]), /same length/);
   assert.throws(() => sandbox.lightflus.__runChain([7], ["map"], [1]), /there is no UDF number 7/);
 });
+
+test("a compiled chain given an origins array records the input index of every output", () => {
+  const sandbox = sandboxWithUdfs(
+    "(n) => [n, n]", // 0 flatMap
+    "(n) => n % 2 === 1", // 1 filter
+  );
+  const chain = sandbox.lightflus.__compileChain([0, 1], ["flatMap", "filter"]);
+  const origins = [];
+  const output = chain([1, 2, 3], origins);
+  // By hand: 1 -> [1, 1] kept; 2 -> [2, 2] dropped; 3 -> [3, 3] kept.
+  assert.deepEqual(plain(output), [1, 1, 3, 3]);
+  assert.deepEqual(plain(origins), [0, 0, 2, 2]);
+});

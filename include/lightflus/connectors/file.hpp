@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <string>
 
@@ -139,7 +140,8 @@ class JsonLinesFileSink final : public Sink<T> {
   }
   void flush() override {
     if (!file_) return;
-    if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0)
+    // fsync fails with EINVAL on pipes and devices (/dev/stdout, /dev/null): nothing to sync.
+    if (std::fflush(file_) != 0 || (::fsync(::fileno(file_)) != 0 && errno != EINVAL))
       throw ConnectorError("flushing '" + path_ + "' failed");
   }
   void close() override {

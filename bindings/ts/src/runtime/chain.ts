@@ -36,9 +36,14 @@ const KIND_CODES: Record<string, number> = { map: MAP, flatMap: FLAT_MAP, filter
 
 /**
  * Compiles a chain once: the returned function applies the UDFs `udf_ids`, whose operators are
- * `kinds`, in order, to every element of its input array and returns the outputs in order.
+ * `kinds`, in order, to every element of its input array and returns the outputs in order. When
+ * it is also given an `origins` array, it appends to it, for every output, the index in `input`
+ * of the element it came from (the host keeps each output's timestamp and key that way).
  */
-export function compileChain(udf_ids: readonly number[], kinds: readonly string[]): (input: readonly unknown[]) => unknown[] {
+export function compileChain(
+  udf_ids: readonly number[],
+  kinds: readonly string[],
+): (input: readonly unknown[], origins?: number[]) => unknown[] {
   if (!Array.isArray(udf_ids) || !Array.isArray(kinds) || udf_ids.length !== kinds.length) {
     throw new LightflusError("__runChain(): udfIds and kinds must be arrays of the same length");
   }
@@ -54,8 +59,9 @@ export function compileChain(udf_ids: readonly number[], kinds: readonly string[
   const kind_names = [...kinds];
   const stage_count = fns.length;
 
-  return (input) => {
+  return (input, origins) => {
     const output: unknown[] = [];
+    const track = Array.isArray(origins);
     const position = chainPosition;
     position.output = output;
 
@@ -87,6 +93,7 @@ export function compileChain(udf_ids: readonly number[], kinds: readonly string[
         }
       }
       output.push(value);
+      if (track) origins!.push(position.index);
     };
 
     for (let index = 0; index < input.length; index++) {

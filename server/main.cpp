@@ -1,0 +1,73 @@
+// lightflusd: the Lightflus daemon and command-line entry point.
+//
+//   lightflusd run JOB.ts|JOB.js [flags]   one job in the foreground (run_command.hpp)
+//   lightflusd serve                        the REST API (issue #6; not implemented yet)
+//   lightflusd dev-kafka                    a development Kafka broker (issue #5; not yet)
+//
+// Errors go to stderr as `lightflusd: error: ...`; the exit status is 0 on success, 1 when the
+// job fails, 2 for a usage error, 130/143 after SIGINT/SIGTERM.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <span>
+#include <string_view>
+
+#include "lightflus/error.hpp"
+#include "run_command.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: lightflusd <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run JOB.ts|JOB.js   run one TypeScript or JavaScript job in the foreground\n"
+    "  serve               run the daemon and its REST API (not implemented yet)\n"
+    "  dev-kafka           start a development Kafka broker (not implemented yet)\n"
+    "\n"
+    "`lightflusd run --help` shows the flags of run.\n";
+
+int run(std::span<char* const> args) {
+  for (char* arg : args) {
+    if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0) {
+      std::fputs(lightflus::server::runUsage(), stdout);
+      return 0;
+    }
+  }
+  lightflus::server::RunOptions options;
+  try {
+    options = lightflus::server::parseRunOptions(args);
+  } catch (const lightflus::ConfigError& e) {
+    std::fprintf(stderr, "lightflusd run: %s\n%s", e.what(), lightflus::server::runUsage());
+    return 2;
+  }
+  try {
+    return lightflus::server::runJob(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lightflusd: error: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::span<char* const> args(argv, static_cast<std::size_t>(argc));
+  if (args.size() < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string_view command = args[1];
+  if (command == "run") return run(args.subspan(2));
+  if (command == "serve" || command == "dev-kafka") {
+    std::fprintf(stderr, "lightflusd %s: not implemented yet (issue #%d)\n", args[1],
+                 command == "serve" ? 6 : 5);
+    return 1;
+  }
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "lightflusd: unknown command '%s'\n%s", args[1], kUsage);
+  return 2;
+}

@@ -1,0 +1,534 @@
+#include "js_graph_builder.hpp"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "js_operators.hpp"
+#include "lightflus/connectors/file.hpp"
+
+namespace lightflus::js {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Connectors
+
+/// Stamps elements without a timestamp with the time they were read (the event time of
+/// sources without one, docs/js-graph.md) and emits that time as the watermark, so that
+/// event-time windows without assignTimestamps fire by ingestion time.
+template <class X, class Convert>
+class IngestionTimeSource final : public Source<Value> {
+ public:
+  IngestionTimeSource(std::unique_ptr<Source<X>> inner, Convert convert)
+      : inner_(std::move(inner)), convert_(std::move(convert)) {}
+  void open(const SourceContext& context) override { inner_->open(context); }
+  SourceStatus poll(SourceOutput<Value>& out) override {
+    batch_.clear();
+    SourceOutput<X> inner_out(batch_, out.remaining());
+    SourceStatus status = inner_->poll(inner_out);
+    const Timestamp now = processingTimeNow();
+    for (auto& e : batch_)
+      out.collect(convert_(std::move(e.value)), e.timestamp == kMinTimestamp ? now : e.timestamp);
+    for (auto& d : inner_out.deadLetters()) out.deadLetter(std::move(d.value));
+    if (!batch_.empty()) out.emitWatermark(now - 1);
+    return status;
+  }
+  Duration blockedWait() const override { return inner_->blockedWait(); }
+  void snapshot(StateWriter& w) override { inner_->snapshot(w); }
+  void restore(StateReader& r) override { inner_->restore(r); }
+  void notifyCheckpointComplete(std::uint64_t id) override { inner_->notifyCheckpointComplete(id); }
+  void close() override { inner_->close(); }
+
+ private:
+  std::unique_ptr<Source<X>> inner_;
+  Convert convert_;
+  Batch<X> batch_;
+};
+
+template <class X, class Convert>
+SourceFactory<Value> stamped(std::function<std::unique_ptr<Source<X>>()> make, Convert convert) {
+  return [make, convert] {
+    return std::make_unique<IngestionTimeSource<X, Convert>>(make(), convert);
+  };
+}
+
+/// One line per element: strings as they are, other values as JSON.
+struct LineFormat {
+  void operator()(std::string& out, const Value& v) const {
+    if (v.isString())
+      out += v.asString();
+    else
+      v.appendJson(out);
+  }
+};
+
+struct Identity {
+  Value operator()(Value&& v) const { return std::move(v); }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Reading the graph
+
+std::string describe(const Value& op) {
+  std::string name = op["name"].isString() ? std::string(op["name"].asString()) : "?";
+  std::string kind = op["kind"].isString() ? std::string(op["kind"].asString()) : "?";
+  return "operator " + std::to_string(op["id"].isInt() ? op["id"].asInt() : 0) + " '" + name +
+         "' (" + kind + ")";
+}
+
+std::int64_t intField(const Value& op, std::string_view field) {
+  const Value& v = op[field];
+  if (!v.isNumber())
+    throw ConfigError(describe(op) + ": the graph has no number '" + std::string(field) + "'");
+  return v.asInt();
+}
+
+std::string stringField(const Value& op, std::string_view field) {
+  const Value& v = op[field];
+  if (!v.isString())
+    throw ConfigError(describe(op) + ": the graph has no string '" + std::string(field) + "'");
+  return std::string(v.asString());
+}
+
+bool isStateless(std::string_view kind) {
+  return kind == "map" || kind == "flatMap" || kind == "filter";
+}
+
+/// The engine streams of the job's streams: plain or keyed.
+struct Stream {
+  std::optional<DataStream<Value>> plain;
+  std::optional<DataStream<KeyedValue>> keyed;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The planner
+
+class Planner {
+ public:
+  Planner(std::shared_ptr<JsJob> job, const JsGraphOptions& options, ExecutionContext& ctx)
+      : job_(std::move(job)), options_(options), ctx_(ctx) {}
+
+  void run() {
+    const Value& operators = job_->graph()["operators"];
+    if (!operators.isArray() || operators.asArray().empty())
+      throw ConfigError("the job's graph has no operators");
+    for (const Value& op : operators.asArray()) by_id_[static_cast<int>(intField(op, "id"))] = &op;
+    for (const Value& op : operators.asArray())
+      if (op["inputs"].isArray())
+        for (const Value& input : op["inputs"].asArray())
+          ++consumers_[static_cast<int>(input.asInt())];
+    // A stateless operator fuses into the next one when that one is stateless too, is its only
+    // reader and does not ask for another parallelism.
+    for (const Value& op : operators.asArray()) {
+      if (!isStateless(stringField(op, "kind")) || op["inputs"].size() != 1) continue;
+      const Value& input = byId(static_cast<int>(op["inputs"][0].asInt()), op);
+      if (isStateless(stringField(input, "kind")) &&
+          consumers_[static_cast<int>(intField(input, "id"))] == 1 &&
+          (op["parallelism"].isNull() || op["parallelism"] == input["parallelism"]))
+        fused_into_next_.insert(static_cast<int>(intField(input, "id")));
+    }
+    for (const Value& op : operators.asArray()) add(op);
+  }
+
+ private:
+  const Value& byId(int id, const Value& reader) const {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end())
+      throw ConfigError(describe(reader) + " reads operator " + std::to_string(id) +
+                        ", which the graph does not have");
+    return *it->second;
+  }
+
+  void add(const Value& op) {
+    const int id = static_cast<int>(intField(op, "id"));
+    const std::string kind = stringField(op, "kind");
+    if (kind == "source") {
+      streams_[id] = source(op);
+    } else if (isStateless(kind)) {
+      if (fused_into_next_.count(id) == 0) streams_[id] = chain(op);
+    } else if (kind == "keyBy") {
+      streams_[id] = keyBy(op, input(op));
+    } else if (kind == "assignTimestamps") {
+      streams_[id] = assignTimestamps(op, input(op));
+    } else if (kind == "window") {
+      windows_.insert(id);  // built by its reader: a windowed fold, or a release
+    } else if (kind == "reduce" || kind == "aggregate") {
+      int from = static_cast<int>(op["inputs"][0].asInt());
+      streams_[id] = windows_.count(from) ? windowed(op, byId(from, op), input(byId(from, op)))
+                                          : rolling(op, input(op));
+    } else if (kind == "union") {
+      streams_[id] = unionOf(op);
+    } else if (kind == "sink") {
+      sink(op, input(op));
+    } else {
+      throw ConfigError(describe(op) + ": this engine does not know the kind '" + kind +
+                        "' (a newer lightflus package?)");
+    }
+  }
+
+  // The stream `op` reads (its single input).
+  Stream input(const Value& op) {
+    if (!op["inputs"].isArray() || op["inputs"].size() != 1)
+      throw ConfigError(describe(op) + " must have exactly one input");
+    return streamOf(static_cast<int>(op["inputs"][0].asInt()), op);
+  }
+
+  Stream streamOf(int id, const Value& reader) {
+    if (windows_.count(id)) {
+      // A window read by something other than reduce/aggregate releases its elements.
+      if (!released_.count(id)) {
+        const Value& window = byId(id, reader);
+        released_[id] = releaseWindow(window, input(window));
+      }
+      return released_[id];
+    }
+    auto it = streams_.find(id);
+    if (it == streams_.end())
+      throw ConfigError(describe(reader) + " reads operator " + std::to_string(id) +
+                        " before it is built");
+    return it->second;
+  }
+
+  template <class T>
+  DataStream<T> named(DataStream<T> s, const Value& op) {
+    s = s.name(stringField(op, "name"));
+    if (op["parallelism"].isNumber())
+      s = s.parallelism(static_cast<int>(op["parallelism"].asInt()));
+    return s;
+  }
+
+  template <class Out, class In>
+  DataStream<Out> attach(const DataStream<In>& in, const Value& op, const char* kind,
+                         detail::NodeSpec::Factory make, bool hashed = false) {
+    detail::GraphBuilder b(in.graph());
+    int id = b.template addNode<Out>(kind, std::move(make));
+    if (hashed) {
+      if constexpr (std::is_same_v<In, KeyedValue>) {
+        b.node(id).keyed = true;
+        using Hasher = detail::KeyHasher<KeyedValue, KeyOfPair>;
+        b.addEdge(
+            in.nodeId(), 0, id, detail::Partitioning::Hash,
+            std::make_shared<detail::TypedHashExchange<KeyedValue, Hasher>>(Hasher{KeyOfPair{}}));
+      }
+    } else {
+      b.addEdge(in.nodeId(), 0, id, detail::Partitioning::Forward);
+    }
+    return named(DataStream<Out>(in.graph(), id), op);
+  }
+
+  DataStream<Value> plain(const Stream& s) {
+    if (s.plain) return *s.plain;
+    return s.keyed->map([](const KeyedValue& e) { return e.second; }).name("values");
+  }
+
+  // A keyed stream, or a plain one under the single key null (reduce without keyBy: one global
+  // reduction with parallelism 1).
+  DataStream<KeyedValue> keyedOrGlobal(const Stream& s, bool& global) {
+    global = !s.keyed;
+    if (s.keyed) return *s.keyed;
+    return s.plain->map([](const Value& v) { return KeyedValue{Value(), v}; }).name("global key");
+  }
+
+  Stream source(const Value& op) {
+    const Value& c = op["connector"];
+    const std::string type = c["type"].isString() ? std::string(c["type"].asString()) : "";
+    const std::string name = stringField(op, "name");
+    SourceFactory<Value> factory;
+    SourceOptions options;
+    if (type == "file") {
+      std::string path = stringField(c, "path");
+      std::string format = stringField(c, "format");
+      options.single = true;
+      if (format == "lines") {
+        factory = stamped<std::string>(
+            [path]() -> std::unique_ptr<Source<std::string>> {
+              return std::make_unique<TextLineSource>(path);
+            },
+            [](std::string&& line) { return Value(line); });
+      } else if (format == "jsonLines") {
+        factory = stamped<Value>(
+            [path]() -> std::unique_ptr<Source<Value>> {
+              return std::make_unique<JsonLinesSource>(path, MalformedPolicy::Fail);
+            },
+            Identity{});
+      } else {
+        throw ConfigError(describe(op) + ": unknown file format '" + format + "'");
+      }
+    } else if (type == "generator") {
+      factory = generator(op, c);
+    } else if (type == "kafka") {
+      throw ConfigError(describe(op) +
+                        ": the Kafka source is not available yet in this build (issue #5)");
+    } else {
+      throw ConfigError(describe(op) + ": there is no '" + type + "' source in this build");
+    }
+    DataStream<Value> s = ctx_.fromSource<Value>(std::move(factory), name, options);
+    return Stream{named(s, op), std::nullopt};
+  }
+
+  SourceFactory<Value> generator(const Value& op, const Value& c) {
+    const std::string mode = stringField(c, "mode");
+    if (mode == "sequence") {
+      std::int64_t from = intField(c, "from");
+      GeneratorOptions options;
+      if (c["to"].isNumber())
+        options.count = static_cast<std::uint64_t>(c["to"].asInt() - from + 1);
+      if (c["ratePerSecond"].isNumber()) options.rate = c["ratePerSecond"].asDouble();
+      auto fn = [from](std::uint64_t i) { return Value(from + static_cast<std::int64_t>(i)); };
+      return stamped<Value>(
+          [fn, options]() -> std::unique_ptr<Source<Value>> {
+            return std::make_unique<GeneratorSource<Value, decltype(fn)>>(fn, options);
+          },
+          Identity{});
+    }
+    if (mode == "values") {
+      if (!c["values"].isArray()) throw ConfigError(describe(op) + ": the generator has no values");
+      auto values = std::make_shared<const std::vector<Value>>(c["values"].asArray());
+      return stamped<Value>(
+          [values]() -> std::unique_ptr<Source<Value>> {
+            return std::make_unique<CollectionSource<Value>>(values);
+          },
+          Identity{});
+    }
+    throw ConfigError(describe(op) + ": unknown generator mode '" + mode + "'");
+  }
+
+  // A fused chain ending at `last`.
+  Stream chain(const Value& last) {
+    std::vector<const Value*> ops{&last};
+    while (true) {
+      const Value& input =
+          byId(static_cast<int>(ops.back()->operator[]("inputs")[0].asInt()), last);
+      if (!fused_into_next_.count(static_cast<int>(intField(input, "id")))) break;
+      ops.push_back(&input);
+    }
+    std::vector<int> udfs;
+    std::vector<std::string> kinds;
+    std::string name;
+    for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
+      udfs.push_back(static_cast<int>(intField(**it, "udf")));
+      kinds.push_back(stringField(**it, "kind"));
+      name += (name.empty() ? "" : "+") + stringField(**it, "name");
+    }
+    Value op = last;  // the fused operator: named after its parts
+    op["name"] = name;
+    Stream in = input(*ops.back());
+    auto job = job_;
+    if (in.keyed) {
+      return Stream{
+          std::nullopt,
+          attach<KeyedValue>(
+              *in.keyed, op, "jsChain",
+              [job, udfs, kinds](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+                return std::make_unique<JsChainOperator<KeyedValue>>(
+                    init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs, kinds);
+              })};
+    }
+    return Stream{
+        attach<Value>(
+            *in.plain, op, "jsChain",
+            [job, udfs, kinds](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+              return std::make_unique<JsChainOperator<Value>>(
+                  init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs, kinds);
+            }),
+        std::nullopt};
+  }
+
+  Stream keyBy(const Value& op, const Stream& in) {
+    int udf = static_cast<int>(intField(op, "udf"));
+    auto job = job_;
+    auto make = [job, udf]<class In>(const DataStream<In>&) {
+      return [job, udf](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+        return std::make_unique<JsKeyByOperator<In>>(
+            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf);
+      };
+    };
+    if (in.keyed)
+      return Stream{std::nullopt, attach<KeyedValue>(*in.keyed, op, "keyBy", make(*in.keyed))};
+    return Stream{std::nullopt, attach<KeyedValue>(*in.plain, op, "keyBy", make(*in.plain))};
+  }
+
+  Stream assignTimestamps(const Value& op, const Stream& in) {
+    int udf = static_cast<int>(intField(op, "udf"));
+    const Value& w = op["watermark"];
+    WatermarkStrategy strategy;
+    if (w["maxOutOfOrdernessMs"].isNumber())
+      strategy.max_out_of_orderness = Duration(w["maxOutOfOrdernessMs"].asInt());
+    if (w["idleTimeoutMs"].isNumber()) strategy.idleness = Duration(w["idleTimeoutMs"].asInt());
+    auto job = job_;
+    auto make = [job, udf, strategy]<class T>(const DataStream<T>&) {
+      return
+          [job, udf, strategy](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+            return std::make_unique<JsTimestampOperator<T>>(
+                init, static_cast<detail::Input<T>*>(outs[0]), job, udf, strategy);
+          };
+    };
+    if (in.keyed)
+      return Stream{std::nullopt,
+                    attach<KeyedValue>(*in.keyed, op, "assignTimestamps", make(*in.keyed))};
+    return Stream{attach<Value>(*in.plain, op, "assignTimestamps", make(*in.plain)), std::nullopt};
+  }
+
+  static AggregateUdfs aggregateUdfs(const Value& op) {
+    const Value& a = op["aggregate"];
+    AggregateUdfs udfs;
+    udfs.create = static_cast<int>(intField(a, "createAccumulator"));
+    udfs.add = static_cast<int>(intField(a, "add"));
+    udfs.result = static_cast<int>(intField(a, "getResult"));
+    udfs.merge = a["merge"].isNumber() ? static_cast<int>(a["merge"].asInt()) : -1;
+    return udfs;
+  }
+
+  // Rolling reduce or aggregate (no window).
+  Stream rolling(const Value& op, const Stream& in) {
+    const bool reduce = stringField(op, "kind") == "reduce";
+    int udf = reduce ? static_cast<int>(intField(op, "udf")) : -1;
+    AggregateUdfs aggregate = reduce ? AggregateUdfs{} : aggregateUdfs(op);
+    bool global = false;
+    DataStream<KeyedValue> keyed = keyedOrGlobal(in, global);
+    auto job = job_;
+    DataStream<KeyedValue> out = attach<KeyedValue>(
+        keyed, op, reduce ? "reduce" : "aggregate",
+        [job, udf, aggregate](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+          return std::make_unique<JsKeyedRollingOperator>(
+              init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, aggregate);
+        },
+        /*hashed=*/true);
+    if (global) return Stream{plain(Stream{std::nullopt, out.parallelism(1)}), std::nullopt};
+    return Stream{std::nullopt, out};
+  }
+
+  // Calls fn(assigner) with the engine's window assigner for `window` (its graph JSON).
+  template <class F>
+  DataStream<Value> withAssigner(const Value& op, const Value& w, F&& fn) {
+    const std::string type = stringField(w, "type");
+    const bool event = !w["time"].isString() || w["time"].asString() != "processing";
+    auto ms = [&](const char* field) { return Duration(intField(w, field)); };
+    auto offset = [&] { return w["offsetMs"].isNumber() ? ms("offsetMs") : Duration(0); };
+    if (type == "tumbling") {
+      return event ? fn(TumblingEventTimeWindows::of(ms("sizeMs"), offset()))
+                   : fn(TumblingProcessingTimeWindows::of(ms("sizeMs"), offset()));
+    }
+    if (type == "sliding") {
+      return event ? fn(SlidingEventTimeWindows::of(ms("sizeMs"), ms("slideMs"), offset()))
+                   : fn(SlidingProcessingTimeWindows::of(ms("sizeMs"), ms("slideMs"), offset()));
+    }
+    if (type == "session") {
+      return event ? fn(EventTimeSessionWindows::withGap(ms("gapMs")))
+                   : fn(ProcessingTimeSessionWindows::withGap(ms("gapMs")));
+    }
+    throw ConfigError(describe(op) + ": unknown window type '" + type + "'");
+  }
+
+  Stream windowed(const Value& op, const Value& window_op, const Stream& in) {
+    if (!in.keyed) throw ConfigError(describe(window_op) + ": a window needs a keyBy before it");
+    const bool reduce = stringField(op, "kind") == "reduce";
+    JsWindowFunction fn(job_, stringField(op, "name"),
+                        reduce ? static_cast<int>(intField(op, "udf")) : -1,
+                        reduce ? AggregateUdfs{} : aggregateUdfs(op));
+    const Value& w = window_op["window"];
+    Duration lateness(w["allowedLatenessMs"].isNumber() ? w["allowedLatenessMs"].asInt() : 0);
+    DataStream<Value> out = withAssigner(window_op, w, [&](auto assigner) {
+      return in.keyed->keyBy(KeyOfPair{}).window(assigner).allowedLateness(lateness).aggregate(fn);
+    });
+    return Stream{named(out, op), std::nullopt};
+  }
+
+  Stream releaseWindow(const Value& window_op, const Stream& in) {
+    if (!in.keyed) throw ConfigError(describe(window_op) + ": a window needs a keyBy before it");
+    const Value& w = window_op["window"];
+    Duration lateness(w["allowedLatenessMs"].isNumber() ? w["allowedLatenessMs"].asInt() : 0);
+    DataStream<Value> out = withAssigner(window_op, w, [&](auto assigner) {
+      using W = typename decltype(assigner)::Window;
+      return in.keyed->keyBy(KeyOfPair{})
+          .window(assigner)
+          .allowedLateness(lateness)
+          .template process<Value>([](const Value&, const W&, const std::vector<KeyedValue>& all,
+                                      Collector<Value>& out) {
+            for (const auto& e : all) out.collect(e.second);
+          });
+    });
+    return Stream{named(out, window_op), std::nullopt};
+  }
+
+  Stream unionOf(const Value& op) {
+    if (!op["inputs"].isArray() || op["inputs"].size() < 2)
+      throw ConfigError(describe(op) + " must have at least two inputs");
+    std::optional<DataStream<Value>> merged;
+    for (const Value& input : op["inputs"].asArray()) {
+      DataStream<Value> s = plain(streamOf(static_cast<int>(input.asInt()), op));
+      merged = merged ? merged->unionWith(s) : s;
+    }
+    return Stream{named(*merged, op), std::nullopt};
+  }
+
+  void sink(const Value& op, const Stream& in) {
+    DataStream<Value> s = plain(in);
+    const Value& c = op["connector"];
+    const std::string type = c["type"].isString() ? std::string(c["type"].asString()) : "";
+    const std::string name = stringField(op, "name");
+    SinkFactory<Value> factory;
+    if (options_.sink_override) factory = options_.sink_override(op);
+    bool single = false;
+    if (factory) {
+    } else if (type == "stdout") {
+      factory = [] { return std::make_unique<PrintSink<Value, LineFormat>>(LineFormat{}, stdout); };
+    } else if (type == "file") {
+      std::string path = stringField(c, "path");
+      single = true;
+      if (stringField(c, "format") == "jsonLines")
+        factory = [path] {
+          return std::make_unique<JsonLinesFileSink<Value, AppendValueJson>>(path,
+                                                                             AppendValueJson{});
+        };
+      else
+        factory = [path] {
+          return std::make_unique<JsonLinesFileSink<Value, LineFormat>>(path, LineFormat{});
+        };
+    } else if (type == "kafka") {
+      throw ConfigError(describe(op) +
+                        ": the Kafka sink is not available yet in this build (issue #5)");
+    } else if (type == "redis" || type == "mysql" || type == "elasticsearch") {
+      static const std::map<std::string, std::string> names{
+          {"redis", "Redis"}, {"mysql", "MySQL"}, {"elasticsearch", "Elasticsearch"}};
+      throw ConfigError(describe(op) + ": the " + names.at(type) +
+                        " sink is not available yet in this build (issue #7)");
+    } else {
+      throw ConfigError(describe(op) + ": there is no '" + type + "' sink in this build");
+    }
+    SinkHandle handle = s.sink(std::move(factory), name);
+    if (single) {
+      if (op["parallelism"].isNumber() && op["parallelism"].asInt() > 1)
+        throw ConfigError(describe(op) + ": a file sink writes one file, with parallelism 1");
+      handle.parallelism(1);
+    } else if (op["parallelism"].isNumber()) {
+      handle.parallelism(static_cast<int>(op["parallelism"].asInt()));
+    }
+  }
+
+  std::shared_ptr<JsJob> job_;
+  const JsGraphOptions& options_;
+  ExecutionContext& ctx_;
+  std::map<int, const Value*> by_id_;
+  std::map<int, int> consumers_;
+  std::set<int> fused_into_next_;
+  std::set<int> windows_;
+  std::map<int, Stream> streams_;
+  std::map<int, Stream> released_;
+};
+
+}  // namespace
+
+ExecutionContext JsGraphBuilder::build() {
+  const Value& graph = job_->graph();
+  const Value& job = graph["job"];
+  ExecutionContext ctx(job["name"].isString() ? std::string(job["name"].asString()) : "job");
+  if (job["parallelism"].isNumber()) ctx.parallelism(static_cast<int>(job["parallelism"].asInt()));
+  Planner(job_, options_, ctx).run();
+  return ctx;
+}
+
+}  // namespace lightflus::js

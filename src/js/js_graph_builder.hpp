@@ -1,0 +1,51 @@
+// JsGraphBuilder: a JavaScript job's logical graph (docs/js-graph.md, section 6) as engine
+// operators.
+//
+// Streams are DataStream<Value>; after keyBy, DataStream<KeyedValue> (key, value), which keyed
+// map/flatMap/filter keep and keyed reduce, aggregate and windows consume through the engine's
+// hash exchange. Consecutive map/flatMap/filter operators (each read only by the next) fuse
+// into one JsChainOperator: one call into JavaScript per batch for the whole chain. Windows
+// read by reduce or aggregate become the engine's WindowOperator (through the typed
+// WindowedStream API) with a JsWindowFunction; read by anything else, a window releases its
+// elements when it fires.
+//
+// Sources: file (lines, jsonLines; the path "-" reads stdin), generator. Sinks: stdout, file.
+// Connectors whose I/O is not built yet (Kafka, Redis, MySQL, Elasticsearch) fail here with a
+// ConfigError that names their issue.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "js_job.hpp"
+#include "lightflus/datastream.hpp"
+#include "lightflus/value.hpp"
+
+namespace lightflus::js {
+
+struct JsGraphOptions {
+  /// Called for every sink operator of the graph (its JSON); a non-empty factory replaces the
+  /// sink (tests collect results this way).
+  std::function<SinkFactory<Value>(const Value& sink_operator)> sink_override;
+};
+
+/// Builds the engine graph of a loaded job.
+///
+///   auto job = JsJob::load(source, {.file_name = "wordCount.ts"});
+///   ExecutionContext ctx = JsGraphBuilder(job).build();
+///   ctx.execute({.parallelism = 2});
+class JsGraphBuilder {
+ public:
+  explicit JsGraphBuilder(std::shared_ptr<JsJob> job, JsGraphOptions options = {})
+      : job_(std::move(job)), options_(std::move(options)) {}
+
+  /// A context with the job's operators, ready to execute. Throws ConfigError for a graph the
+  /// engine cannot run (an unknown kind, a connector not available in this build).
+  ExecutionContext build();
+
+ private:
+  std::shared_ptr<JsJob> job_;
+  JsGraphOptions options_;
+};
+
+}  // namespace lightflus::js

@@ -1,0 +1,429 @@
+#include "js_job.hpp"
+
+#include <v8-container.h>
+#include <v8-json.h>
+#include <v8-object.h>
+#include <v8-primitive.h>
+#include <v8-promise.h>
+
+#include <cstdio>
+#include <utility>
+
+#include "embedded_runtime.hpp"
+#include "lightflus/error.hpp"
+#include "strings.hpp"
+#include "transpiler.hpp"
+
+namespace lightflus::js {
+
+namespace {
+
+// Host helpers, evaluated after the runtime in every worker. They call UDFs by id over a whole
+// batch (one call into JavaScript per batch) and keep lightflus.__chainPosition up to date, as
+// __runChain does, so that a failing element can be found (docs/js-graph.md, section 7).
+// Object results of reduce and aggregate are copied as JSON at once: original jobs mutate and
+// return their accumulator, and a later element must not change an earlier element's output.
+constexpr std::string_view kHostHelpers = R"js((function (lf) {
+  "use strict";
+  const udfs = lf.__udfs;
+  const pos = lf.__chainPosition;
+  const begin = (udf, kind, output) => {
+    pos.udf = udf; pos.kind = kind; pos.output = output; pos.index = -1; pos.outputLength = 0;
+  };
+  const at = (i) => { pos.index = i; pos.outputLength = i; };
+  const record = (out, json, i, r) => {
+    if (typeof r === "object" && r !== null) json[i] = JSON.stringify(r); else out[i] = r;
+  };
+  return {
+    // Keys, and same[i] = 1 where the key is the element itself (keyBy(w => w)): the host then
+    // reuses the element instead of converting the key.
+    keys(udf, input, same) {
+      const f = udfs[udf], n = input.length, out = new Array(n);
+      begin(udf, "keyBy", out);
+      for (let i = 0; i < n; i++) {
+        at(i);
+        const k = f(input[i]);
+        if (k === input[i]) same[i] = 1; else out[i] = k;
+      }
+      pos.outputLength = n;
+      return out;
+    },
+    timestamps(udf, input) {
+      const f = udfs[udf], n = input.length, out = new Float64Array(n);
+      begin(udf, "assignTimestamps", out);
+      for (let i = 0; i < n; i++) {
+        at(i);
+        const t = f(input[i]);
+        if (typeof t !== "number" || !Number.isFinite(t)) {
+          throw new TypeError("the assignTimestamps() function returned " + String(t) +
+              "; it must return the event time in milliseconds since the epoch (a finite number)");
+        }
+        out[i] = t;
+      }
+      pos.outputLength = n;
+      return out;
+    },
+    reduce(udf, accs, slots, values) {
+      const f = udfs[udf], n = values.length, out = new Array(n), json = new Array(n);
+      begin(udf, "reduce", out);
+      pos.json = json;
+      for (let i = 0; i < n; i++) {
+        at(i);
+        const s = slots[i], acc = accs[s];
+        const r = acc === undefined ? values[i] : f(acc, values[i]);
+        accs[s] = r;
+        record(out, json, i, r);
+      }
+      pos.outputLength = n;
+      return [out, json];
+    },
+    aggregate(create, add, result, accs, slots, values) {
+      const n = values.length, out = new Array(n), json = new Array(n);
+      begin(add, "aggregate", out);
+      pos.json = json;
+      for (let i = 0; i < n; i++) {
+        at(i);
+        const s = slots[i];
+        let acc = accs[s];
+        if (acc === undefined) { pos.udf = create; acc = udfs[create](); }
+        pos.udf = add;
+        acc = udfs[add](values[i], acc);
+        accs[s] = acc;
+        pos.udf = result;
+        record(out, json, i, udfs[result](acc));
+      }
+      pos.outputLength = n;
+      return [out, json];
+    },
+    // Window folds keep the accumulator so far in pos.acc / pos.has: after a failing element
+    // the host goes on from there.
+    fold(udf, has, acc, values) {
+      const f = udfs[udf], n = values.length;
+      begin(udf, "reduce", []);
+      let a = acc, i = 0;
+      if (!has && n > 0) { a = values[0]; i = 1; has = true; }
+      pos.acc = a; pos.has = has;
+      for (; i < n; i++) { at(i); a = f(a, values[i]); pos.acc = a; }
+      return a;
+    },
+    aggregateAdd(create, add, has, acc, values) {
+      const n = values.length;
+      begin(create, "aggregate", []);
+      let a = has ? acc : udfs[create]();
+      pos.acc = a; pos.has = true;
+      pos.udf = add;
+      for (let i = 0; i < n; i++) { at(i); a = udfs[add](values[i], a); pos.acc = a; }
+      return a;
+    },
+    call(udf, a, b) {
+      begin(udf, "call", []);
+      return udfs[udf](a, b);
+    },
+  };
+}))js";
+
+// Runs __runJob; for an error the runtime throws on the job's behalf (SandboxError for
+// require("fs"), ConfigError from a builder), it notes the job's own frame from the stack in
+// globalThis.__lightflusJobFrame, so that the error can point at the job's line rather than
+// at the runtime's.
+constexpr std::string_view kRunJob = R"js((function (runJob, job, file) {
+  try {
+    return runJob.call(this, job, file);
+  } catch (e) {
+    const stack = e !== null && typeof e === "object" && typeof e.stack === "string" ? e.stack : "";
+    const mark = "(" + file + ":";
+    for (const line of stack.split("\n").slice(1)) {
+      const at = line.indexOf(mark);
+      if (at < 0) continue;
+      const position = /^(\d+):(\d+)\)/.exec(line.slice(at + mark.length));
+      if (position) globalThis.__lightflusJobFrame = [Number(position[1]), Number(position[2])];
+      break;
+    }
+    throw e;
+  }
+}))js";
+
+std::string baseName(const std::string& file_name) {
+  auto slash = file_name.find_last_of('/');
+  return slash == std::string::npos ? file_name : file_name.substr(slash + 1);
+}
+
+bool isTypeScript(const std::string& file_name) {
+  for (std::string_view ext : {".ts", ".mts", ".cts"})
+    if (file_name.size() > ext.size() && file_name.ends_with(ext)) return true;
+  return false;
+}
+
+v8::Local<v8::Value> property(JsIsolate& js, v8::Local<v8::Object> object, std::string_view name) {
+  return object->Get(js.context(), toJsString(js.isolate(), name)).ToLocalChecked();
+}
+
+v8::Local<v8::Function> functionProperty(JsIsolate& js, v8::Local<v8::Object> object,
+                                         std::string_view name) {
+  v8::Local<v8::Value> value = property(js, object, name);
+  if (!value->IsFunction())
+    throw ConfigError("the lightflus runtime has no function " + std::string(name));
+  return value.As<v8::Function>();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// JsWorker
+
+JsWorker::JsWorker(std::shared_ptr<const JobCode> code) : code_(std::move(code)) {
+  const JsJobOptions& options = code_->options;
+  const std::string file = baseName(options.file_name);
+  js_ = std::make_unique<JsIsolate>(JsIsolateOptions{.job_name = file,
+                                                     .heap_limit = options.heap_limit,
+                                                     .time_limit = options.time_limit,
+                                                     .console = options.console});
+  JsIsolate::Scope scope(*js_);
+  try {
+    load();
+  } catch (...) {
+    // The handles go before the isolate, inside it.
+    chains_.clear();
+    udfs_.Reset();
+    helpers_.Reset();
+    runtime_.Reset();
+    throw;
+  }
+}
+
+void JsWorker::load() {
+  JsIsolate& js = *js_;
+  v8::Isolate* isolate = js.isolate();
+  v8::Local<v8::Context> context = js.context();
+  const JsJobOptions& options = code_->options;
+  const std::string file = baseName(options.file_name);
+  if (code_->source_map) js.addSourceMap(file, *code_->source_map);
+
+  // 1. The runtime bundle: globalThis.lightflus.
+  js.evaluate(embeddedRuntime(), "lightflus-runtime.js");
+  v8::Local<v8::Object> global = context->Global();
+  v8::Local<v8::Value> runtime = property(js, global, "lightflus");
+  if (!runtime->IsObject()) throw ConfigError("the lightflus runtime did not install lightflus");
+  runtime_.Reset(isolate, runtime.As<v8::Object>());
+  udfs_.Reset(isolate, property(js, runtime.As<v8::Object>(), "__udfs").As<v8::Array>());
+
+  // 2. The host object: params, and a submit() that keeps the graph as JSON.
+  v8::Local<v8::Object> params = v8::Object::New(isolate);
+  for (const auto& [name, value] : options.params)
+    params->Set(context, toJsString(isolate, name), toJsString(isolate, value)).Check();
+  js.evaluate(
+      "globalThis.__lightflusHost = { submit(graph) {"
+      " if (globalThis.__lightflusGraph !== undefined) throw new Error('execute() was called for"
+      " a second job; a job file runs one job');"
+      " globalThis.__lightflusGraph = JSON.stringify(graph); } };",
+      "lightflus-host.js");
+  v8::Local<v8::Object> host = property(js, global, "__lightflusHost").As<v8::Object>();
+  host->Set(context, toJsString(isolate, "params"), params).Check();
+  helpers_.Reset(isolate, js.evaluate(kHostHelpers, "lightflus-host-helpers.js")
+                              .As<v8::Function>()
+                              ->Call(context, global, 1, &runtime)
+                              .ToLocalChecked()
+                              .As<v8::Object>());
+
+  // 3. Wrap, compile and run the job (docs/js-graph.md, section 2).
+  v8::Local<v8::Value> wrap_args[] = {toJsString(isolate, code_->javascript),
+                                      toJsString(isolate, file)};
+  std::string wrapped =
+      toStdString(isolate, js.call("lightflus.__wrapJob",
+                                   functionProperty(js, runtime.As<v8::Object>(), "__wrapJob"),
+                                   runtime, wrap_args));
+  v8::Local<v8::Value> job_function = js.evaluate(wrapped, file);
+  v8::Local<v8::Value> run_args[] = {
+      functionProperty(js, runtime.As<v8::Object>(), "__runJob").As<v8::Value>(), job_function,
+      toJsString(isolate, file)};
+  v8::Local<v8::Value> outcome;
+  try {
+    outcome =
+        js.call("job " + file, js.evaluate(kRunJob, "lightflus-host-run.js").As<v8::Function>(),
+                runtime, run_args);
+  } catch (const UserCodeError& error) {
+    throw UserCodeError(atJobFrame(error.what()));
+  }
+  if (outcome->IsPromise()) {
+    auto promise = outcome.As<v8::Promise>();
+    if (promise->State() == v8::Promise::kPending)
+      throw UserCodeError("job " + file +
+                          ": the job's entry point did not finish (a job has no timers or I/O, "
+                          "so a promise it awaits never settles)");
+    if (promise->State() == v8::Promise::kRejected)
+      throw UserCodeError("job " + file + ": " + toStdString(isolate, promise->Result()));
+  }
+  v8::Local<v8::Value> graph = property(js, global, "__lightflusGraph");
+  if (!graph->IsString())
+    throw ConfigError("job " + file + " submitted no graph: end a stream with .execute()");
+  graph_json_ = toStdString(isolate, graph);
+}
+
+std::string JsWorker::atJobFrame(std::string message) {
+  // JsIsolate located the error at the shim's rethrow: point at the job's innermost frame
+  // instead (where the job threw, or called the runtime that threw), or at nothing.
+  const std::string shim = " (at lightflus-host-run.js:";
+  auto at = message.rfind(shim);
+  if (at == std::string::npos) return message;
+  message.erase(at);
+  JsIsolate& js = *js_;
+  v8::Local<v8::Value> frame = property(js, js.context()->Global(), "__lightflusJobFrame");
+  if (!frame->IsArray()) return message;
+  auto numbers = frame.As<v8::Array>();
+  SourcePosition position{
+      static_cast<int>(numbers->Get(js.context(), 0).ToLocalChecked().As<v8::Number>()->Value()),
+      static_cast<int>(numbers->Get(js.context(), 1).ToLocalChecked().As<v8::Number>()->Value())};
+  if (code_->source_map) {
+    // The text of that line of the job's JavaScript.
+    std::string_view text = code_->javascript;
+    for (int line = 1; line < position.line && !text.empty(); ++line) {
+      auto newline = text.find('\n');
+      text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    }
+    text = text.substr(0, text.find('\n'));
+    position = code_->source_map->originalPosition(position, text).value_or(position);
+  }
+  return message + " (at " + baseName(code_->options.file_name) + ":" +
+         std::to_string(position.line) + ":" + std::to_string(position.column) + ")";
+}
+
+JsWorker::~JsWorker() {
+  JsIsolate::Scope scope(*js_);
+  chains_.clear();
+  udfs_.Reset();
+  helpers_.Reset();
+  runtime_.Reset();
+}
+
+v8::Local<v8::Function> JsWorker::udf(int id) {
+  v8::Local<v8::Value> fn;
+  if (id < 0 ||
+      !udfs_.Get(js_->isolate())
+           ->Get(js_->context(), static_cast<std::uint32_t>(id))
+           .ToLocal(&fn) ||
+      !fn->IsFunction())
+    throw ConfigError("the graph refers to UDF " + std::to_string(id) + ", which the job has not");
+  return fn.As<v8::Function>();
+}
+
+v8::Local<v8::Function> JsWorker::helper(std::string_view name) {
+  return functionProperty(*js_, helpers_.Get(js_->isolate()), name);
+}
+
+v8::Local<v8::Function> JsWorker::chain(const std::vector<int>& udf_ids,
+                                        const std::vector<std::string>& kinds) {
+  std::string key;
+  for (std::size_t i = 0; i < udf_ids.size(); ++i)
+    key += std::to_string(udf_ids[i]) + kinds[i] + ",";
+  if (auto it = chains_.find(key); it != chains_.end()) return it->second.Get(js_->isolate());
+  v8::Isolate* isolate = js_->isolate();
+  v8::Local<v8::Context> context = js_->context();
+  std::vector<v8::Local<v8::Value>> ids, names;
+  for (std::size_t i = 0; i < udf_ids.size(); ++i) {
+    ids.push_back(v8::Number::New(isolate, udf_ids[i]));
+    names.push_back(toJsString(isolate, kinds[i]));
+  }
+  v8::Local<v8::Value> args[] = {v8::Array::New(isolate, ids.data(), ids.size()),
+                                 v8::Array::New(isolate, names.data(), names.size())};
+  v8::Local<v8::Object> runtime = runtime_.Get(isolate);
+  v8::Local<v8::Value> compiled = js_->call(
+      "lightflus.__compileChain", functionProperty(*js_, runtime, "__compileChain"), runtime, args);
+  (void)context;
+  auto fn = compiled.As<v8::Function>();
+  chains_.emplace(std::move(key), v8::Global<v8::Function>(isolate, fn));
+  return fn;
+}
+
+v8::Local<v8::Object> JsWorker::chainPosition() {
+  return property(*js_, runtime_.Get(js_->isolate()), "__chainPosition").As<v8::Object>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// JsJob
+
+std::shared_ptr<JsJob> JsJob::load(std::string_view source, JsJobOptions options) {
+  auto code = std::make_shared<JobCode>();
+  const std::string file = baseName(options.file_name);
+  if (isTypeScript(file)) {
+    TranspiledModule module = Transpiler::shared().transpile(source, file);
+    code->javascript = std::move(module.javascript);
+    code->source_map = std::move(module.source_map);
+  } else {
+    code->javascript = std::string(source);
+  }
+  code->options = std::move(options);
+  std::shared_ptr<JsJob> job(new JsJob(code));
+  job->spare_ = std::make_shared<JsWorker>(code);
+  job->graph_json_ = job->spare_->graphJson();
+  job->graph_ = Value::parseJson(job->graph_json_);
+  // UDF id -> operator name, for errors. UDFs sit in `udf`, in `aggregate`'s parts and in
+  // connector options (extractors).
+  const Value& operators = std::as_const(job->graph_)["operators"];
+  if (operators.isArray()) {
+    for (const Value& op : operators.asArray()) {
+      std::string name = op["name"].isString() ? std::string(op["name"].asString()) : "?";
+      auto note = [&](const Value& udf) {
+        if (udf.isInt()) job->udf_operators_.emplace(static_cast<int>(udf.asInt()), name);
+      };
+      note(op["udf"]);
+      for (const char* part : {"createAccumulator", "add", "getResult", "merge"})
+        note(op["aggregate"][part]);
+      for (const char* field : {"keyExtractor", "valueExtractor", "idExtractor"})
+        note(op["connector"][field]);
+      if (op["connector"]["parameters"].isArray())
+        for (const Value& p : op["connector"]["parameters"].asArray()) note(p["extractor"]);
+    }
+  }
+  return job;
+}
+
+std::string JsJob::operatorOfUdf(int udf, std::string_view fallback) const {
+  auto it = udf_operators_.find(udf);
+  return it != udf_operators_.end() ? it->second : std::string(fallback);
+}
+
+std::shared_ptr<JsWorker> JsJob::worker() {
+  const auto self = std::this_thread::get_id();
+  std::lock_guard lock(mutex_);
+  if (auto it = workers_.find(self); it != workers_.end())
+    if (auto live = it->second.lock()) return live;
+  std::shared_ptr<JsWorker> worker = std::move(spare_);
+  if (!worker) {
+    worker = std::make_shared<JsWorker>(code_);
+    if (worker->graphJson() != graph_json_)
+      throw ConfigError(
+          "the job built a different graph in another worker isolate; a job must build its "
+          "graph deterministically (no Math.random() or Date.now() in the shape of the graph "
+          "or the order of its functions)");
+  }
+  workers_[self] = worker;
+  return worker;
+}
+
+void JsJob::terminate() {
+  std::lock_guard lock(mutex_);
+  for (auto& [thread, weak] : workers_)
+    if (auto worker = weak.lock()) worker->js().isolate()->TerminateExecution();
+}
+
+void JsJob::deadLetter(std::string_view operator_name, std::string_view error,
+                       const Value& record) const {
+  Value letter = Value::object();
+  letter["job"] = Value(graph_["job"]["name"]);
+  letter["operator"] = Value(operator_name);
+  letter["error"] = Value(error);
+  letter["record"] = record;
+  Value line = Value::object();
+  line["deadLetter"] = std::move(letter);
+  std::string text = line.toJson();
+  if (code_->options.dead_letters) {
+    code_->options.dead_letters(text);
+    return;
+  }
+  static std::mutex stderr_mutex;
+  std::lock_guard lock(stderr_mutex);
+  text.push_back('\n');
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+}  // namespace lightflus::js

@@ -1,0 +1,312 @@
+#include "js_operators.hpp"
+
+#include "strings.hpp"
+
+namespace lightflus::js {
+
+// ---------------------------------------------------------------------------------------------
+// JsCallSite
+
+JsCallSite::JsCallSite(std::shared_ptr<JsJob> job, std::string operator_name)
+    : job_(std::move(job)),
+      operator_name_(std::move(operator_name)),
+      label_("operator '" + operator_name_ + "'") {}
+
+JsCallSite::~JsCallSite() {
+  close();
+}
+
+v8::Local<v8::Value> JsCallSite::position(std::string_view name) {
+  JsIsolate& js = worker_->js();
+  return worker_->chainPosition()
+      ->Get(js.context(), toJsString(js.isolate(), name))
+      .ToLocalChecked();
+}
+
+std::size_t JsCallSite::positionIndex(std::string_view name) {
+  v8::Local<v8::Value> value = position(name);
+  double index = value->IsNumber() ? value.As<v8::Number>()->Value() : -1;
+  return index < 0 ? 0 : static_cast<std::size_t>(index);
+}
+
+std::size_t JsCallSite::failedElement(const UserCodeError& error) {
+  // JsIsolate::call labelled the message with label_; the error belongs to the operator whose
+  // UDF threw, which in a fused chain may be another one.
+  std::string_view message = error.what();
+  std::string prefix = label_ + ": ";
+  if (message.starts_with(prefix)) message.remove_prefix(prefix.size());
+  v8::Local<v8::Value> udf = position("udf");
+  std::string op =
+      udf->IsNumber()
+          ? job_->operatorOfUdf(static_cast<int>(udf.As<v8::Number>()->Value()), operator_name_)
+          : operator_name_;
+  v8::Local<v8::Value> index = position("index");
+  // Limits (time, heap) and cancellation end the job whatever the policy: they are not about
+  // one record.
+  bool about_the_record = !worker_->js().outOfMemory() &&
+                          message.find("time limit") == std::string_view::npos &&
+                          message.find("execution was terminated") == std::string_view::npos &&
+                          index->IsNumber() && index.As<v8::Number>()->Value() >= 0;
+  if (job_->options().on_error != ErrorPolicy::kDeadLetter || !about_the_record)
+    throw detail::OperatorFailure(op, std::string(message));
+  last_error_ = std::string(message);
+  last_operator_ = std::move(op);
+  return static_cast<std::size_t>(index.As<v8::Number>()->Value());
+}
+
+void JsCallSite::deadLetter(const Value& record) {
+  job_->deadLetter(last_operator_, last_error_, record);
+}
+
+v8::Local<v8::Int32Array> toInt32Array(v8::Isolate* isolate,
+                                       const std::vector<std::int32_t>& values) {
+  std::size_t bytes = values.size() * sizeof(std::int32_t);
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes);
+  if (bytes > 0) std::memcpy(buffer->GetBackingStore()->Data(), values.data(), bytes);
+  return v8::Int32Array::New(buffer, 0, values.size());
+}
+
+// ---------------------------------------------------------------------------------------------
+// JsKeyedRollingOperator
+
+JsKeyedRollingOperator::JsKeyedRollingOperator(const detail::OperatorInit& init,
+                                               detail::Input<KeyedValue>* out,
+                                               std::shared_ptr<JsJob> job, int reduce_udf,
+                                               AggregateUdfs aggregate)
+    : detail::OneInputOperator<KeyedValue, KeyedValue>(init, out),
+      site_(std::move(job), init.operator_name),
+      reduce_udf_(reduce_udf),
+      aggregate_(aggregate) {}
+
+void JsKeyedRollingOperator::restore(const detail::OperatorRestore& r) {
+  for (const auto& bytes : r.previous) {
+    if (bytes.empty()) continue;
+    StateReader reader(bytes);
+    auto previous = reader.read<std::unordered_map<Value, Value>>();
+    for (auto& [key, value] : previous)
+      if (detail::ownsKey(key, std::hash<Value>{}, r.subtask, r.parallelism, r.max_parallelism))
+        state_.insert_or_assign(key, std::move(value));
+  }
+}
+
+void JsKeyedRollingOperator::processBatch(Batch<KeyedValue>& batch) {
+  countIn(batch.size());
+  if (batch.empty()) return;
+  detail::guarded(name(), [&] {
+    std::size_t from = 0;
+    while (from < batch.size()) {
+      std::size_t failed = run(batch, from);
+      if (failed == batch.size()) break;
+      site_.deadLetter(batch[failed].value.second);
+      from = failed + 1;
+    }
+  });
+  emit(buffer_);
+  batch.clear();
+}
+
+std::size_t JsKeyedRollingOperator::run(Batch<KeyedValue>& batch, std::size_t from) {
+  JsIsolate& js = site_.current().js();
+  JsIsolate::Scope scope(js);
+  v8::Isolate* isolate = js.isolate();
+  v8::Local<v8::Context> context = js.context();
+  v8::TryCatch try_catch(isolate);
+  ValueConverter convert(isolate, context);
+  const bool reduce = reduce_udf_ >= 0;
+
+  // One slot per distinct key of the batch: its state (or undefined) goes in, its new state
+  // comes out.
+  slot_of_.clear();
+  std::vector<const Value*> slot_keys;
+  std::vector<v8::Local<v8::Value>> accs;
+  std::vector<std::int32_t> slots;
+  slots.reserve(batch.size() - from);
+  for (std::size_t i = from; i < batch.size(); ++i) {
+    const Value& key = batch[i].value.first;
+    auto [it, inserted] = slot_of_.try_emplace(key, static_cast<std::int32_t>(slot_keys.size()));
+    if (inserted) {
+      slot_keys.push_back(&batch[i].value.first);
+      auto state = state_.find(key);
+      accs.push_back(state == state_.end() ? v8::Undefined(isolate).As<v8::Value>()
+                                           : convert.toJs(state->second));
+    }
+    slots.push_back(it->second);
+  }
+  v8::Local<v8::Array> acc_array = v8::Array::New(isolate, accs.data(), accs.size());
+  v8::Local<v8::Array> values = convert.toJsArray(
+      batch, from, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
+  v8::Local<v8::Int32Array> slot_array = toInt32Array(isolate, slots);
+
+  v8::Local<v8::Array> output, json;
+  std::size_t failed = batch.size();
+  try {
+    v8::Local<v8::Value> result;
+    if (reduce) {
+      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, reduce_udf_), acc_array, slot_array,
+                                     values};
+      result =
+          js.call(site_.label(), site_.worker().helper("reduce"), v8::Undefined(isolate), args);
+    } else {
+      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, aggregate_.create),
+                                     v8::Number::New(isolate, aggregate_.add),
+                                     v8::Number::New(isolate, aggregate_.result),
+                                     acc_array,
+                                     slot_array,
+                                     values};
+      result =
+          js.call(site_.label(), site_.worker().helper("aggregate"), v8::Undefined(isolate), args);
+    }
+    auto pair = result.As<v8::Array>();
+    output = pair->Get(context, 0).ToLocalChecked().As<v8::Array>();
+    json = pair->Get(context, 1).ToLocalChecked().As<v8::Array>();
+  } catch (const UserCodeError& error) {
+    failed = from + site_.failedElement(error);
+    output = site_.position("output").As<v8::Array>();
+    json = site_.position("json").As<v8::Array>();
+  }
+
+  // Outputs (objects come as JSON copies, see the helpers in js_job.cpp).
+  std::vector<std::int32_t> last_of_slot(slot_keys.size(), -1);
+  std::size_t first_out = buffer_.size();
+  for (std::size_t i = from; i < failed; ++i) {
+    auto j = static_cast<std::uint32_t>(i - from);
+    v8::Local<v8::Value> item = output->Get(context, j).ToLocalChecked();
+    Value value =
+        item->IsUndefined()
+            ? Value::parseJson(toStdString(isolate, json->Get(context, j).ToLocalChecked()))
+            : convert.fromJs(item);
+    buffer_.push_back(Element<KeyedValue>{KeyedValue{batch[i].value.first, std::move(value)},
+                                          batch[i].timestamp});
+    last_of_slot[static_cast<std::size_t>(slots[j])] = static_cast<std::int32_t>(i - from);
+  }
+  // New state: a reduce's is its last output; an aggregate's is its accumulator.
+  for (std::size_t s = 0; s < slot_keys.size(); ++s) {
+    if (last_of_slot[s] < 0) continue;
+    if (reduce) {
+      state_.insert_or_assign(
+          *slot_keys[s],
+          buffer_[first_out + static_cast<std::size_t>(last_of_slot[s])].value.second);
+    } else {
+      state_.insert_or_assign(
+          *slot_keys[s],
+          convert.fromJs(acc_array->Get(context, static_cast<std::uint32_t>(s)).ToLocalChecked()));
+    }
+  }
+  return failed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JsWindowFunction
+
+JsCallSite& JsWindowFunction::site() const {
+  if (!site_) site_ = std::make_shared<JsCallSite>(job_, operator_name_);
+  return *site_;
+}
+
+void JsWindowFunction::fold(JsWindowAccumulator& acc) const {
+  if (acc.pending.empty() && (acc.has || reduce_udf_ >= 0)) return;
+  JsCallSite& site = this->site();
+  detail::guarded(operator_name_, [&] {
+    JsIsolate& js = site.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, js.context());
+    std::size_t from = 0;
+    for (;;) {
+      v8::HandleScope handles(isolate);
+      v8::Local<v8::Value> acc_js =
+          acc.has ? convert.toJs(acc.acc) : v8::Undefined(isolate).As<v8::Value>();
+      v8::Local<v8::Value> has = v8::Boolean::New(isolate, acc.has);
+      v8::Local<v8::Array> values =
+          convert.toJsArray(acc.pending, from, [](const Value& v) -> const Value& { return v; });
+      try {
+        v8::Local<v8::Value> result;
+        if (reduce_udf_ >= 0) {
+          v8::Local<v8::Value> args[] = {v8::Number::New(isolate, reduce_udf_), has, acc_js,
+                                         values};
+          result =
+              js.call(site.label(), site.worker().helper("fold"), v8::Undefined(isolate), args);
+        } else {
+          v8::Local<v8::Value> args[] = {v8::Number::New(isolate, aggregate_.create),
+                                         v8::Number::New(isolate, aggregate_.add), has, acc_js,
+                                         values};
+          result = js.call(site.label(), site.worker().helper("aggregateAdd"),
+                           v8::Undefined(isolate), args);
+        }
+        acc.acc = convert.fromJs(result);
+        acc.has = true;
+        break;
+      } catch (const UserCodeError& error) {
+        std::size_t failed = from + site.failedElement(error);
+        if (site.position("has")->IsTrue()) {
+          acc.acc = convert.fromJs(site.position("acc"));
+          acc.has = true;
+        }
+        site.deadLetter(acc.pending[failed]);
+        from = failed + 1;
+        if (from >= acc.pending.size()) break;
+      }
+    }
+    acc.pending.clear();
+  });
+}
+
+Value JsWindowFunction::getResult(const JsWindowAccumulator& acc) const {
+  JsWindowAccumulator folded = acc;
+  fold(folded);
+  if (reduce_udf_ >= 0) return folded.acc;
+  JsCallSite& site = this->site();
+  Value result;
+  detail::guarded(operator_name_, [&] {
+    JsIsolate& js = site.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, js.context());
+    v8::Local<v8::Value> args[] = {v8::Number::New(isolate, aggregate_.result),
+                                   convert.toJs(folded.acc), v8::Undefined(isolate)};
+    try {
+      result = convert.fromJs(
+          js.call(site.label(), site.worker().helper("call"), v8::Undefined(isolate), args));
+    } catch (const UserCodeError& error) {
+      site.failedElement(error);  // throws unless dead-lettering; a result has no record
+      throw detail::OperatorFailure(operator_name_, error.what());
+    }
+  });
+  return result;
+}
+
+void JsWindowFunction::merge(JsWindowAccumulator& acc, const JsWindowAccumulator& other) const {
+  JsWindowAccumulator b = other;
+  fold(acc);
+  fold(b);
+  if (!b.has) return;
+  if (!acc.has) {
+    acc = std::move(b);
+    return;
+  }
+  int udf = reduce_udf_ >= 0 ? reduce_udf_ : aggregate_.merge;
+  if (udf < 0)
+    throw detail::OperatorFailure(operator_name_,
+                                  "session windows merge: the aggregate needs merge(a, b)");
+  JsCallSite& site = this->site();
+  detail::guarded(operator_name_, [&] {
+    JsIsolate& js = site.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, js.context());
+    v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf), convert.toJs(acc.acc),
+                                   convert.toJs(b.acc)};
+    try {
+      acc.acc = convert.fromJs(
+          js.call(site.label(), site.worker().helper("call"), v8::Undefined(isolate), args));
+    } catch (const UserCodeError& error) {
+      site.failedElement(error);
+      throw detail::OperatorFailure(operator_name_, error.what());
+    }
+  });
+}
+
+}  // namespace lightflus::js

@@ -1,0 +1,483 @@
+// The operators that run a JavaScript job's functions on the engine.
+//
+// JsGraphBuilder turns the job's graph into engine operators over Values: a stream is a
+// DataStream<Value>, or, after keyBy, a DataStream<KeyedValue> (the key the job's key function
+// returned, carried with the element through the engine's hash exchange and through keyed
+// map/flatMap/filter). Each operator calls into the JsWorker of its thread once per batch:
+//
+// - JsChainOperator: a fused chain of map/flatMap/filter (lightflus.__compileChain), one call
+//   per batch, array in, array out; outputs keep the timestamp (and key) of their input;
+// - JsKeyByOperator: the keys of a batch in one call;
+// - JsTimestampOperator: event times of a batch in one call, then the engine's timestamp
+//   assigner (watermarks);
+// - JsKeyedReduceOperator / JsKeyedAggregateOperator: rolling reduce and aggregate with state
+//   per key in C++ (Values, snapshotted), one call per batch;
+// - JsWindowFunction: the aggregate function the engine's WindowOperator folds windows with;
+//   it buffers elements and folds them in JavaScript a few hundred at a time and when the
+//   window fires.
+//
+// A UDF that throws fails the job with the operator's name, the message and the position in
+// the job's file, or, with ErrorPolicy::kDeadLetter, sends the element to the dead-letter
+// output and goes on. Exceeding the time or heap limit always fails the job.
+#pragma once
+
+#include <v8-array-buffer.h>
+#include <v8-typed-array.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "js_job.hpp"
+#include "js_value.hpp"
+#include "lightflus/datastream.hpp"
+#include "lightflus/state.hpp"
+#include "lightflus/value.hpp"
+
+namespace lightflus::js {
+
+/// An element of a keyed stream: (key, value).
+using KeyedValue = std::pair<Value, Value>;
+
+/// The key selector of keyed streams.
+struct KeyOfPair {
+  const Value& operator()(const KeyedValue& element) const { return element.first; }
+};
+
+inline const Value& valueOf(const Value& v) {
+  return v;
+}
+inline const Value& valueOf(const KeyedValue& element) {
+  return element.second;
+}
+inline Value& valueOf(Value& v) {
+  return v;
+}
+inline Value& valueOf(KeyedValue& element) {
+  return element.second;
+}
+
+/// One operator subtask's access to the job: its thread's worker, the label of its calls and
+/// the handling of failed calls.
+class JsCallSite {
+ public:
+  JsCallSite(std::shared_ptr<JsJob> job, std::string operator_name);
+  ~JsCallSite();
+  JsCallSite(const JsCallSite&) = delete;
+  JsCallSite& operator=(const JsCallSite&) = delete;
+
+  /// Takes the worker of the calling thread.
+  void open() { current(); }
+  /// Lets go of the worker.
+  void close() noexcept { worker_.reset(); }
+
+  /// The worker of the calling thread, taken anew when the operator moved to another thread
+  /// (the engine's worker pool runs a task's steps on any of its threads): call it at the
+  /// start of every batch. Each isolate is then used by one thread, and operators on different
+  /// threads never wait for each other's isolate.
+  JsWorker& current() {
+    if (!worker_ || thread_ != std::this_thread::get_id()) {
+      worker_ = job_->worker();
+      thread_ = std::this_thread::get_id();
+    }
+    return *worker_;
+  }
+  JsWorker& worker() { return *worker_; }
+  JsIsolate& js() { return worker_->js(); }
+  JsJob& job() { return *job_; }
+  /// The label of this operator's calls: "operator 'split'".
+  const std::string& label() const noexcept { return label_; }
+  const std::string& operatorName() const noexcept { return operator_name_; }
+
+  /// After a call into the job failed with `error` (inside the Scope of that call): the index,
+  /// in the call's input, of the element whose UDF threw, when the job sends such records to
+  /// the dead-letter output. Otherwise throws OperatorFailure naming the operator whose UDF
+  /// failed: `operator 'split': Error: boom (at wordCount.ts:5:11)`.
+  std::size_t failedElement(const UserCodeError& error);
+  /// Sends `record` to the dead-letter output, with the error failedElement() accepted.
+  void deadLetter(const Value& record);
+  /// `lightflus.__chainPosition[name]`.
+  v8::Local<v8::Value> position(std::string_view name);
+  /// A number of __chainPosition as an index.
+  std::size_t positionIndex(std::string_view name);
+
+ private:
+  std::shared_ptr<JsJob> job_;
+  std::string operator_name_;
+  std::string label_;
+  std::shared_ptr<JsWorker> worker_;
+  std::thread::id thread_;  // where worker_ was taken
+  std::string last_error_;
+  std::string last_operator_;
+};
+
+/// Reads the `n` numbers of a typed array.
+template <class T, class Array>
+void copyTypedArray(v8::Local<Array> array, std::vector<T>& out, std::size_t n) {
+  out.resize(n);
+  if (n > 0) array->CopyContents(out.data(), n * sizeof(T));
+}
+
+/// A JS Int32Array holding `values`.
+v8::Local<v8::Int32Array> toInt32Array(v8::Isolate* isolate,
+                                       const std::vector<std::int32_t>& values);
+
+/// Emits `buffer` downstream in batches of at most `batch_size`.
+template <class T, class Emit>
+void emitChunked(Batch<T>& buffer, std::size_t batch_size, Emit&& emit) {
+  if (buffer.size() <= batch_size) {
+    emit(buffer);
+    return;
+  }
+  Batch<T> chunk;
+  chunk.reserve(batch_size);
+  for (auto& e : buffer) {
+    chunk.push_back(std::move(e));
+    if (chunk.size() == batch_size) emit(chunk);
+  }
+  emit(chunk);
+  buffer.clear();
+}
+
+/// A fused chain of map/flatMap/filter UDFs over T = Value or KeyedValue (the key stays).
+template <class T>
+class JsChainOperator final : public detail::OneInputOperator<T, T> {
+ public:
+  JsChainOperator(const detail::OperatorInit& init, detail::Input<T>* out,
+                  std::shared_ptr<JsJob> job, std::vector<int> udfs, std::vector<std::string> kinds)
+      : detail::OneInputOperator<T, T>(init, out),
+        site_(std::move(job), init.operator_name),
+        udfs_(std::move(udfs)),
+        kinds_(std::move(kinds)) {}
+
+  void open() override { site_.open(); }
+  void close() override { site_.close(); }
+
+  void processBatch(Batch<T>& batch) override {
+    this->countIn(batch.size());
+    if (batch.empty()) return;
+    detail::guarded(this->name(), [&] { run(batch); });
+    emitChunked(this->buffer_, this->init_.batch_size, [&](Batch<T>& b) { this->emit(b); });
+    batch.clear();
+  }
+
+ private:
+  void run(Batch<T>& batch) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::Local<v8::Context> context = js.context();
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, context);
+    v8::Local<v8::Function> chain = site_.worker().chain(udfs_, kinds_);
+    // Outputs need their input's index for its key, or for its timestamp when the batch's
+    // timestamps differ.
+    bool origins_needed = std::is_same_v<T, KeyedValue>;
+    for (const auto& e : batch)
+      origins_needed = origins_needed || e.timestamp != batch[0].timestamp;
+    std::size_t from = 0;
+    while (from < batch.size()) {
+      v8::HandleScope handles(isolate);
+      v8::Local<v8::Array> input = convert.toJsArray(
+          batch, from, [](const Element<T>& e) -> const Value& { return valueOf(e.value); });
+      v8::Local<v8::Array> origins = v8::Array::New(isolate);
+      v8::Local<v8::Value> args[] = {input, origins};
+      v8::Local<v8::Array> output;
+      std::size_t count = 0;
+      std::size_t failed = batch.size();
+      try {
+        output = js.call(site_.label(), chain, v8::Undefined(isolate),
+                         std::span(args, origins_needed ? 2 : 1))
+                     .template As<v8::Array>();
+        count = output->Length();
+      } catch (const UserCodeError& error) {
+        failed = from + site_.failedElement(error);
+        output = site_.position("output").template As<v8::Array>();
+        count = site_.positionIndex("outputLength");
+      }
+      values_.clear();
+      convert.fromJsArray(output, count, values_);
+      for (std::size_t j = 0; j < count; ++j) {
+        Value& value = values_[j];
+        std::size_t origin = from;
+        if (origins_needed)
+          origin += static_cast<std::size_t>(origins->Get(context, static_cast<std::uint32_t>(j))
+                                                 .ToLocalChecked()
+                                                 .template As<v8::Number>()
+                                                 ->Value());
+        const Element<T>& source = batch[origin];
+        if constexpr (std::is_same_v<T, KeyedValue>)
+          this->buffer_.push_back(
+              Element<T>{KeyedValue{source.value.first, std::move(value)}, source.timestamp});
+        else
+          this->buffer_.push_back(Element<T>{std::move(value), source.timestamp});
+      }
+      if (failed == batch.size()) break;
+      site_.deadLetter(valueOf(batch[failed].value));
+      from = failed + 1;
+    }
+  }
+
+  JsCallSite site_;
+  std::vector<int> udfs_;
+  std::vector<std::string> kinds_;
+  std::vector<Value> values_;  // outputs of the current call
+};
+
+/// keyBy: In (Value, or KeyedValue when re-keying) -> KeyedValue, keys computed per batch.
+template <class In>
+class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
+ public:
+  JsKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
+                  std::shared_ptr<JsJob> job, int udf)
+      : detail::OneInputOperator<In, KeyedValue>(init, out),
+        site_(std::move(job), init.operator_name),
+        udf_(udf) {}
+
+  void open() override { site_.open(); }
+  void close() override { site_.close(); }
+
+  void processBatch(Batch<In>& batch) override {
+    this->countIn(batch.size());
+    if (batch.empty()) return;
+    detail::guarded(this->name(), [&] { run(batch); });
+    this->emit(this->buffer_);
+    batch.clear();
+  }
+
+ private:
+  void run(Batch<In>& batch) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::Local<v8::Context> context = js.context();
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, context);
+    v8::Local<v8::Function> keys_of = site_.worker().helper("keys");
+    std::size_t from = 0;
+    while (from < batch.size()) {
+      v8::HandleScope handles(isolate);
+      std::size_t count = batch.size() - from;
+      v8::Local<v8::Uint8Array> same =
+          v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, count), 0, count);
+      v8::Local<v8::Value> args[] = {
+          v8::Number::New(isolate, udf_),
+          convert.toJsArray(batch, from,
+                            [](const Element<In>& e) -> const Value& { return valueOf(e.value); }),
+          same};
+      v8::Local<v8::Array> keys;
+      std::size_t failed = batch.size();
+      try {
+        keys =
+            js.call(site_.label(), keys_of, v8::Undefined(isolate), args).template As<v8::Array>();
+      } catch (const UserCodeError& error) {
+        failed = from + site_.failedElement(error);
+        keys = site_.position("output").template As<v8::Array>();
+        count = failed - from;
+      }
+      keys_.clear();
+      convert.fromJsArray(keys, count, keys_);
+      copyTypedArray(same, same_, count);
+      for (std::size_t j = 0; j < count; ++j) {
+        Element<In>& e = batch[from + j];
+        Value key = same_[j] ? valueOf(e.value) : std::move(keys_[j]);
+        this->buffer_.push_back(Element<KeyedValue>{
+            KeyedValue{std::move(key), std::move(valueOf(e.value))}, e.timestamp});
+      }
+      if (failed == batch.size()) break;
+      site_.deadLetter(valueOf(batch[failed].value));
+      from = failed + 1;
+    }
+  }
+
+  JsCallSite site_;
+  int udf_;
+  std::vector<Value> keys_;         // keys of the current call
+  std::vector<std::uint8_t> same_;  // 1: the key is the element itself
+};
+
+/// assignTimestamps: event times computed per batch in JavaScript, then the engine's
+/// TimestampAssigner (watermarks, idleness) with those times.
+template <class T>
+class JsTimestampOperator final : public detail::Operator, public detail::Input<T> {
+ public:
+  JsTimestampOperator(const detail::OperatorInit& init, detail::Input<T>* out,
+                      std::shared_ptr<JsJob> job, int udf, WatermarkStrategy strategy)
+      : site_(std::move(job), init.operator_name),
+        udf_(udf),
+        assigner_(init, out, Precomputed{&timestamps_, &next_}, strategy),
+        name_(init.operator_name) {}
+
+  void* input() override { return static_cast<detail::Input<T>*>(this); }
+  void open() override {
+    site_.open();
+    assigner_.open();
+  }
+  void close() override {
+    assigner_.close();
+    site_.close();
+  }
+  void processBatch(Batch<T>& batch) override {
+    if (batch.empty()) return;
+    detail::guarded(name_, [&] { run(batch); });
+    next_ = 0;
+    if (!batch.empty()) assigner_.processBatch(batch);
+  }
+  void processWatermark(Timestamp w) override { assigner_.processWatermark(w); }
+  void processIdle() override { assigner_.processIdle(); }
+  void processBarrier(std::uint64_t id) override { assigner_.processBarrier(id); }
+  void endInput() override { assigner_.endInput(); }
+
+ private:
+  struct Precomputed {
+    const std::vector<double>* timestamps;
+    std::size_t* next;
+    Timestamp operator()(const T&) const {
+      return static_cast<Timestamp>((*timestamps)[(*next)++]);
+    }
+  };
+
+  void run(Batch<T>& batch) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, js.context());
+    v8::Local<v8::Function> times_of = site_.worker().helper("timestamps");
+    timestamps_.clear();
+    std::vector<double> part;
+    std::size_t from = 0, kept = 0;
+    while (from < batch.size()) {
+      v8::HandleScope handles(isolate);
+      v8::Local<v8::Value> args[] = {
+          v8::Number::New(isolate, udf_),
+          convert.toJsArray(batch, from,
+                            [](const Element<T>& e) -> const Value& { return valueOf(e.value); })};
+      std::size_t failed = batch.size();
+      try {
+        auto times = js.call(site_.label(), times_of, v8::Undefined(isolate), args)
+                         .template As<v8::Float64Array>();
+        copyTypedArray(times, part, batch.size() - from);
+      } catch (const UserCodeError& error) {
+        failed = from + site_.failedElement(error);
+        copyTypedArray(site_.position("output").template As<v8::Float64Array>(), part,
+                       failed - from);
+      }
+      // Keep the elements that have a time (dead letters leave the batch).
+      for (std::size_t j = 0; j < part.size(); ++j) {
+        if (kept != from + j) batch[kept] = std::move(batch[from + j]);
+        ++kept;
+        timestamps_.push_back(part[j]);
+      }
+      if (failed == batch.size()) break;
+      site_.deadLetter(valueOf(batch[failed].value));
+      from = failed + 1;
+    }
+    batch.resize(kept);
+  }
+
+  JsCallSite site_;
+  int udf_;
+  std::vector<double> timestamps_;
+  std::size_t next_ = 0;
+  detail::TimestampAssigner<T, Precomputed> assigner_;
+  std::string name_;
+};
+
+/// The UDF ids of an aggregate function (docs/js-graph.md: `aggregate`).
+struct AggregateUdfs {
+  int create = -1;
+  int add = -1;
+  int result = -1;
+  int merge = -1;  ///< -1: none
+};
+
+/// Rolling keyed reduce (`udf >= 0`) or aggregate: per element, the key's new result. State:
+/// the key's reduced value, or its accumulator, as a Value per key.
+class JsKeyedRollingOperator final : public detail::OneInputOperator<KeyedValue, KeyedValue> {
+ public:
+  JsKeyedRollingOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
+                         std::shared_ptr<JsJob> job, int reduce_udf, AggregateUdfs aggregate);
+
+  void open() override { site_.open(); }
+  void close() override { site_.close(); }
+  bool stateful() const override { return true; }
+  void snapshot(StateWriter& w) override { w.write(state_); }
+  void restore(const detail::OperatorRestore& r) override;
+  void processBatch(Batch<KeyedValue>& batch) override;
+
+ private:
+  // Processes batch[from..]; returns the index of the element whose UDF failed (dead letter),
+  // or batch.size().
+  std::size_t run(Batch<KeyedValue>& batch, std::size_t from);
+
+  JsCallSite site_;
+  int reduce_udf_;
+  AggregateUdfs aggregate_;
+  std::unordered_map<Value, Value> state_;
+  std::unordered_map<Value, std::int32_t> slot_of_;  // per call: key -> slot
+};
+
+/// The accumulator of a window: the folded value so far, and elements not folded yet.
+struct JsWindowAccumulator {
+  Value acc;
+  bool has = false;  ///< `acc` holds a value (reduce: an element came; aggregate: created)
+  std::vector<Value> pending;
+};
+
+/// The aggregate function the engine's WindowOperator folds a JS window reduce or aggregate
+/// with. add() only buffers the element (C++); every kFoldEvery elements, and when the window
+/// fires or merges, the buffer is folded in one call into JavaScript.
+class JsWindowFunction {
+ public:
+  static constexpr std::size_t kFoldEvery = 256;
+
+  /// A window reduce (`reduce_udf >= 0`) or aggregate.
+  JsWindowFunction(std::shared_ptr<JsJob> job, std::string operator_name, int reduce_udf,
+                   AggregateUdfs aggregate)
+      : job_(std::move(job)),
+        operator_name_(std::move(operator_name)),
+        reduce_udf_(reduce_udf),
+        aggregate_(aggregate) {}
+
+  JsWindowAccumulator createAccumulator() const { return {}; }
+  void add(JsWindowAccumulator& acc, const KeyedValue& element) const {
+    acc.pending.push_back(element.second);
+    if (acc.pending.size() >= kFoldEvery) fold(acc);
+  }
+  Value getResult(const JsWindowAccumulator& acc) const;
+  void merge(JsWindowAccumulator& acc, const JsWindowAccumulator& other) const;
+
+ private:
+  void fold(JsWindowAccumulator& acc) const;
+  JsCallSite& site() const;
+
+  std::shared_ptr<JsJob> job_;
+  std::string operator_name_;
+  int reduce_udf_;
+  AggregateUdfs aggregate_;
+  // Opened on first use, on the thread of the window operator that holds this copy.
+  mutable std::shared_ptr<JsCallSite> site_;
+};
+
+}  // namespace lightflus::js
+
+template <>
+struct lightflus::Serializer<lightflus::js::JsWindowAccumulator> {
+  static void write(StateWriter& w, const js::JsWindowAccumulator& a) {
+    w.write(a.acc);
+    w.write(a.has);
+    w.write(a.pending);
+  }
+  static js::JsWindowAccumulator read(StateReader& r) {
+    js::JsWindowAccumulator a;
+    a.acc = r.read<Value>();
+    a.has = r.read<bool>();
+    a.pending = r.read<std::vector<Value>>();
+    return a;
+  }
+};

@@ -1,0 +1,83 @@
+// Converting elements between lightflus::Value (the engine's element type of JavaScript jobs)
+// and V8 values, a batch at a time.
+//
+// Elements cross the C++/JavaScript boundary once per batch: a Batch<Value> becomes one JS
+// array (v8::Array::New over a vector of handles), and the array a chain returns becomes Values
+// again. Scalars and strings convert directly. Arrays and objects convert recursively with
+// JSON's rules (undefined, functions and symbols are dropped from objects and become null in
+// arrays; NaN and the infinities become null; Dates, Maps, typed arrays and other exotic
+// objects go through JSON.stringify, so they convert as JSON.stringify would). The recursive
+// converter was measured against JSON.stringify + Value::parseJson (and JSON.parse the other
+// way) for small objects: see docs/typescript-jobs.md, "Performance".
+#pragma once
+
+#include <v8-container.h>
+#include <v8-context.h>
+#include <v8-local-handle.h>
+#include <v8-value.h>
+
+#include <string>
+#include <vector>
+
+#include "lightflus/value.hpp"
+
+namespace lightflus::js {
+
+/// Converts Values to V8 values and back inside one isolate and context (the caller holds a
+/// JsIsolate::Scope). Keeps scratch buffers, so keep one per operator.
+class ValueConverter {
+ public:
+  ValueConverter(v8::Isolate* isolate, v8::Local<v8::Context> context)
+      : isolate_(isolate), context_(context) {}
+
+  /// `value` as a JavaScript value (numbers become numbers, objects plain objects).
+  v8::Local<v8::Value> toJs(const Value& value);
+  /// A JavaScript value as a Value (JSON's rules, see the top of the file). Throws
+  /// UserCodeError for a value JSON cannot represent (a BigInt, a cycle).
+  Value fromJs(v8::Local<v8::Value> value);
+
+  /// A JS array of `project(items[i])` for i in [from, items.size()). Batches of objects or
+  /// arrays go as one JSON text through JSON.parse (faster than building each object, see
+  /// docs/typescript-jobs.md), others element by element.
+  template <class Range, class Project>
+  v8::Local<v8::Array> toJsArray(const Range& items, std::size_t from, Project project) {
+    if (items.size() - from >= 2 && isCompound(project(items[from]))) {
+      scratch_.clear();
+      scratch_.push_back('[');
+      for (std::size_t i = from; i < items.size(); ++i) {
+        if (i > from) scratch_.push_back(',');
+        project(items[i]).appendJson(scratch_);
+      }
+      scratch_.push_back(']');
+      return parseJsonArray();
+    }
+    handles_.clear();
+    handles_.reserve(items.size() - from);
+    for (std::size_t i = from; i < items.size(); ++i) handles_.push_back(toJs(project(items[i])));
+    return v8::Array::New(isolate_, handles_.data(), handles_.size());
+  }
+
+  /// The first `count` items of `array` as Values, appended to `out`. Batches whose first item
+  /// is an object or array go through one JSON.stringify + Value::parseJson.
+  void fromJsArray(v8::Local<v8::Array> array, std::size_t count, std::vector<Value>& out);
+
+  /// JSON.stringify + Value::parseJson (the alternative to fromJs(), kept for measurements).
+  Value fromJsViaJson(v8::Local<v8::Value> value);
+  /// Value::toJson + JSON.parse (the alternative to toJs()).
+  v8::Local<v8::Value> toJsViaJson(const Value& value);
+
+ private:
+  Value fromJsObject(v8::Local<v8::Object> object, int depth);
+  Value fromJsValue(v8::Local<v8::Value> value, int depth);
+  Value fromString(v8::Local<v8::String> string);
+  static bool isCompound(const Value& v) { return v.isObject() || v.isArray(); }
+  v8::Local<v8::Array> parseJsonArray();                // JSON.parse(scratch_)
+  std::string_view utf8(v8::Local<v8::String> string);  // valid until the next call
+
+  v8::Isolate* isolate_;
+  v8::Local<v8::Context> context_;
+  std::vector<v8::Local<v8::Value>> handles_;
+  std::string scratch_;
+};
+
+}  // namespace lightflus::js

@@ -1,0 +1,117 @@
+// ValueConverter: Values to V8 values and back, with JSON's rules; and (hidden, [.bench]) the
+// measurement behind choosing the recursive converter over JSON.stringify/parse.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+#include "js_isolate.hpp"
+#include "js_value.hpp"
+#include "lightflus/error.hpp"
+
+using namespace lightflus;
+using namespace lightflus::js;
+
+namespace {
+
+// Evaluates `expression` and converts its value.
+Value fromJs(JsIsolate& js, const std::string& expression) {
+  ValueConverter convert(js.isolate(), js.context());
+  return convert.fromJs(js.evaluate("(" + expression + ")", "test.js"));
+}
+
+}  // namespace
+
+TEST_CASE("Values survive a round trip through JavaScript", "[js][value]") {
+  JsIsolate js;
+  JsIsolate::Scope scope(js);
+  ValueConverter convert(js.isolate(), js.context());
+  Value v = Value::parseJson(
+      R"({"s":"grüße, 世界","i":-42,"big":9007199254740992,"d":2.5,"t":true,"n":null,)"
+      R"("a":[1,"two",[3.5],{"four":4}],"o":{"nested":{"deep":[]}},"empty":{}})");
+  Value back = convert.fromJs(convert.toJs(v));
+  CHECK(back == v);
+  CHECK(back.toJson() == v.toJson());
+  CHECK(convert.fromJsViaJson(convert.toJsViaJson(v)) == v);
+}
+
+TEST_CASE("JavaScript values convert as JSON.stringify would", "[js][value]") {
+  JsIsolate js;
+  JsIsolate::Scope scope(js);
+  CHECK(fromJs(js, "{ a: 1, u: undefined, f() {}, b: [undefined, () => 1, NaN, Infinity] }")
+            .toJson() == R"({"a":1,"b":[null,null,null,null]})");
+  CHECK(fromJs(js, "-0").toJson() == "0");
+  CHECK(fromJs(js, "1.5").toJson() == "1.5");
+  CHECK(fromJs(js, "2 ** 60").isDouble());
+  CHECK(fromJs(js, "new Date(0)") == Value("1970-01-01T00:00:00.000Z"));
+  CHECK(fromJs(js, "new Map([[1, 2]])").toJson() == "{}");
+  CHECK(fromJs(js, "new (class Tuple2 { constructor() { this.t0 = 'a'; this.t1 = 2; } })()")
+            .toJson() == R"({"t0":"a","t1":2})");
+  CHECK(fromJs(js, "{ [Symbol('s')]: 1, 2: 'two' }").toJson() == R"({"2":"two"})");
+  CHECK_THROWS_AS(fromJs(js, "10n"), UserCodeError);
+  CHECK_THROWS_WITH(fromJs(js, "(() => { const o = {}; o.self = o; return o; })()"),
+                    Catch::Contains("deeper than 1000 levels"));
+}
+
+// Measures both ways of converting small objects and strings; run with
+// `js_test "[.bench]" -s` (numbers go to stdout).
+TEST_CASE("conversion of small objects: recursive converter against JSON", "[.bench]") {
+  JsIsolate js;
+  JsIsolate::Scope scope(js);
+  ValueConverter convert(js.isolate(), js.context());
+  const int n = 200'000;
+  std::vector<Value> objects, strings;
+  for (int i = 0; i < n; ++i) {
+    Value o = Value::object();
+    o["word"] = "word" + std::to_string(i % 1000);
+    o["count"] = i;
+    o["score"] = i * 0.5;
+    objects.push_back(o);
+    strings.push_back(Value("word" + std::to_string(i % 1000)));
+  }
+  auto time = [&](const char* what, auto&& body) {
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) {
+      v8::HandleScope handles(js.isolate());
+      body(i);
+    }
+    double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
+        n;
+    std::printf("%-44s %7.0f ns per element\n", what, ns);
+  };
+  for (int round = 0; round < 2; ++round) {
+    time("object -> JS, recursive (CreateDataProperty)", [&](int i) { convert.toJs(objects[i]); });
+    time("object -> JS, toJson + JSON.parse", [&](int i) { convert.toJsViaJson(objects[i]); });
+    v8::Local<v8::Value> js_object = convert.toJs(objects[0]);
+    time("JS object -> Value, recursive", [&](int) { convert.fromJs(js_object); });
+    time("JS object -> Value, JSON.stringify + parseJson",
+         [&](int) { convert.fromJsViaJson(js_object); });
+    // A whole batch of 1000 in one JSON text (per element).
+    time("1000 objects -> JS, one JSON.parse", [&](int i) {
+      if (i % 1000 != 0) return;
+      std::vector<Value> part(objects.begin() + i, objects.begin() + i + 1000);
+      convert.toJsViaJson(Value(std::move(part)));
+    });
+    v8::Local<v8::Value> batch =
+        convert.toJs(Value(std::vector<Value>(objects.begin(), objects.begin() + 1000)));
+    time("1000 JS objects -> Values, one JSON.stringify", [&](int i) {
+      if (i % 1000 == 0) convert.fromJsViaJson(batch);
+    });
+    time("string -> JS", [&](int i) { convert.toJs(strings[i]); });
+    v8::Local<v8::Array> string_batch = v8::Array::New(js.isolate(), 1000);
+    for (std::uint32_t i = 0; i < 1000; ++i)
+      string_batch->Set(js.context(), i, convert.toJs(strings[i])).Check();
+    time("1000 JS strings -> Values, one by one", [&](int i) {
+      if (i % 1000 != 0) return;
+      std::vector<Value> out;
+      for (std::uint32_t j = 0; j < 1000; ++j)
+        out.push_back(convert.fromJs(string_batch->Get(js.context(), j).ToLocalChecked()));
+    });
+    time("1000 JS strings -> Values, one JSON.stringify", [&](int i) {
+      if (i % 1000 == 0) convert.fromJsViaJson(string_batch);
+    });
+    v8::Local<v8::Value> js_string = convert.toJs(strings[0]);
+    time("JS string -> Value", [&](int) { convert.fromJs(js_string); });
+  }
+}
