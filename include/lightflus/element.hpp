@@ -36,9 +36,15 @@ template <class T>
 class Collector {
  public:
   Collector(Batch<T>& out, Timestamp timestamp) : out_(&out), timestamp_(timestamp) {}
-  void collect(T value) { out_->push_back(Element<T>{std::move(value), timestamp_}); }
-  void collect(T value, Timestamp timestamp) {
-    out_->push_back(Element<T>{std::move(value), timestamp});
+  // Templates so that the value is constructed in the batch: collect(std::move(word)) costs
+  // one move, where taking T by value and pushing an Element cost three.
+  template <class U = T>
+  void collect(U&& value) {
+    out_->emplace_back(std::forward<U>(value), timestamp_);
+  }
+  template <class U = T>
+  void collect(U&& value, Timestamp timestamp) {
+    out_->emplace_back(std::forward<U>(value), timestamp);
   }
   /// The timestamp new elements get by default.
   Timestamp timestamp() const { return timestamp_; }

@@ -81,9 +81,13 @@ template <class T>
 class SourceOutput {
  public:
   SourceOutput(Batch<T>& batch, std::size_t batch_size) : batch_(&batch), batch_size_(batch_size) {}
-  void collect(T value) { batch_->push_back(Element<T>{std::move(value), kMinTimestamp}); }
-  void collect(T value, Timestamp timestamp) {
-    batch_->push_back(Element<T>{std::move(value), timestamp});
+  template <class U = T>
+  void collect(U&& value) {
+    batch_->emplace_back(std::forward<U>(value), kMinTimestamp);
+  }
+  template <class U = T>
+  void collect(U&& value, Timestamp timestamp) {
+    batch_->emplace_back(std::forward<U>(value), timestamp);
   }
   /// True once a batch is full: return from poll() with HaveMoreOutput.
   bool full() const { return batch_->size() >= batch_size_; }
@@ -133,7 +137,8 @@ using SourceFactory = std::function<std::unique_ptr<Source<T>>()>;
 template <class T>
 class CollectionSource final : public Source<T> {
  public:
-  explicit CollectionSource(std::shared_ptr<const std::vector<T>> items) : items_(std::move(items)) {}
+  explicit CollectionSource(std::shared_ptr<const std::vector<T>> items)
+      : items_(std::move(items)) {}
   void open(const SourceContext& ctx) override {
     step_ = static_cast<std::size_t>(ctx.parallelism);
     if (!restored_) next_ = static_cast<std::size_t>(ctx.subtask);
@@ -183,7 +188,8 @@ class GeneratorSource final : public Source<T> {
   SourceStatus poll(SourceOutput<T>& out) override {
     std::uint64_t limit = std::numeric_limits<std::uint64_t>::max();
     if (rate_ > 0) {
-      double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
       auto allowed = static_cast<std::uint64_t>(elapsed * rate_) + 1;
       if (allowed <= emitted_since_start_) return SourceStatus::Blocked;
       limit = allowed - emitted_since_start_;

@@ -33,6 +33,10 @@ void JobRuntime::plan() {
   const int default_p = options_.parallelism > 0 ? options_.parallelism : g.default_parallelism;
   for (const auto& n : g.nodes) {
     int p = n.parallelism > 0 ? n.parallelism : default_p;
+    if (n.follow_input) {
+      for (const auto& e : g.edges)
+        if (e.to == n.id) p = parallelism(e.from);  // inputs come first: ids are topological
+    }
     if (n.single) {
       if (n.parallelism > 1)
         throw ConfigError(fmt::format("job '{}': operator '{}' runs with parallelism 1 only",

@@ -25,6 +25,7 @@ struct SumKV {
 struct Job {
   CollectResult<KV> rolling;
   CollectResult<KV> totals;
+  CollectResult<KV> counts;  // through the combiner (pre-aggregation before the exchange)
 };
 
 Job build(ExecutionContext& ctx, int key_parallelism) {
@@ -47,12 +48,26 @@ Job build(ExecutionContext& ctx, int key_parallelism) {
                    .uid("totals")
                    .parallelism(key_parallelism)
                    .collect("totals");
+  job.counts = keyed.window(GlobalWindows::create())
+                   .aggregate(Count{},
+                              [](const int& k, const GlobalWindow&, std::int64_t n) {
+                                return KV{k, n};
+                              })
+                   .uid("counts")
+                   .parallelism(key_parallelism)
+                   .collect("counts");
   return job;
 }
 
 std::vector<KV> sorted(std::vector<KV> v) {
   std::sort(v.begin(), v.end());
   return v;
+}
+
+std::vector<KV> expectedCounts() {
+  std::map<int, std::int64_t> counts;
+  for (std::uint64_t i = 0; i < kCount; ++i) ++counts[static_cast<int>(i % 13)];
+  return {counts.begin(), counts.end()};
 }
 
 std::vector<KV> expectedTotals() {
@@ -71,6 +86,7 @@ TEST_CASE("a snapshot taken mid-stream and restored into a fresh job gives ident
   Job full = build(full_ctx, 2);
   full_ctx.execute();
   REQUIRE(sorted(full.totals.values()) == expectedTotals());
+  REQUIRE(sorted(full.counts.values()) == expectedCounts());
 
   // Run, snapshot mid-stream, cancel.
   ExecutionContext first_ctx("snapshot-job");
@@ -100,6 +116,7 @@ TEST_CASE("a snapshot taken mid-stream and restored into a fresh job gives ident
   second_ctx.execute(options);
 
   CHECK(sorted(second.totals.values()) == expectedTotals());
+  CHECK(sorted(second.counts.values()) == expectedCounts());
   // The collect sink restored what it had at the snapshot: exactly the uninterrupted output.
   CHECK(sorted(second.rolling.values()) == sorted(full.rolling.values()));
 }
@@ -119,6 +136,7 @@ TEST_CASE("keyed state restores into a different parallelism by key group", "[sn
   options.restore = snapshot;
   second_ctx.execute(options);
   CHECK(sorted(second.totals.values()) == expectedTotals());
+  CHECK(sorted(second.counts.values()) == expectedCounts());
 }
 
 TEST_CASE("a corrupt snapshot is rejected with a clear error", "[snapshot]") {

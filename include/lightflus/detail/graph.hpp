@@ -130,6 +130,7 @@ struct NodeSpec {
   std::string uid;   ///< identifies the node's state in snapshots
   int parallelism = 0;      ///< 0: the job's default
   bool single = false;      ///< must run with parallelism 1 (e.g. one file, stdin)
+  bool follow_input = false;  ///< runs with its input's parallelism (chained to it)
   bool source = false;
   bool keyed = false;       ///< state is partitioned by key group
   std::vector<PortInfo> ports;

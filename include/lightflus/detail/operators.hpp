@@ -21,7 +21,7 @@ class MapOperator final : public OneInputOperator<In, Out> {
     auto& out = this->buffer_;
     out.reserve(batch.size());
     guarded(this->name(), [&] {
-      for (auto& e : batch) out.push_back(Element<Out>{fn_(std::as_const(e.value)), e.timestamp});
+      for (auto& e : batch) out.emplace_back(fn_(std::as_const(e.value)), e.timestamp);
     });
     this->emit(out);
   }
@@ -159,13 +159,14 @@ class TimestampAssigner final : public OneInputOperator<T, T> {
  private:
   void scheduleIdleCheck() {
     auto every = std::max<Timestamp>(1, strategy_.idleness.count() / 2);
-    this->init_.services->registerProcessingTimer(processingTimeNow() + every, [this](Timestamp now) {
-      if (!idle_ && now - last_element_ >= strategy_.idleness.count()) {
-        idle_ = true;
-        this->out_->processIdle();
-      }
-      scheduleIdleCheck();
-    });
+    this->init_.services->registerProcessingTimer(
+        processingTimeNow() + every, [this](Timestamp now) {
+          if (!idle_ && now - last_element_ >= strategy_.idleness.count()) {
+            idle_ = true;
+            this->out_->processIdle();
+          }
+          scheduleIdleCheck();
+        });
   }
 
   F fn_;

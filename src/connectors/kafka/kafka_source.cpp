@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <deque>
+#include <thread>
 
 #include "kafka_consumer_state.hpp"
 
@@ -309,9 +310,24 @@ void KafkaConsumerState::resolveStartOffsets(const std::vector<std::size_t>& add
   for (auto i : committed_needed)
     rd_kafka_topic_partition_list_add(list.get(), partitions[i].topic.c_str(),
                                       partitions[i].partition);
-  if (auto err = rd_kafka_committed(client.get(), list.get(), timeout))
-    throw ConnectorError(fmt::format("{}: cannot read the committed offsets of group '{}': {}",
-                                     where(), options.group_id, rd_kafka_err2str(err)));
+  // A broker that has just started (or moved the group) answers "not coordinator" or "loading"
+  // for a while: retry those until the timeout, fail on anything else.
+  auto retriable = [](rd_kafka_resp_err_t e) {
+    return e == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
+           e == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+           e == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout);
+  for (;;) {
+    rd_kafka_resp_err_t err = rd_kafka_committed(client.get(), list.get(), timeout);
+    for (int k = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && k < list->cnt; ++k)
+      err = list->elems[k].err;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    if (!retriable(err) || std::chrono::steady_clock::now() >= deadline)
+      throw ConnectorError(fmt::format("{}: cannot read the committed offsets of group '{}': {}",
+                                       where(), options.group_id, rd_kafka_err2str(err)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   for (int k = 0; k < list->cnt; ++k) {
     const auto& tp = list->elems[k];
     if (tp.offset >= 0) findPartition(tp.topic, tp.partition)->next_offset = tp.offset;
