@@ -1,8 +1,8 @@
 // lightflusd: the Lightflus daemon and command-line entry point.
 //
 //   lightflusd run JOB.ts|JOB.js [flags]   one job in the foreground (run_command.hpp)
-//   lightflusd serve                        the REST API (issue #6; not implemented yet)
-//   lightflusd dev-kafka                    a development Kafka broker (issue #5; not yet)
+//   lightflusd serve [flags]                the daemon and its REST API (serve_command.hpp)
+//   lightflusd dev-kafka [flags]            a development Kafka broker (dev_kafka_command.hpp)
 //
 // Errors go to stderr as `lightflusd: error: ...`; the exit status is 0 on success, 1 when the
 // job fails, 2 for a usage error, 130/143 after SIGINT/SIGTERM.
@@ -14,6 +14,10 @@
 
 #include "lightflus/error.hpp"
 #include "run_command.hpp"
+#include "serve_command.hpp"
+#ifdef LIGHTFLUS_WITH_DEV_KAFKA
+#include "dev_kafka_command.hpp"
+#endif
 
 namespace {
 
@@ -22,10 +26,10 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  run JOB.ts|JOB.js   run one TypeScript or JavaScript job in the foreground\n"
-    "  serve               run the daemon and its REST API (not implemented yet)\n"
-    "  dev-kafka           start a development Kafka broker (not implemented yet)\n"
+    "  serve               run the daemon and its REST API\n"
+    "  dev-kafka           start a development Kafka broker on loopback\n"
     "\n"
-    "`lightflusd run --help` shows the flags of run.\n";
+    "`lightflusd run --help` and `lightflusd serve --help` show their flags.\n";
 
 int run(std::span<char* const> args) {
   for (char* arg : args) {
@@ -49,6 +53,53 @@ int run(std::span<char* const> args) {
   }
 }
 
+#ifdef LIGHTFLUS_WITH_DEV_KAFKA
+int devKafka(std::span<char* const> args) {
+  for (char* arg : args) {
+    if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0) {
+      std::fputs(lightflus::server::devKafkaUsage(), stdout);
+      return 0;
+    }
+  }
+  lightflus::server::DevKafkaOptions options;
+  try {
+    options = lightflus::server::parseDevKafkaOptions(args);
+  } catch (const lightflus::ConfigError& e) {
+    std::fprintf(stderr, "lightflusd dev-kafka: %s\n%s", e.what(),
+                 lightflus::server::devKafkaUsage());
+    return 2;
+  }
+  try {
+    return lightflus::server::runDevKafka(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lightflusd: error: %s\n", e.what());
+    return 1;
+  }
+}
+#endif
+
+int serve(std::span<char* const> args) {
+  for (char* arg : args) {
+    if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0) {
+      std::fputs(lightflus::server::serveUsage(), stdout);
+      return 0;
+    }
+  }
+  lightflus::server::ServeOptions options;
+  try {
+    options = lightflus::server::parseServeOptions(args);
+  } catch (const lightflus::ConfigError& e) {
+    std::fprintf(stderr, "lightflusd serve: %s\n%s", e.what(), lightflus::server::serveUsage());
+    return 2;
+  }
+  try {
+    return lightflus::server::serve(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lightflusd: error: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,9 +110,14 @@ int main(int argc, char** argv) {
   }
   std::string_view command = args[1];
   if (command == "run") return run(args.subspan(2));
-  if (command == "serve" || command == "dev-kafka") {
-    std::fprintf(stderr, "lightflusd %s: not implemented yet (issue #%d)\n", args[1],
-                 command == "serve" ? 6 : 5);
+#ifdef LIGHTFLUS_WITH_DEV_KAFKA
+  if (command == "dev-kafka") return devKafka(args.subspan(2));
+#endif
+  if (command == "serve") return serve(args.subspan(2));
+  if (command == "dev-kafka") {
+    std::fprintf(
+        stderr,
+        "lightflusd dev-kafka: not available in this build (configured without librdkafka)\n");
     return 1;
   }
   if (command == "--help" || command == "-h" || command == "help") {

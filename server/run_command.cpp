@@ -149,24 +149,38 @@ RunOptions parseRunOptions(std::span<char* const> args) {
   return options;
 }
 
-int runJob(const RunOptions& options) {
-  installSignalHandlers();
+js::JsJobOptions jsJobOptions(const RunOptions& options, std::string file_name) {
   js::JsJobOptions job_options;
-  job_options.file_name = options.job_path;
+  job_options.file_name = std::move(file_name);
   job_options.params = options.params;
   job_options.heap_limit = options.heap_limit_mib << 20;
   job_options.time_limit =
       std::chrono::milliseconds(static_cast<std::int64_t>(options.time_limit_seconds * 1000));
   job_options.on_error = options.on_error;
+  return job_options;
+}
 
-  std::shared_ptr<js::JsJob> job = js::JsJob::load(readFile(options.job_path), job_options);
-  if (int signal = stop_signal.load()) return exitStatusOf(signal);
+std::shared_ptr<js::JsJob> loadJob(std::string_view source, js::JsJobOptions options) {
+  return js::JsJob::load(source, std::move(options));
+}
+
+StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism) {
   ExecutionContext ctx = js::JsGraphBuilder(job).build();
   ExecutionOptions execution;
-  execution.parallelism = options.parallelism;
+  execution.parallelism = parallelism;
   JobHandle handle = ctx.start(execution);
+  return StartedJob{std::move(job), ctx.jobName(), std::move(handle)};
+}
 
-  Progress progress(ctx.jobName());
+int runJob(const RunOptions& options) {
+  installSignalHandlers();
+  std::shared_ptr<js::JsJob> job =
+      loadJob(readFile(options.job_path), jsJobOptions(options, options.job_path));
+  if (int signal = stop_signal.load()) return exitStatusOf(signal);
+  StartedJob started = startJob(job, options.parallelism);
+  JobHandle& handle = started.handle;
+
+  Progress progress(started.name);
   int signal = 0;
   while (!handle.waitFor(Duration(100))) {
     if ((signal = stop_signal.load()) != 0) {

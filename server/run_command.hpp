@@ -10,10 +10,13 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "js_job.hpp"
+#include "lightflus/executor.hpp"
 
 namespace lightflus::server {
 
@@ -40,5 +43,24 @@ const char* runUsage() noexcept;
 
 /// Runs the job; returns the process exit status (see the top of the file).
 int runJob(const RunOptions& options);
+
+/// The V8 options of a job (heap and time limits, error policy, params) from the flags; the
+/// job's file name (its extension picks TypeScript or JavaScript) is `file_name`.
+js::JsJobOptions jsJobOptions(const RunOptions& options, std::string file_name);
+
+/// A job loaded from its source text and started on the engine.
+struct StartedJob {
+  std::shared_ptr<js::JsJob> js;
+  /// The name the job gave its ExecutionContext.
+  std::string name;
+  JobHandle handle;
+};
+
+/// Loads a job from its source text (transpiles and evaluates it: throws UserCodeError with
+/// `file:line:col`, or ConfigError). Shared by `run` and `serve`.
+std::shared_ptr<js::JsJob> loadJob(std::string_view source, js::JsJobOptions options);
+
+/// Builds a loaded job's engine graph and starts it (ConfigError for a graph it cannot run).
+StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism);
 
 }  // namespace lightflus::server

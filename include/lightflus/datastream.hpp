@@ -489,7 +489,7 @@ class WindowedStream {
   requires AggregateFunction<Agg, T>
   auto aggregate(Agg agg) const {
     if constexpr (kCombinable<Agg>)
-      if (combinable()) return buildCombined(detail::PlainAggregate<T, Agg>{agg}, agg);
+      if (combinable(agg)) return buildCombined(detail::PlainAggregate<T, Agg>{agg}, agg);
     return build(detail::PlainAggregate<T, Agg>{agg});
   }
   /// fn(const K&, const Window&, result) -> Out per window.
@@ -497,7 +497,7 @@ class WindowedStream {
   requires AggregateFunction<Agg, T>
   auto aggregate(Agg agg, F fn) const {
     if constexpr (kCombinable<Agg>)
-      if (combinable())
+      if (combinable(agg))
         return buildCombined(detail::AggregateWithWindow<T, Agg, F, K, W>{agg, fn}, agg);
     return build(detail::AggregateWithWindow<T, Agg, F, K, W>{agg, fn});
   }
@@ -529,7 +529,11 @@ class WindowedStream {
                                       (std::is_same_v<A, TumblingEventTimeWindows> ||
                                        std::is_same_v<A, GlobalWindows>);
 
-  bool combinable() const {
+  /// An aggregate can refuse pre-aggregation with `bool combinable() const` returning false.
+  template <class Agg>
+  bool combinable(const Agg& agg) const {
+    if constexpr (requires { agg.combinable(); })
+      if (!agg.combinable()) return false;
     if constexpr (std::is_same_v<A, GlobalWindows>)
       if (assigner_.count != 0) return false;  // count windows fire per element count
     return lateness_.count() == 0 && late_tag_.empty();

@@ -8,6 +8,9 @@
 
 #include "js_operators.hpp"
 #include "lightflus/connectors/file.hpp"
+#ifdef LIGHTFLUS_JS_WITH_KAFKA
+#include "js_kafka_connectors.hpp"
+#endif
 
 namespace lightflus::js {
 
@@ -260,8 +263,13 @@ class Planner {
     } else if (type == "generator") {
       factory = generator(op, c);
     } else if (type == "kafka") {
+#ifdef LIGHTFLUS_JS_WITH_KAFKA
+      // KafkaSource stamps the record timestamps and emits per-partition watermarks itself.
+      factory = kafkaSourceFactory(c, ctx_.jobName(), describe(op));
+#else
       throw ConfigError(describe(op) +
-                        ": the Kafka source is not available yet in this build (issue #5)");
+                        ": this build has no Kafka source (configured without librdkafka)");
+#endif
     } else {
       throw ConfigError(describe(op) + ": there is no '" + type + "' source in this build");
     }
@@ -473,6 +481,7 @@ class Planner {
     SinkFactory<Value> factory;
     if (options_.sink_override) factory = options_.sink_override(op);
     bool single = false;
+    std::optional<SinkHandle> handle;
     if (factory) {
     } else if (type == "stdout") {
       factory = [] { return std::make_unique<PrintSink<Value, LineFormat>>(LineFormat{}, stdout); };
@@ -489,8 +498,7 @@ class Planner {
           return std::make_unique<JsonLinesFileSink<Value, LineFormat>>(path, LineFormat{});
         };
     } else if (type == "kafka") {
-      throw ConfigError(describe(op) +
-                        ": the Kafka sink is not available yet in this build (issue #5)");
+      handle = kafkaSink(op, in);
     } else if (type == "redis" || type == "mysql" || type == "elasticsearch") {
       static const std::map<std::string, std::string> names{
           {"redis", "Redis"}, {"mysql", "MySQL"}, {"elasticsearch", "Elasticsearch"}};
@@ -499,14 +507,34 @@ class Planner {
     } else {
       throw ConfigError(describe(op) + ": there is no '" + type + "' sink in this build");
     }
-    SinkHandle handle = s.sink(std::move(factory), name);
+    if (!handle) handle = s.sink(std::move(factory), name);
     if (single) {
       if (op["parallelism"].isNumber() && op["parallelism"].asInt() > 1)
         throw ConfigError(describe(op) + ": a file sink writes one file, with parallelism 1");
-      handle.parallelism(1);
+      handle->parallelism(1);
     } else if (op["parallelism"].isNumber()) {
-      handle.parallelism(static_cast<int>(op["parallelism"].asInt()));
+      handle->parallelism(static_cast<int>(op["parallelism"].asInt()));
     }
+  }
+
+  // A Kafka sink; with a key extractor, a keyBy operator before it computes the message keys.
+  SinkHandle kafkaSink(const Value& op, const Stream& in) {
+#ifdef LIGHTFLUS_JS_WITH_KAFKA
+    const Value& c = op["connector"];
+    const std::string name = stringField(op, "name");
+    if (c["keyExtractor"].isNumber()) {
+      Value key_op = op;
+      key_op["udf"] = c["keyExtractor"];
+      key_op["name"] = name + " key";
+      Stream keyed = keyBy(key_op, in);
+      return keyed.keyed->sink(kafkaKeyedSinkFactory(c, describe(op)), name);
+    }
+    return plain(in).sink(kafkaSinkFactory(c, describe(op)), name);
+#else
+    (void)in;
+    throw ConfigError(describe(op) +
+                      ": this build has no Kafka sink (configured without librdkafka)");
+#endif
   }
 
   std::shared_ptr<JsJob> job_;

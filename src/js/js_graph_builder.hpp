@@ -9,9 +9,9 @@
 // WindowedStream API) with a JsWindowFunction; read by anything else, a window releases its
 // elements when it fires.
 //
-// Sources: file (lines, jsonLines; the path "-" reads stdin), generator. Sinks: stdout, file.
-// Connectors whose I/O is not built yet (Kafka, Redis, MySQL, Elasticsearch) fail here with a
-// ConfigError that names their issue.
+// Sources: file (lines, jsonLines; the path "-" reads stdin), generator, Kafka. Sinks: stdout,
+// file, Kafka (js_kafka_connectors.hpp; when built with librdkafka). Connectors whose I/O is not
+// built yet (Redis, MySQL, Elasticsearch) fail here with a ConfigError that names their issue.
 #pragma once
 
 #include <functional>

@@ -451,6 +451,9 @@ class JsWindowFunction {
   }
   Value getResult(const JsWindowAccumulator& acc) const;
   void merge(JsWindowAccumulator& acc, const JsWindowAccumulator& other) const;
+  /// No pre-aggregation before the keyBy exchange (detail/combine.hpp) for JS windows yet: a JS
+  /// aggregate may have no merge(), and folding partials in JS is not measured yet.
+  bool combinable() const { return false; }
 
  private:
   void fold(JsWindowAccumulator& acc) const;

@@ -386,13 +386,16 @@ TEST_CASE("require of a Node.js built-in gives the sandbox's message", "[js][job
                       "run sandboxed without Node.js built-ins (at require_fs.ts:2:"));
 }
 
-TEST_CASE("a job with a Kafka source loads, and building it says the connector is not there yet",
-          "[js][job][errors]") {
+TEST_CASE(
+    "a job with a Kafka source and a Redis sink loads, and building it says Redis is not "
+    "there yet",
+    "[js][job][errors]") {
   auto job = JsJob::load(readFile(sourcePath("test/js/jobs/originalWordCount.ts")),
                          {.file_name = "wordCount.ts"});
   CHECK(job->graph()["operators"].size() == 6);
-  CHECK_THROWS_WITH(JsGraphBuilder(job).build(),
-                    Catch::Contains("Kafka source is not available yet in this build (issue #5)"));
+  CHECK_THROWS_WITH(
+      JsGraphBuilder(job).build(),
+      Catch::Contains("the Redis sink is not available yet in this build (issue #7)"));
 }
 
 TEST_CASE("an endless UDF is stopped at the time limit and fails the job", "[js][job][errors]") {

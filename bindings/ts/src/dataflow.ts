@@ -14,6 +14,7 @@
  * so they must not rely on variables that change after the graph is built.
  */
 import type { Sink } from "./connectors/connector";
+import type { Kafka } from "./connectors/kafka";
 import { StdoutSink } from "./connectors/stdout";
 import type { ExecutionContext, OperatorFields } from "./context";
 import { ConfigError, describeValue, requireInteger, requireNonEmptyString } from "./errors";
@@ -102,12 +103,16 @@ export class Dataflow<T> {
     return new Dataflow<T>(this.ctx_, this.ctx_.addOperator("union", inputs).id);
   }
 
-  /** Writes the stream to `sink`: `stream.sink(Redis.new<T>().host("localhost")...)`. */
-  sink(sink: Sink<T>): DataflowSink<T> {
+  /**
+   * Writes the stream to `sink`: `stream.sink(Redis.new<T>().host("localhost")...)`, or to a
+   * Kafka topic: `stream.sink(Kafka.builder().brokers([...]).topic("out").build())`.
+   */
+  sink(sink: Sink<T> | Kafka<T>): DataflowSink<T> {
     if (sink === null || typeof sink !== "object" || typeof sink.connectorConfig !== "function") {
       throw new ConfigError(`sink() expects a sink such as Stdout.new(), got ${describeValue(sink)}`);
     }
-    const config = sink.connectorConfig();
+    // A Kafka connector is both a source and a sink; as a sink it records its sink options.
+    const config = "sinkConnectorConfig" in sink ? sink.sinkConnectorConfig() : sink.connectorConfig();
     const op = this.ctx_.addOperator("sink", [this.id_], { connector: config }, config.type);
     return new DataflowSink<T>(this.ctx_, op.id);
   }

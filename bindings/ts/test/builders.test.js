@@ -80,8 +80,28 @@ test("Kafka build<T>(ctor?, type?) records how values are decoded", () => {
     group: null,
     partition: 3,
     valueType: "number",
+    bounded: false,
     properties: { "auto.offset.reset": "earliest" },
   });
+  assert.equal(Kafka.builder().brokers(["b:9092"]).topic("t").bounded().build().connectorConfig().bounded, true);
+  throwsConfig(() => Kafka.builder().bounded("yes"), 'Kafka.builder().bounded(): expects a boolean, got "yes"');
+});
+
+test("Kafka as a sink: sink() records brokers, topic, the key extractor's UDF and the value format", () => {
+  const ctx = ExecutionContext.new("kafkaSink");
+  const words = ctx.fromSource(lf.Generator.values(["a", "b"]));
+  words.sink(Kafka.builder().brokers(["b:9092"]).topic("plain").build());
+  words
+    .map((w) => ({ word: w, n: 1 }))
+    .sink(Kafka.builder().brokers(["b:9092"]).topic("out").keyExtractor((c) => c.word).valueFormat("json").build());
+  const sinks = ctx.toGraph().operators.filter((op) => op.kind === "sink");
+  assert.deepEqual(sinks[0].connector, {
+    type: "kafka", brokers: ["b:9092"], topic: "plain", keyExtractor: null, valueFormat: "string", properties: {},
+  });
+  assert.equal(sinks[1].connector.valueFormat, "json");
+  assert.equal(typeof sinks[1].connector.keyExtractor, "number");
+  throwsConfig(() => Kafka.builder().valueFormat("xml"), 'Kafka.builder().valueFormat(): expects "string" or "json", got "xml"');
+  throwsConfig(() => Kafka.builder().keyExtractor(3), "Kafka.builder().keyExtractor(): expects a function, got number 3");
 });
 
 function attach(sink) {

@@ -15,21 +15,39 @@
  * - else "string" (as in the original documentation's `build<string>()`). Generic types are
  *   erased at run time, so `build<Order>()` alone decodes text: pass `Order` or "object" for JSON.
  * The C++ engine does the I/O (librdkafka); partitions are spread over the source's subtasks
- * unless `.partition(p)` pins one.
+ * unless `.partition(p)` pins one. `.bounded()` stops the source at the end offsets the
+ * partitions had when the job started (batch jobs, demos, tests).
+ *
+ * The same builder makes a Kafka sink: pass the built connector to `sink()`.
+ *
+ *     counts.sink(Kafka.builder().brokers(["localhost:9092"]).topic("counts")
+ *       .keyExtractor((c) => c.word).valueFormat("json").build());
+ *
+ * The sink writes strings as they are and other values as JSON (`valueFormat("string")`, the
+ * default) or every value as JSON (`valueFormat("json")`), keyed by `keyExtractor` when given
+ * (equal keys go to the same partition). `valueType`, `group`, `partition` and `bounded` are
+ * source options; `keyExtractor` and `valueFormat` are sink options.
  */
 import { ConfigError, describeValue, requireInteger, requireNonEmptyString } from "../errors";
 import type { ConnectorConfig } from "../graph";
+import { registerUdf } from "../udf";
 import { Source } from "./connector";
+
+/** How a Kafka sink serializes values: strings as they are (others as JSON), or all as JSON. */
+export type KafkaValueFormat = "string" | "json";
 
 /** How a Kafka source decodes record values. */
 export type KafkaValueType = "string" | "number" | "boolean" | "bigint" | "object" | "bytes";
 
 const VALUE_TYPES: readonly KafkaValueType[] = ["string", "number", "boolean", "bigint", "object", "bytes"];
 
-/** A Kafka source; made by `Kafka.builder()...build()`. */
+/** A Kafka source, or a sink when passed to `sink()`; made by `Kafka.builder()...build()`. */
 export class Kafka<T> extends Source<T> {
   /** @internal */
-  constructor(private readonly config_: ConnectorConfig) {
+  constructor(
+    private readonly config_: ConnectorConfig,
+    private readonly sink_: { keyExtractor?: (value: T) => unknown; valueFormat: KafkaValueFormat },
+  ) {
     super();
   }
 
@@ -43,6 +61,23 @@ export class Kafka<T> extends Source<T> {
     return { ...this.config_, properties: { ...(this.config_.properties as object) } };
   }
 
+  /**
+   * @internal The configuration of this connector used as a sink. Called once, when `sink()`
+   * attaches it; registers the key extractor as a UDF.
+   */
+  sinkConnectorConfig(): ConnectorConfig {
+    const where = "Kafka sink";
+    const key = this.sink_.keyExtractor;
+    return {
+      type: "kafka",
+      brokers: [...(this.config_.brokers as string[])],
+      topic: this.config_.topic,
+      keyExtractor: key === undefined ? null : registerUdf(key, `${where}: keyExtractor()`),
+      valueFormat: this.sink_.valueFormat,
+      properties: { ...(this.config_.properties as object) },
+    };
+  }
+
   // Ties T to the class for the type checker.
   protected readonly elementType_?: (value: T) => void;
 }
@@ -54,6 +89,9 @@ export class KafkaBuilder {
   private group_: string | undefined;
   private partition_: number | undefined;
   private value_type_: string | undefined;
+  private bounded_ = false;
+  private key_extractor_: ((value: never) => unknown) | undefined;
+  private value_format_: KafkaValueFormat = "string";
   private readonly properties_: Record<string, string> = {};
 
   /** Bootstrap brokers: `.brokers(["localhost:9092"])`. Required. */
@@ -86,7 +124,37 @@ export class KafkaBuilder {
     return this;
   }
 
-  /** A librdkafka consumer property: `.property("auto.offset.reset", "earliest")`. */
+  /**
+   * Source: stop at the end offsets the partitions had when the job started, so that the job
+   * finishes (batch jobs, demos, tests). By default the source reads forever.
+   */
+  bounded(bounded = true): this {
+    if (typeof bounded !== "boolean") {
+      throw new ConfigError(`Kafka.builder().bounded(): expects a boolean, got ${describeValue(bounded)}`);
+    }
+    this.bounded_ = bounded;
+    return this;
+  }
+
+  /** Sink: the message key of an element (strings as they are, other keys as JSON). */
+  keyExtractor<V>(fn: (value: V) => unknown): this {
+    if (typeof fn !== "function") {
+      throw new ConfigError(`Kafka.builder().keyExtractor(): expects a function, got ${describeValue(fn)}`);
+    }
+    this.key_extractor_ = fn as (value: never) => unknown;
+    return this;
+  }
+
+  /** Sink: "string" writes strings as they are and other values as JSON (default); "json" all as JSON. */
+  valueFormat(format: KafkaValueFormat): this {
+    if (format !== "string" && format !== "json") {
+      throw new ConfigError(`Kafka.builder().valueFormat(): expects "string" or "json", got ${describeValue(format)}`);
+    }
+    this.value_format_ = format;
+    return this;
+  }
+
+  /** A librdkafka consumer (or, for a sink, producer) property: `.property("auto.offset.reset", "earliest")`. */
   property(key: string, value: string | number | boolean): this {
     requireNonEmptyString(key, "Kafka.builder().property()", "the key");
     this.properties_[key] = String(value);
@@ -121,7 +189,11 @@ export class KafkaBuilder {
       group: this.group_ ?? null,
       partition: this.partition_ ?? null,
       valueType: decodingOf(ctor, type, this.value_type_, where),
+      bounded: this.bounded_,
       properties: { ...this.properties_ },
+    }, {
+      keyExtractor: this.key_extractor_ as ((value: T) => unknown) | undefined,
+      valueFormat: this.value_format_,
     });
   }
 }

@@ -1,0 +1,378 @@
+#include "routes.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+#include <cstdio>
+#include <exception>
+
+#include "lightflus/error.hpp"
+#include "prometheus.hpp"
+
+namespace lightflus::server {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void writeString(Writer& out, std::string_view text) {
+  out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+// A job as JSON; `detail` adds the plan, the graph and the parameters.
+void writeJob(Writer& out, const JobInfo& job, bool detail) {
+  out.StartObject();
+  out.Key("id");
+  writeString(out, job.id);
+  out.Key("name");
+  writeString(out, job.name);
+  out.Key("status");
+  writeString(out, job.status);
+  out.Key("parallelism");
+  out.Int(job.parallelism);
+  out.Key("error");
+  if (job.error.empty())
+    out.Null();
+  else
+    writeString(out, job.error);
+  std::uint64_t in = 0, out_records = 0;
+  for (const auto& m : job.metrics) {
+    if (m.kind == "source") in += m.records_out;
+    if (m.kind == "sink") out_records += m.records_in;
+  }
+  out.Key("recordsIn");
+  out.Uint64(in);
+  out.Key("recordsOut");
+  out.Uint64(out_records);
+  if (detail) {
+    out.Key("params");
+    out.StartObject();
+    for (const auto& [key, value] : job.params) {
+      out.Key(key.c_str());
+      writeString(out, value);
+    }
+    out.EndObject();
+    out.Key("plan");
+    writeString(out, job.plan);
+    out.Key("graph");
+    rapidjson::Document graph;
+    if (!job.graph_json.empty() && !graph.Parse(job.graph_json.c_str()).HasParseError())
+      graph.Accept(out);
+    else
+      out.Null();
+    out.Key("operators");
+    out.StartArray();
+    for (const auto& m : job.metrics) {
+      out.StartObject();
+      out.Key("id");
+      out.Int(m.id);
+      out.Key("name");
+      writeString(out, m.name);
+      out.Key("kind");
+      writeString(out, m.kind);
+      out.Key("parallelism");
+      out.Int(m.parallelism);
+      out.Key("recordsIn");
+      out.Uint64(m.records_in);
+      out.Key("recordsOut");
+      out.Uint64(m.records_out);
+      out.Key("lateDropped");
+      out.Uint64(m.late_dropped);
+      out.Key("backpressureMs");
+      out.Double(m.backpressure_ms);
+      out.Key("queued");
+      out.Uint64(m.queued);
+      out.Key("queueCapacity");
+      out.Uint64(m.queue_capacity);
+      out.EndObject();
+    }
+    out.EndArray();
+  }
+  out.EndObject();
+}
+
+std::string jobJson(const JobInfo& job, bool detail) {
+  rapidjson::StringBuffer buffer;
+  Writer out(buffer);
+  writeJob(out, job, detail);
+  return buffer.GetString();
+}
+
+int fromHex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A query-string component with %XX and '+' decoded.
+std::string percentDecode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() + 0 && fromHex(text[i + 1]) >= 0 &&
+               fromHex(text[i + 2]) >= 0) {
+      out += static_cast<char>(fromHex(text[i + 1]) * 16 + fromHex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parseQuery(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    pairs.emplace_back(percentDecode(pair.substr(0, eq)),
+                       eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1)));
+  }
+  return pairs;
+}
+
+int parseParallelism(std::string_view text) {
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 1)
+    throw JobRegistryError(
+        JobRegistryError::Reason::kInvalid,
+        "parallelism expects a number of at least 1, got '" + std::string(text) + "'");
+  return value;
+}
+
+// The job a POST /v1/jobs submits: a JSON envelope or the source with a query string.
+JobSpec jobSpecOf(const Request& request, std::string_view query) {
+  JobSpec spec;
+  std::string_view type = toStringView(request[http::field::content_type]);
+  for (const auto& [key, value] : parseQuery(query)) {
+    if (key == "name")
+      spec.name = value;
+    else if (key == "parallelism")
+      spec.parallelism = parseParallelism(value);
+    else if (key == "language")
+      spec.javascript = value == "js" || value == "javascript";
+    else if (key.starts_with("param.") && key.size() > 6)
+      spec.params[key.substr(6)] = value;
+  }
+  if (type.find("javascript") != std::string_view::npos) spec.javascript = true;
+  if (type.find("application/json") == std::string_view::npos) {
+    spec.source = request.body();
+    return spec;
+  }
+  rapidjson::Document envelope;
+  if (envelope.Parse(request.body().c_str()).HasParseError() || !envelope.IsObject() ||
+      !envelope.HasMember("source") || !envelope["source"].IsString())
+    throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                           "a JSON body is an envelope {\"name\", \"source\", \"params\", "
+                           "\"parallelism\"} with the job's source as a string");
+  spec.source = envelope["source"].GetString();
+  if (envelope.HasMember("name") && envelope["name"].IsString())
+    spec.name = envelope["name"].GetString();
+  if (envelope.HasMember("parallelism")) {
+    if (!envelope["parallelism"].IsInt() || envelope["parallelism"].GetInt() < 1)
+      throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                             "parallelism expects a number of at least 1");
+    spec.parallelism = envelope["parallelism"].GetInt();
+  }
+  if (envelope.HasMember("language") && envelope["language"].IsString())
+    spec.javascript = std::string_view(envelope["language"].GetString()) == "js";
+  if (envelope.HasMember("params") && envelope["params"].IsObject()) {
+    for (const auto& param : envelope["params"].GetObject()) {
+      if (param.value.IsString()) {
+        spec.params[param.name.GetString()] = param.value.GetString();
+      } else {
+        rapidjson::StringBuffer buffer;
+        Writer out(buffer);
+        param.value.Accept(out);
+        spec.params[param.name.GetString()] = buffer.GetString();
+      }
+    }
+  }
+  return spec;
+}
+
+http::status statusOf(JobRegistryError::Reason reason) {
+  switch (reason) {
+    case JobRegistryError::Reason::kInvalid:
+      return http::status::bad_request;
+    case JobRegistryError::Reason::kNameTaken:
+      return http::status::conflict;
+    case JobRegistryError::Reason::kTooManyJobs:
+      return http::status::too_many_requests;
+    case JobRegistryError::Reason::kNotFound:
+      return http::status::not_found;
+  }
+  return http::status::internal_server_error;
+}
+
+// Whether `path` matches `pattern`; fills `id` with the segment matching "{id}".
+bool matches(std::string_view pattern, std::string_view path, std::string& id) {
+  while (!pattern.empty() && !path.empty()) {
+    auto p_end = pattern.find('/', 1);
+    auto s_end = path.find('/', 1);
+    std::string_view p = pattern.substr(0, p_end);
+    std::string_view s = path.substr(0, s_end);
+    if (p == "/{id}") {
+      if (s.size() < 2) return false;
+      id = std::string(s.substr(1));
+    } else if (p != s) {
+      return false;
+    }
+    pattern = p_end == std::string_view::npos ? std::string_view{} : pattern.substr(p_end);
+    path = s_end == std::string_view::npos ? std::string_view{} : path.substr(s_end);
+  }
+  return pattern.empty() && path.empty();
+}
+
+Response unauthorized() {
+  Response response = errorResponse(http::status::unauthorized,
+                                    "this route needs the header Authorization: Bearer TOKEN");
+  response.set(http::field::www_authenticate, "Bearer");
+  return response;
+}
+
+}  // namespace
+
+Router::Router(JobRegistry& registry, BearerAuth auth)
+    : registry_(registry), auth_(std::move(auth)) {
+  auto plain = [this](Response (Router::*f)(const Request&) const) -> Handler {
+    return [this, f](const Request& request, const std::string&) { return (this->*f)(request); };
+  };
+  auto with_id = [this](Response (Router::*f)(const Request&, const std::string&)
+                            const) -> Handler {
+    return [this, f](const Request& request, const std::string& id) {
+      return (this->*f)(request, id);
+    };
+  };
+  routes_ = {
+      {http::verb::get, "/healthz", false, plain(&Router::health)},
+      {http::verb::get, "/metrics", true, plain(&Router::metrics)},
+      {http::verb::get, "/v1/jobs", true, plain(&Router::listJobs)},
+      {http::verb::post, "/v1/jobs", true, plain(&Router::createJob)},
+      {http::verb::get, "/v1/jobs/{id}", true, with_id(&Router::getJob)},
+      {http::verb::delete_, "/v1/jobs/{id}", true, with_id(&Router::deleteJob)},
+  };
+}
+
+Response Router::handle(const Request& request) const {
+  Response response = [&] {
+    try {
+      return dispatch(request);
+    } catch (const JobRegistryError& e) {
+      return errorResponse(statusOf(e.reason()), e.what());
+    } catch (const UserCodeError& e) {
+      return errorResponse(http::status::bad_request, e.what());
+    } catch (const ConfigError& e) {
+      return errorResponse(http::status::bad_request, e.what());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lightflusd: %s %s: %s\n", std::string(request.method_string()).c_str(),
+                   std::string(request.target()).c_str(), e.what());
+      return errorResponse(http::status::internal_server_error, e.what());
+    }
+  }();
+  response.version(request.version());
+  response.keep_alive(request.keep_alive());
+  return response;
+}
+
+std::optional<Response> Router::refuseUnauthorized(const http::request_header<>& header) const {
+  if (!auth_.enabled() || auth_.allows(toStringView(header[http::field::authorization])))
+    return std::nullopt;
+  std::string_view target = toStringView(header.target());
+  std::string_view path = target.substr(0, target.find('?'));
+  for (const Route& route : routes_) {
+    std::string id;
+    if (!route.needs_token && route.method == header.method() && matches(route.pattern, path, id))
+      return std::nullopt;
+  }
+  Response response = unauthorized();
+  response.version(header.version());
+  response.keep_alive(false);  // its body, if any, stays unread
+  return response;
+}
+
+Response Router::dispatch(const Request& request) const {
+  std::string_view target = toStringView(request.target());
+  auto question = target.find('?');
+  std::string_view path = target.substr(0, question);
+  std::string allowed;
+  for (const Route& route : routes_) {
+    std::string id;
+    if (!matches(route.pattern, path, id)) continue;
+    if (route.method != request.method()) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += std::string(http::to_string(route.method));
+      continue;
+    }
+    if (route.needs_token && !auth_.allows(toStringView(request[http::field::authorization])))
+      return unauthorized();
+    return route.handler(request, id);
+  }
+  if (!allowed.empty()) {
+    Response response =
+        errorResponse(http::status::method_not_allowed, std::string(request.method_string()) +
+                                                            " is not allowed here; use " + allowed);
+    response.set(http::field::allow, allowed);
+    return response;
+  }
+  return errorResponse(http::status::not_found, "no route for " + std::string(path));
+}
+
+Response Router::health(const Request&) const {
+  return jsonResponse(http::status::ok, R"({"status":"ok"})");
+}
+
+Response Router::metrics(const Request&) const {
+  Response response{http::status::ok, 11};
+  response.set(http::field::content_type, "text/plain; version=0.0.4");
+  response.body() = prometheusText(registry_.list());
+  response.prepare_payload();
+  return response;
+}
+
+Response Router::listJobs(const Request&) const {
+  rapidjson::StringBuffer buffer;
+  Writer out(buffer);
+  out.StartObject();
+  out.Key("jobs");
+  out.StartArray();
+  for (const JobInfo& job : registry_.list()) writeJob(out, job, false);
+  out.EndArray();
+  out.EndObject();
+  return jsonResponse(http::status::ok, buffer.GetString());
+}
+
+Response Router::createJob(const Request& request) const {
+  std::string_view target = toStringView(request.target());
+  auto question = target.find('?');
+  std::string_view query =
+      question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+  JobInfo job = registry_.create(jobSpecOf(request, query));
+  Response response = jsonResponse(http::status::created, jobJson(job, false));
+  response.set(http::field::location, "/v1/jobs/" + job.id);
+  return response;
+}
+
+Response Router::getJob(const Request&, const std::string& id) const {
+  std::optional<JobInfo> job = registry_.get(id);
+  if (!job) return errorResponse(http::status::not_found, "no job with id '" + id + "'");
+  return jsonResponse(http::status::ok, jobJson(*job, true));
+}
+
+Response Router::deleteJob(const Request&, const std::string& id) const {
+  if (!registry_.remove(id))
+    return errorResponse(http::status::not_found, "no job with id '" + id + "'");
+  Response response{http::status::no_content, 11};
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace lightflus::server

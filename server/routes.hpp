@@ -1,0 +1,62 @@
+// The REST API of lightflusd: one routing table, one handler per route.
+//
+//   GET    /healthz         liveness (the only route open without the token)
+//   GET    /metrics         Prometheus text: per job and operator counters
+//   GET    /v1/jobs         every job, with status and counters
+//   POST   /v1/jobs         submit a job: its source as the body (?name=&parallelism=&param.K=V)
+//                           or a JSON envelope {"name","source","params","parallelism"}
+//   GET    /v1/jobs/{id}    one job: status, plan, graph, per-operator counters, last error
+//   DELETE /v1/jobs/{id}    stop and remove a job
+//
+// Errors are JSON {"error", "detail"}: 400 bad input (with the job's file:line:col), 401
+// without the token, 404 unknown route or job, 405 wrong method, 409 name taken, 429 too many
+// jobs.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth.hpp"
+#include "http_message.hpp"
+#include "job_registry.hpp"
+
+namespace lightflus::server {
+
+class Router {
+ public:
+  Router(JobRegistry& registry, BearerAuth auth);
+
+  /// The response to one request; never throws.
+  Response handle(const Request& request) const;
+
+  /// A 401 for a request whose header lacks the token that its route needs, so that the
+  /// session refuses it before reading its body; nothing when the request may go on.
+  std::optional<Response> refuseUnauthorized(const http::request_header<>& header) const;
+
+ private:
+  // The path's `{id}` segment, when the pattern has one.
+  using Handler = std::function<Response(const Request&, const std::string& id)>;
+  struct Route {
+    http::verb method;
+    std::string_view pattern;  // segments; "{id}" matches one segment
+    bool needs_token;
+    Handler handler;
+  };
+
+  Response dispatch(const Request& request) const;
+  Response health(const Request& request) const;
+  Response metrics(const Request& request) const;
+  Response listJobs(const Request& request) const;
+  Response createJob(const Request& request) const;
+  Response getJob(const Request& request, const std::string& id) const;
+  Response deleteJob(const Request& request, const std::string& id) const;
+
+  JobRegistry& registry_;
+  BearerAuth auth_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace lightflus::server

@@ -1,0 +1,168 @@
+#include "js_kafka_connectors.hpp"
+
+#include <memory>
+#include <utility>
+
+#include "js_operators.hpp"
+#include "lightflus/connectors/kafka.hpp"
+#include "lightflus/error.hpp"
+
+namespace lightflus::js {
+
+namespace {
+
+/// A KafkaSource<X> whose elements become Values; timestamps, watermarks, idleness and dead
+/// letters pass through unchanged (the record timestamp is the event time).
+template <class X, class Convert>
+class DecodingKafkaSource final : public Source<Value> {
+ public:
+  DecodingKafkaSource(KafkaSourceOptions options, Convert convert)
+      : inner_(std::move(options)), convert_(std::move(convert)) {}
+  void open(const SourceContext& context) override { inner_.open(context); }
+  SourceStatus poll(SourceOutput<Value>& out) override {
+    batch_.clear();
+    SourceOutput<X> inner_out(batch_, out.remaining());
+    SourceStatus status = inner_.poll(inner_out);
+    for (auto& e : batch_) out.collect(convert_(std::move(e.value)), e.timestamp);
+    for (auto& d : inner_out.deadLetters()) out.deadLetter(std::move(d.value));
+    if (Timestamp w = inner_out.takeWatermark(); w != kMinTimestamp) out.emitWatermark(w);
+    if (inner_out.takeIdle()) out.markIdle();
+    return status;
+  }
+  Duration blockedWait() const override { return inner_.blockedWait(); }
+  void snapshot(StateWriter& w) override { inner_.snapshot(w); }
+  void restore(StateReader& r) override { inner_.restore(r); }
+  void notifyCheckpointComplete(std::uint64_t id) override { inner_.notifyCheckpointComplete(id); }
+  void close() override { inner_.close(); }
+
+ private:
+  KafkaSource<X> inner_;
+  Convert convert_;
+  Batch<X> batch_;
+};
+
+template <class X, class Convert>
+SourceFactory<Value> decoding(KafkaSourceOptions options, Convert convert) {
+  return [options, convert] {
+    return std::make_unique<DecodingKafkaSource<X, Convert>>(options, convert);
+  };
+}
+
+std::string brokersOf(const Value& c, const std::string& where) {
+  std::string brokers;
+  if (c["brokers"].isArray())
+    for (const Value& b : c["brokers"].asArray())
+      if (b.isString()) brokers += (brokers.empty() ? "" : ",") + std::string(b.asString());
+  if (brokers.empty()) throw ConfigError(where + ": the Kafka connector has no brokers");
+  return brokers;
+}
+
+std::string topicOf(const Value& c, const std::string& where) {
+  if (!c["topic"].isString() || c["topic"].asString().empty())
+    throw ConfigError(where + ": the Kafka connector has no topic");
+  return std::string(c["topic"].asString());
+}
+
+std::map<std::string, std::string> propertiesOf(const Value& c) {
+  std::map<std::string, std::string> properties;
+  if (c["properties"].isObject())
+    for (const auto& [key, value] : c["properties"].asObject())
+      if (value.isString()) properties[std::string(key)] = std::string(value.asString());
+  return properties;
+}
+
+/// Strings as they are, other values as JSON (valueFormat "string"); everything as JSON
+/// ("json").
+struct ValueFormat {
+  bool json = false;
+  void operator()(std::string& out, const Value& v) const {
+    if (v.isString() && !json)
+      out += v.asString();
+    else
+      v.appendJson(out);
+  }
+};
+
+ValueFormat valueFormatOf(const Value& c, const std::string& where) {
+  if (c["valueFormat"].isNull()) return {};
+  std::string_view format = c["valueFormat"].isString() ? c["valueFormat"].asString() : "";
+  if (format != "string" && format != "json")
+    throw ConfigError(where + ": the Kafka sink's valueFormat must be \"string\" or \"json\"");
+  return ValueFormat{format == "json"};
+}
+
+KafkaSinkOptions sinkOptionsOf(const Value& c, const std::string& where) {
+  KafkaSinkOptions options;
+  options.brokers = brokersOf(c, where);
+  options.topic = topicOf(c, where);
+  options.properties = propertiesOf(c);
+  return options;
+}
+
+/// The key of a (key, value) pair as message key: strings as they are, other keys as JSON.
+struct PairKey {
+  std::string operator()(const KeyedValue& e) const {
+    if (e.first.isString()) return std::string(e.first.asString());
+    std::string key;
+    e.first.appendJson(key);
+    return key;
+  }
+};
+
+struct PairValue {
+  ValueFormat format;
+  void operator()(std::string& out, const KeyedValue& e) const { format(out, e.second); }
+};
+
+}  // namespace
+
+SourceFactory<Value> kafkaSourceFactory(const Value& c, const std::string& job_name,
+                                        const std::string& where) {
+  KafkaSourceOptions options;
+  options.brokers = brokersOf(c, where);
+  options.topics = {topicOf(c, where)};
+  options.group_id = c["group"].isString() ? std::string(c["group"].asString()) : job_name;
+  options.bounded = c["bounded"].isBool() && c["bounded"].asBool();
+  options.properties = propertiesOf(c);
+  if (!c["partition"].isNull())
+    throw ConfigError(where +
+                      ": a Kafka source pinned to one partition (.partition(p)) is not supported "
+                      "yet; leave it unset to read every partition");
+  const std::string type =
+      c["valueType"].isString() ? std::string(c["valueType"].asString()) : std::string("string");
+  if (type == "string")
+    return decoding<std::string>(options, [](std::string&& s) { return Value(s); });
+  if (type == "number") return decoding<double>(options, [](double d) { return Value(d); });
+  if (type == "object") {
+    options.value_format = KafkaValueFormat::Json;
+    return decoding<Value>(options, [](Value&& v) { return std::move(v); });
+  }
+  if (type == "bytes")
+    return decoding<std::string>(options, [](std::string&& s) {
+      Value::Array bytes;
+      bytes.reserve(s.size());
+      for (unsigned char b : s) bytes.emplace_back(static_cast<std::int64_t>(b));
+      return Value(std::move(bytes));
+    });
+  throw ConfigError(where + ": the Kafka source cannot decode valueType '" + type +
+                    "' yet (string, number, object and bytes are supported)");
+}
+
+SinkFactory<Value> kafkaSinkFactory(const Value& c, const std::string& where) {
+  KafkaSinkOptions options = sinkOptionsOf(c, where);
+  ValueFormat format = valueFormatOf(c, where);
+  return [options, format] {
+    return std::make_unique<KafkaSink<Value, detail::KafkaNoKey, ValueFormat>>(
+        options, detail::KafkaNoKey{}, format);
+  };
+}
+
+SinkFactory<KeyedValue> kafkaKeyedSinkFactory(const Value& c, const std::string& where) {
+  KafkaSinkOptions options = sinkOptionsOf(c, where);
+  PairValue format{valueFormatOf(c, where)};
+  return [options, format] {
+    return std::make_unique<KafkaSink<KeyedValue, PairKey, PairValue>>(options, PairKey{}, format);
+  };
+}
+
+}  // namespace lightflus::js

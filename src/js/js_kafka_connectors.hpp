@@ -1,0 +1,32 @@
+// The Kafka connectors of JavaScript jobs: a graph's `kafka` source and sink (docs/js-graph.md,
+// "Connectors") as lightflus::kafka's KafkaSource and KafkaSink over Values.
+//
+// The source decodes by the graph's `valueType` ("string", "number", "object" as JSON, "bytes"
+// as an array of byte values) and keeps the record timestamps and per-partition watermarks of
+// KafkaSource. The sink writes strings as they are and other values as JSON (`valueFormat`
+// "string") or everything as JSON ("json"); keyed by the key extractor, when the graph has one
+// (JsGraphBuilder computes the key upstream with a keyBy operator). Built only with the Kafka
+// connector (LIGHTFLUS_JS_WITH_KAFKA).
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "lightflus/datastream.hpp"
+#include "lightflus/value.hpp"
+
+namespace lightflus::js {
+
+/// The source of a `kafka` source operator. `connector` is its graph JSON, `job_name` the
+/// consumer group when the graph has none, `where` names the operator in errors.
+SourceFactory<Value> kafkaSourceFactory(const Value& connector, const std::string& job_name,
+                                        const std::string& where);
+
+/// The sink of a `kafka` sink operator without a key extractor.
+SinkFactory<Value> kafkaSinkFactory(const Value& connector, const std::string& where);
+
+/// The sink of a `kafka` sink operator with a key extractor: (key, value) pairs (KeyedValue).
+SinkFactory<std::pair<Value, Value>> kafkaKeyedSinkFactory(const Value& connector,
+                                                           const std::string& where);
+
+}  // namespace lightflus::js

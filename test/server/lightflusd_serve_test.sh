@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# `lightflusd serve` end to end, real HTTP over loopback (curl): submit a TypeScript job and
+# read its results and counters; errors (400 with line:col, 409, 404, 405, 413, 401); a
+# malformed request; 100 concurrent GETs while jobs run; a runaway job beside a healthy one;
+# SIGTERM and a restart that resumes the running job; refusing a public bind without a token.
+#
+#   lightflusd_serve_test.sh LIGHTFLUSD SOURCE_DIR
+set -euo pipefail
+lightflusd=$1
+root=$2
+jobs="$root/test/server/jobs"
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAILED: $*" >&2
+  for log in "$tmp"/*.log; do echo "--- $log" >&2; tail -n 20 "$log" >&2; done
+  exit 1
+}
+
+# start_daemon NAME ARGS...: starts lightflusd serve on a free port; sets $pid and $base.
+start_daemon() {
+  local name=$1
+  shift
+  "$lightflusd" serve --port 0 "$@" > "$tmp/$name.out" 2> "$tmp/$name.log" &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 100); do
+    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/$name.log" | grep -o '[0-9]*$' || true)
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2> /dev/null || fail "$name: the daemon exited"
+    sleep 0.1
+  done
+  [ -n "$port" ] || fail "$name: the daemon did not start"
+  base="http://127.0.0.1:$port"
+}
+
+# request EXPECTED-STATUS CURL-ARGS...: the body in $tmp/body; fails on another status.
+request() {
+  local expected=$1 status
+  shift
+  status=$(curl -sS -H 'Expect:' -o "$tmp/body" -w '%{http_code}' "$@") || fail "curl $*"
+  [ "$status" = "$expected" ] || fail "curl $*: status $status, expected $expected: $(cat "$tmp/body")"
+}
+
+json() {  # json EXPRESSION: a field of the JSON in $tmp/body (EXPRESSION over `d`)
+  python3 -c "import json,sys; d=json.load(open('$tmp/body')); print($1)"
+}
+
+wait_status() {  # wait_status ID STATUS: waits up to 20 s for the job's status
+  for _ in $(seq 200); do
+    request 200 "$base/v1/jobs/$1"
+    [ "$(json 'd["status"]')" = "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "job $1 is $(json 'd["status"]'), not $2 after 20 s"
+}
+
+# 1. A daemon without a token: submit, results, counters.
+start_daemon open --data-dir "$tmp/data" --time-limit 1
+daemon=$pid
+request 200 "$base/healthz"
+
+request 201 --data-binary "@$jobs/squares.ts" "$base/v1/jobs?name=squares&param.count=500&param.output=$tmp/squares.txt"
+squares=$(json 'd["id"]')
+wait_status "$squares" finished
+[ "$(json 'd["recordsIn"]')" = 500 ] || fail "squares read $(json 'd["recordsIn"]') records, not 500"
+[ "$(json 'd["recordsOut"]')" = 500 ] || fail "squares wrote $(json 'd["recordsOut"]') records, not 500"
+[ "$(json '[o["recordsOut"] for o in d["operators"] if o["name"] == "square"][0]')" = 500 ] ||
+  fail "the operator 'square' emitted $(json 'd["operators"]')"
+[[ "$(json 'd["plan"]')" == *"jsChain 'square'"* ]] || fail "no plan: $(cat "$tmp/body")"
+expected=$(seq 500 | awk '{ s += $1 * $1 } END { print s }')
+actual=$(awk '{ s += $1 } END { print s }' "$tmp/squares.txt")
+[ "$actual" = "$expected" ] || fail "the squares sum to $actual, not $expected"
+echo "submitted job finished: 500 records, sum of squares $actual"
+
+# The JSON envelope.
+python3 -c "import json; print(json.dumps({'name': 'ticker', 'source': open('$jobs/ticker.ts').read(), 'params': {'output': '$tmp/ticker.txt'}, 'parallelism': 1}))" > "$tmp/envelope.json"
+request 201 -H 'Content-Type: application/json' --data-binary "@$tmp/envelope.json" "$base/v1/jobs"
+ticker=$(json 'd["id"]')
+[ "$(json 'd["status"]')" = running ] || fail "ticker is not running"
+
+# Errors.
+request 400 --data-binary "@$root/test/js/jobs/syntax_error.ts" "$base/v1/jobs?name=broken"
+grep -q 'broken.ts:4:65' "$tmp/body" || fail "no line:col in $(cat "$tmp/body")"
+[ "$(json 'd["error"]')" = "Bad Request" ] || fail "error body $(cat "$tmp/body")"
+printf 'while (true) {}\n' > "$tmp/toplevel_loop.ts"
+request 400 --data-binary "@$tmp/toplevel_loop.ts" "$base/v1/jobs?name=toplevelLoop"
+grep -q 'exceeded the 1 s time limit' "$tmp/body" || fail "a looping job's load: $(cat "$tmp/body")"
+request 409 -H 'Content-Type: application/json' --data-binary "@$tmp/envelope.json" "$base/v1/jobs"
+request 400 --data-binary "@$jobs/squares.ts" "$base/v1/jobs?name=..%2Fetc"
+request 400 --data-binary "@$jobs/squares.ts" "$base/v1/jobs?name=squares2&parallelism=zero"
+request 404 "$base/v1/jobs/0000000000000000"
+request 404 "$base/v2/nothing"
+request 405 -X PUT "$base/v1/jobs"
+request 200 "$base/metrics"
+grep -q "lightflus_operator_records_out_total{job=\"squares\",.*operator=\"square\".*} 500" "$tmp/body" ||
+  fail "no counter for 'square' in /metrics"
+echo "errors: 400 with line:col, 400 for a load past the time limit, 409, 404, 405; /metrics has the counters"
+
+# A malformed request gets 400 and the server stays up.
+printf 'NOT HTTP AT ALL\r\n\r\n' | timeout 5 curl -s telnet://127.0.0.1:"$port" > "$tmp/malformed" || true
+grep -q '^HTTP/1.1 400' "$tmp/malformed" || fail "malformed request: $(cat "$tmp/malformed")"
+request 200 "$base/healthz"
+
+# 100 concurrent GETs while jobs run.
+seq 100 | xargs -P 100 -I{} curl -s -o /dev/null -w '%{http_code}\n' "$base/v1/jobs" > "$tmp/concurrent"
+[ "$(grep -c '^200$' "$tmp/concurrent")" = 100 ] || fail "concurrent GETs: $(sort "$tmp/concurrent" | uniq -c)"
+echo "100 concurrent GETs: all 200"
+
+# A runaway job fails at the time limit; the ticker keeps producing.
+request 201 --data-binary "@$jobs/forever.ts" "$base/v1/jobs?name=forever"
+forever=$(json 'd["id"]')
+request 200 "$base/v1/jobs/$ticker"
+before=$(json 'd["recordsOut"]')
+wait_status "$forever" failed
+grep -q 'exceeded the 1 s time limit' "$tmp/body" || fail "forever failed with $(cat "$tmp/body")"
+sleep 0.5
+request 200 "$base/v1/jobs/$ticker"
+[ "$(json 'd["status"]')" = running ] || fail "ticker stopped: $(cat "$tmp/body")"
+after=$(json 'd["recordsOut"]')
+[ "$after" -gt "$before" ] || fail "ticker made no progress ($before -> $after)"
+echo "runaway job failed at the time limit; the ticker went on ($before -> $after records)"
+
+# SIGTERM: exit 0; a restart lists the jobs and resumes the running one.
+kill -TERM "$daemon"
+status=0
+wait "$daemon" || status=$?
+[ "$status" = 0 ] || fail "the daemon exited with $status after SIGTERM"
+start_daemon restarted --data-dir "$tmp/data" --time-limit 1
+daemon=$pid
+grep -q '1 jobs resumed' "$tmp/restarted.log" || fail "the ticker was not resumed"
+request 200 "$base/v1/jobs"
+[ "$(json 'len(d["jobs"])')" = 3 ] || fail "after a restart: $(cat "$tmp/body")"
+request 200 "$base/v1/jobs/$squares"
+[ "$(json 'd["status"]')" = finished ] || fail "squares after a restart: $(cat "$tmp/body")"
+wait_status "$ticker" running
+for _ in $(seq 50); do
+  request 200 "$base/v1/jobs/$ticker"
+  [ "$(json 'd["recordsOut"]')" -gt 0 ] && break
+  sleep 0.1
+done
+[ "$(json 'd["recordsOut"]')" -gt 0 ] || fail "the resumed ticker produces nothing"
+request 204 -X DELETE "$base/v1/jobs/$ticker"
+request 404 "$base/v1/jobs/$ticker"
+[ ! -e "$tmp/data/jobs/$ticker" ] || fail "DELETE left the job's directory"
+echo "restart: 3 jobs listed, the ticker resumed; DELETE removed it"
+kill -TERM "$daemon"
+wait "$daemon" || fail "the daemon exited with $? after SIGTERM"
+
+# Security: a token on every route but /healthz; the body limit; no public bind without a token.
+start_daemon secured --data-dir "$tmp/data-secured" --token s3cret --max-body-bytes 1000
+request 200 "$base/healthz"
+request 401 "$base/v1/jobs"
+request 401 -H 'Authorization: Bearer wrong' "$base/v1/jobs"
+request 401 -H 'Authorization: Bearer s3cre' "$base/metrics"
+request 200 -H 'Authorization: Bearer s3cret' "$base/v1/jobs"
+head -c 5000 /dev/zero | tr '\0' 'x' > "$tmp/big"
+request 413 -H 'Authorization: Bearer s3cret' --data-binary "@$tmp/big" "$base/v1/jobs?name=big"
+request 200 "$base/healthz"
+echo "token: 401 without or with a wrong one; 413 over the body limit"
+status=0
+LIGHTFLUS_TOKEN= "$lightflusd" serve --bind 0.0.0.0 --port 0 --data-dir "$tmp/public" 2> "$tmp/public.err" || status=$?
+[ "$status" = 2 ] && grep -q 'without a token' "$tmp/public.err" ||
+  fail "a public bind without a token: status $status, $(cat "$tmp/public.err")"
+echo "a public bind without a token is refused"
+echo "all lightflusd serve tests passed"

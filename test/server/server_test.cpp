@@ -1,0 +1,123 @@
+// The daemon's parts without a socket: job names, the token check, atomic files, routing and
+// the Prometheus text. The HTTP server end to end is lightflusd_serve_test.sh.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+
+#include "atomic_file.hpp"
+#include "auth.hpp"
+#include "job_registry.hpp"
+#include "prometheus.hpp"
+#include "routes.hpp"
+
+using namespace lightflus::server;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temp directory, removed with its contents.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "lightflus-server-test-XXXXXX").string();
+    path = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+Request request(http::verb method, std::string target, std::string token = "") {
+  Request r{method, target, 11};
+  if (!token.empty()) r.set(http::field::authorization, "Bearer " + token);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("job names are short, plain and cannot leave the data dir", "[server]") {
+  CHECK(isValidJobName("word-count_2.v1"));
+  CHECK(isValidJobName(std::string(64, 'a')));
+  CHECK_FALSE(isValidJobName(std::string(65, 'a')));
+  CHECK_FALSE(isValidJobName(""));
+  CHECK_FALSE(isValidJobName("."));
+  CHECK_FALSE(isValidJobName(".."));
+  CHECK_FALSE(isValidJobName("../etc"));
+  CHECK_FALSE(isValidJobName("a/b"));
+  CHECK_FALSE(isValidJobName("a b"));
+  CHECK_FALSE(isValidJobName("caf\xc3\xa9"));
+}
+
+TEST_CASE("the bearer token must match exactly", "[server]") {
+  CHECK(constantTimeEquals("secret", "secret"));
+  CHECK_FALSE(constantTimeEquals("secret", "secreT"));
+  CHECK_FALSE(constantTimeEquals("secret", "secre"));
+  CHECK_FALSE(constantTimeEquals("secret", "secrets"));
+  BearerAuth auth("secret");
+  CHECK(auth.allows("Bearer secret"));
+  CHECK_FALSE(auth.allows("Bearer secret2"));
+  CHECK_FALSE(auth.allows("Basic secret"));
+  CHECK_FALSE(auth.allows(""));
+  CHECK(BearerAuth("").allows(""));
+}
+
+TEST_CASE("an atomic write replaces a file and leaves no temp file", "[server]") {
+  TempDir dir;
+  fs::path file = dir.path / "status.json";
+  writeFileAtomically(file, "old");
+  writeFileAtomically(file, "new contents");
+  CHECK(readWholeFile(file) == "new contents");
+  CHECK_FALSE(fs::exists(dir.path / "status.json.tmp"));
+  CHECK_THROWS_AS(writeFileAtomically(dir.path / "missing" / "x", "x"), lightflus::Error);
+}
+
+TEST_CASE("the router answers unknown routes, wrong methods and missing tokens in JSON",
+          "[server]") {
+  TempDir dir;
+  JobRegistry registry(dir.path, 10, lightflus::server::RunOptions{});
+  Router router(registry, BearerAuth("t0ken"));
+
+  CHECK(router.handle(request(http::verb::get, "/healthz")).result() == http::status::ok);
+  CHECK(router.handle(request(http::verb::get, "/v1/jobs")).result() == http::status::unauthorized);
+  CHECK(router.handle(request(http::verb::get, "/v1/jobs", "wrong")).result() ==
+        http::status::unauthorized);
+  Response jobs = router.handle(request(http::verb::get, "/v1/jobs?x=1", "t0ken"));
+  CHECK(jobs.result() == http::status::ok);
+  CHECK(jobs.body() == R"({"jobs":[]})");
+
+  Response missing = router.handle(request(http::verb::get, "/v1/jobs/abc", "t0ken"));
+  CHECK(missing.result() == http::status::not_found);
+  CHECK(missing.body() == R"({"error":"Not Found","detail":"no job with id 'abc'"})");
+  CHECK(router.handle(request(http::verb::get, "/v1/jobs/a/b", "t0ken")).result() ==
+        http::status::not_found);
+  Response wrong = router.handle(request(http::verb::put, "/v1/jobs/abc", "t0ken"));
+  CHECK(wrong.result() == http::status::method_not_allowed);
+  CHECK(wrong[http::field::allow] == "GET, DELETE");
+
+  Request bad_name = request(http::verb::post, "/v1/jobs?name=..%2Fx", "t0ken");
+  bad_name.body() = "export default function () {}";
+  CHECK(router.handle(bad_name).result() == http::status::bad_request);
+
+  CHECK(router.refuseUnauthorized(request(http::verb::post, "/v1/jobs").base()).has_value());
+  CHECK_FALSE(router.refuseUnauthorized(request(http::verb::get, "/healthz").base()));
+  CHECK_FALSE(router.refuseUnauthorized(request(http::verb::post, "/v1/jobs", "t0ken").base()));
+}
+
+TEST_CASE("the Prometheus text has one sample per job, operator and counter", "[server]") {
+  JobInfo job;
+  job.id = "42";
+  job.name = "a\"b";
+  job.status = "running";
+  lightflus::OperatorMetrics source;
+  source.id = 0;
+  source.name = "gen";
+  source.kind = "source";
+  source.records_out = 7;
+  source.backpressure_ms = 1500;
+  job.metrics.push_back(source);
+  std::string text = prometheusText({job});
+  CHECK(text.find("lightflus_jobs{status=\"running\"} 1\n") != std::string::npos);
+  CHECK(text.find("lightflus_operator_records_out_total{job=\"a\\\"b\",job_id=\"42\","
+                  "operator=\"gen\",operator_id=\"0\",kind=\"source\"} 7\n") != std::string::npos);
+  CHECK(text.find("lightflus_operator_backpressure_seconds_total{job=\"a\\\"b\",job_id=\"42\","
+                  "operator=\"gen\",operator_id=\"0\",kind=\"source\"} 1.5\n") !=
+        std::string::npos);
+}
