@@ -56,7 +56,7 @@ class CombineOperator final : public OneInputOperator<T, Partial<K, AccumulatorO
       for (auto& e : batch) {
         decltype(auto) key = selector_(std::as_const(e.value));
         auto it = entries_.find(key);
-        if (it == entries_.end()) it = entries_.emplace(K(key), Slots{}).first;
+        if (it == entries_.end()) it = entries_.emplace(K(key), emptySlots()).first;
         Acc& acc = slot(it->second, e.timestamp);
         agg_.add(acc, std::as_const(e.value));
       }
@@ -75,13 +75,15 @@ class CombineOperator final : public OneInputOperator<T, Partial<K, AccumulatorO
 
   void snapshot(StateWriter& w) override {
     w.writeSize(entries_.size());
-    for (const auto& [key, slots] : entries_) {
+    for (auto& [key, slots] : entries_) {
       writeIfSerializable(w, key);
-      w.writeSize(slots.size());
-      for (const auto& [ts, acc] : slots) {
+      std::uint64_t n = 0;
+      forEachSlot(slots, [&](Timestamp, Acc&) { ++n; });
+      w.writeSize(n);
+      forEachSlot(slots, [&](Timestamp ts, Acc& acc) {
         w.write(ts);
         writeIfSerializable(w, acc);
-      }
+      });
     }
   }
   void restore(const OperatorRestore& r) override {
@@ -93,24 +95,29 @@ class CombineOperator final : public OneInputOperator<T, Partial<K, AccumulatorO
       for (std::uint64_t k = 0; k < n; ++k) {
         K key = readIfSerializable<K>(reader);
         auto m = reader.readSize();
-        auto& slots = entries_[key];
+        auto it = entries_.find(key);
+        if (it == entries_.end()) it = entries_.emplace(key, emptySlots()).first;
         for (std::uint64_t j = 0; j < m; ++j) {
           Timestamp ts = reader.read<Timestamp>();
           Acc acc = readIfSerializable<Acc>(reader);
-          slots.emplace_back(ts, std::move(acc));
+          if constexpr (Assigner::kGlobal)
+            agg_.merge(it->second, acc);  // one accumulator per key
+          else
+            it->second.emplace_back(ts, std::move(acc));
         }
       }
     }
   }
 
  private:
-  // Per key: (a timestamp in the window, accumulator), usually one.
-  using Slots = std::vector<std::pair<Timestamp, Acc>>;
+  // Per key: the accumulator itself for global windows (stored in the hash node: no second
+  // pointer to follow per element), else (a timestamp in the window, accumulator) pairs.
+  using Slots = std::conditional_t<Assigner::kGlobal, Acc, std::vector<std::pair<Timestamp, Acc>>>;
 
   Acc& slot(Slots& slots, Timestamp ts) {
     if constexpr (Assigner::kGlobal) {
-      if (slots.empty()) slots.emplace_back(kMinTimestamp, agg_.createAccumulator());
-      return slots.front().second;
+      static_cast<void>(ts);
+      return slots;
     } else {
       if (ts == kMinTimestamp)
         throw Error(
@@ -125,17 +132,33 @@ class CombineOperator final : public OneInputOperator<T, Partial<K, AccumulatorO
     }
   }
 
+  /// Calls fn(timestamp, accumulator) for every window of a key.
+  template <class F>
+  static void forEachSlot(Slots& slots, F&& fn) {
+    if constexpr (Assigner::kGlobal)
+      fn(kMinTimestamp, slots);
+    else
+      for (auto& [ts, acc] : slots) fn(ts, acc);
+  }
+
   void send() {
     if (entries_.empty()) return;
     auto& out = this->buffer_;
     for (auto& [key, slots] : entries_) {
-      for (auto& [ts, acc] : slots) {
+      forEachSlot(slots, [&](Timestamp ts, Acc& acc) {
         out.emplace_back(P{key, std::move(acc)}, ts);
         if (out.size() >= this->init_.batch_size) this->emit(out);
-      }
+      });
     }
     entries_.clear();
     this->emit(out);
+  }
+
+  Slots emptySlots() const {
+    if constexpr (Assigner::kGlobal)
+      return agg_.createAccumulator();
+    else
+      return Slots{};
   }
 
   KS selector_;
