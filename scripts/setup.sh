@@ -17,6 +17,11 @@ packages=(
   libboost-dev librdkafka-dev rapidjson-dev libfmt-dev catch2
   # Kafka command-line client for the demos and tests.
   kcat
+  # Redis and MariaDB sinks (issue #7): client libraries, and the real servers their tests
+  # start on loopback (the Debian packages' own services are not used).
+  libhiredis-dev libmariadb-dev redis-server mariadb-server
+  # HTTP load generator of the server benchmark; clang's libFuzzer for the request fuzzer.
+  wrk clang-14 libclang-rt-14-dev
   # Runtime libraries of libnode108 (V8). The build unpacks libnode108/libnode-dev into the
   # build tree instead of installing them (they conflict with NodeSource's nodejs), so their
   # dependencies must be installed here: `apt-cache depends libnode108`, less libc6, libgcc-s1

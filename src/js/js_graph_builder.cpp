@@ -499,11 +499,13 @@ class Planner {
         };
     } else if (type == "kafka") {
       handle = kafkaSink(op, in);
-    } else if (type == "redis" || type == "mysql" || type == "elasticsearch") {
-      static const std::map<std::string, std::string> names{
-          {"redis", "Redis"}, {"mysql", "MySQL"}, {"elasticsearch", "Elasticsearch"}};
-      throw ConfigError(describe(op) + ": the " + names.at(type) +
-                        " sink is not available yet in this build (issue #7)");
+    } else if (type == "redis") {
+      throw ConfigError(describe(op) + ": the Redis sink is not available yet in this build");
+    } else if (type == "mysql") {
+      throw ConfigError(describe(op) + ": the MySQL sink is not available yet in this build");
+    } else if (type == "elasticsearch") {
+      throw ConfigError(describe(op) +
+                        ": the Elasticsearch sink is not available yet in this build");
     } else {
       throw ConfigError(describe(op) + ": there is no '" + type + "' sink in this build");
     }
