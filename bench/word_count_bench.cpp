@@ -161,7 +161,7 @@ template <class Line>
 CollectResult<WordCount> countWords(const DataStream<Line>& lines) {
   return lines
       .template flatMap<std::string>([](const Line& line, Collector<std::string>& out) {
-        forEachWord(line, [&](std::string_view w) { out.collect(std::string(w)); });
+        forEachWord(line, [&](std::string_view w) { out.collect(w); });
       })
       .name("split")
       .keyBy([](const std::string& w) -> const std::string& { return w; })

@@ -6,6 +6,7 @@
 // batch without a virtual call.
 #pragma once
 
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -24,27 +25,48 @@ struct Element {
 template <class T>
 using Batch = std::vector<Element<T>>;
 
+namespace detail {
+// Converts to T by explicit construction. Copy-initializing T from it calls the conversion
+// function, whose prvalue result initializes the element itself (guaranteed elision).
+template <class T, class U>
+struct Construct {
+  U&& arg;
+  operator T() const { return T(std::forward<U>(arg)); }
+};
+}  // namespace detail
+
+/// Appends an element whose value is constructed in place from `value`: Element is an
+/// aggregate, so emplace_back initializes its value from the argument directly, and explicit
+/// constructors (std::string from std::string_view) go through detail::Construct.
+template <class T, class U>
+void appendElement(Batch<T>& batch, U&& value, Timestamp timestamp) {
+  if constexpr (std::is_convertible_v<U&&, T>)
+    batch.emplace_back(std::forward<U>(value), timestamp);
+  else
+    batch.emplace_back(detail::Construct<T, U>{std::forward<U>(value)}, timestamp);
+}
+
 /// Receives the output of flatMap and process functions.
 ///
 ///     stream.flatMap<std::string>([](const std::string& line, Collector<std::string>& out) {
-///       for (auto word : split(line)) out.collect(std::string(word));
+///       for (std::string_view word : split(line)) out.collect(word);
 ///     });
 ///
-/// Each collected value takes the timestamp of the element being processed unless a
-/// timestamp is given.
+/// collect() constructs the value in the output batch from whatever T can be constructed
+/// from (here a std::string from a std::string_view, with no temporary string to move); a T
+/// is moved or copied in. Each collected value takes the timestamp of the element being
+/// processed unless a timestamp is given.
 template <class T>
 class Collector {
  public:
   Collector(Batch<T>& out, Timestamp timestamp) : out_(&out), timestamp_(timestamp) {}
-  // Templates so that the value is constructed in the batch: collect(std::move(word)) costs
-  // one move, where taking T by value and pushing an Element cost three.
   template <class U = T>
   void collect(U&& value) {
-    out_->emplace_back(std::forward<U>(value), timestamp_);
+    appendElement(*out_, std::forward<U>(value), timestamp_);
   }
   template <class U = T>
   void collect(U&& value, Timestamp timestamp) {
-    out_->emplace_back(std::forward<U>(value), timestamp);
+    appendElement(*out_, std::forward<U>(value), timestamp);
   }
   /// The timestamp new elements get by default.
   Timestamp timestamp() const { return timestamp_; }

@@ -83,11 +83,11 @@ class SourceOutput {
   SourceOutput(Batch<T>& batch, std::size_t batch_size) : batch_(&batch), batch_size_(batch_size) {}
   template <class U = T>
   void collect(U&& value) {
-    batch_->emplace_back(std::forward<U>(value), kMinTimestamp);
+    appendElement(*batch_, std::forward<U>(value), kMinTimestamp);
   }
   template <class U = T>
   void collect(U&& value, Timestamp timestamp) {
-    batch_->emplace_back(std::forward<U>(value), timestamp);
+    appendElement(*batch_, std::forward<U>(value), timestamp);
   }
   /// True once a batch is full: return from poll() with HaveMoreOutput.
   bool full() const { return batch_->size() >= batch_size_; }

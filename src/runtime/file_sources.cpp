@@ -151,7 +151,7 @@ void TextLineSource::open(const SourceContext&) {
 
 SourceStatus TextLineSource::poll(SourceOutput<std::string>& out) {
   return detail::pollLines(
-      *reader_, true, [&](std::string_view line) { out.collect(std::string(line)); },
+      *reader_, true, [&](std::string_view line) { out.collect(line); },
       [&] { return out.full(); });
 }
 
