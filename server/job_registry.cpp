@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -25,9 +26,19 @@ struct JobRegistry::Job {
   std::shared_ptr<js::JsJob> js;
   std::optional<JobHandle> handle;
   std::string persisted_status;
+  std::int64_t created_at_ms = 0;
+  // Rates: the counters at the last sample (by operator id), and when it was taken.
+  std::map<int, std::pair<std::uint64_t, std::uint64_t>> sampled;
+  std::chrono::steady_clock::time_point sampled_at;
+  std::map<int, JobInfo::Rate> rates;
+  /// The queues of the job's HttpSources, by operator name.
+  std::map<std::string, std::shared_ptr<IngestQueue<Value>>> ingest;
 };
 
 namespace {
+
+// Records an HttpSource holds before POSTs wait for the job to catch up.
+constexpr std::size_t kIngestQueueCapacity = 10'000;
 
 const char* statusOf(JobStatus status) {
   switch (status) {
@@ -43,6 +54,12 @@ const char* statusOf(JobStatus status) {
   return "failed";
 }
 
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string newJobId() {
   static thread_local std::mt19937_64 random{std::random_device{}()};
   return fmt::format("{:016x}", random());
@@ -52,7 +69,7 @@ std::string sourceFileName(const JobSpec& spec) {
   return spec.javascript ? "source.js" : "source.ts";
 }
 
-std::string jobJson(const std::string& id, const JobSpec& spec) {
+std::string jobJson(const std::string& id, const JobSpec& spec, std::int64_t created_at_ms) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> out(buffer);
   out.StartObject();
@@ -64,6 +81,8 @@ std::string jobJson(const std::string& id, const JobSpec& spec) {
   out.Int(spec.parallelism);
   out.Key("javascript");
   out.Bool(spec.javascript);
+  out.Key("createdAt");
+  out.Int64(created_at_ms);
   out.Key("params");
   out.StartObject();
   for (const auto& [key, value] : spec.params) {
@@ -136,7 +155,17 @@ std::shared_ptr<JobRegistry::Job> JobRegistry::startLoaded(JobSpec spec, std::st
     spec.name = name.isString() ? std::string(name.asString()) : "job";
   }
   job->spec = std::move(spec);
-  StartedJob started = startJob(js, job->spec.parallelism);
+  js::JsGraphOptions graph_options;
+  graph_options.http_source = [job](const Value& op) -> SourceFactory<Value> {
+    std::string name = op["name"].isString() ? std::string(op["name"].asString()) : "http";
+    if (job->ingest.contains(name))
+      throw ConfigError("the job has two HttpSources named '" + name +
+                        "'; give them different names with .name()");
+    auto queue = std::make_shared<IngestQueue<Value>>(kIngestQueueCapacity);
+    job->ingest[name] = queue;
+    return [queue] { return std::make_unique<IngestSource<Value>>(queue); };
+  };
+  StartedJob started = startJob(js, job->spec.parallelism, std::move(graph_options));
   job->js = std::move(started.js);
   job->plan = started.handle.describePlan();
   job->handle.emplace(std::move(started.handle));
@@ -157,6 +186,8 @@ std::size_t JobRegistry::restore() {
       if (meta.HasMember("parallelism") && meta["parallelism"].IsInt())
         job->spec.parallelism = meta["parallelism"].GetInt();
       job->spec.javascript = meta.HasMember("javascript") && meta["javascript"].IsTrue();
+      if (meta.HasMember("createdAt") && meta["createdAt"].IsInt64())
+        job->created_at_ms = meta["createdAt"].GetInt64();
       if (meta.HasMember("params") && meta["params"].IsObject())
         for (const auto& param : meta["params"].GetObject())
           if (param.value.IsString())
@@ -173,6 +204,7 @@ std::size_t JobRegistry::restore() {
       try {
         auto started = startLoaded(job->spec, job->id);
         started->persisted_status = "running";
+        started->created_at_ms = job->created_at_ms;
         job = started;
         ++restarted;
       } catch (const std::exception& e) {
@@ -229,7 +261,8 @@ JobInfo JobRegistry::create(JobSpec spec) {
     fs::path dir = jobs_dir_ / job->id;
     fs::create_directories(dir);
     writeFileAtomically(dir / sourceFileName(job->spec), job->spec.source);
-    writeFileAtomically(dir / "job.json", jobJson(job->id, job->spec));
+    job->created_at_ms = nowMs();
+    writeFileAtomically(dir / "job.json", jobJson(job->id, job->spec, job->created_at_ms));
     persistStatus(*job);
     job->persisted_status = job->status;
   } catch (...) {
@@ -256,11 +289,16 @@ JobInfo JobRegistry::infoOf(const Job& job) const {
   info.params = job.spec.params;
   info.plan = job.plan;
   info.graph_json = job.graph_json;
+  info.created_at_ms = job.created_at_ms;
+  info.rates = job.rates;
   if (job.handle) {
     info.status = statusOf(job.handle->status());
     info.error = job.handle->error();
     info.metrics = job.handle->metrics();
   }
+  // Without a requested parallelism, report the one the job runs with.
+  if (info.parallelism == 0)
+    for (const auto& m : info.metrics) info.parallelism = std::max(info.parallelism, m.parallelism);
   return info;
 }
 
@@ -278,6 +316,49 @@ std::optional<JobInfo> JobRegistry::get(const std::string& id) const {
   return infoOf(*it->second);
 }
 
+void JobRegistry::ingest(const std::string& id, const std::string& source,
+                         std::vector<Value>&& records, std::chrono::milliseconds timeout) {
+  std::shared_ptr<IngestQueue<Value>> queue;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end())
+      throw JobRegistryError(JobRegistryError::Reason::kNotFound, "no job with id '" + id + "'");
+    const Job& job = *it->second;
+    if (job.ingest.empty())
+      throw JobRegistryError(JobRegistryError::Reason::kNotFound,
+                             "job '" + job.spec.name + "' has no HttpSource to post events to");
+    if (source.empty() && job.ingest.size() > 1) {
+      std::string names;
+      for (const auto& [name, q] : job.ingest) names += (names.empty() ? "" : ", ") + name;
+      throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                             "job '" + job.spec.name + "' has several HttpSources (" + names +
+                                 "): pick one with ?source=NAME");
+    }
+    auto q = source.empty() ? job.ingest.begin() : job.ingest.find(source);
+    if (q == job.ingest.end())
+      throw JobRegistryError(JobRegistryError::Reason::kNotFound,
+                             "job '" + job.spec.name + "' has no HttpSource named '" + source + "'");
+    if (!job.handle || job.handle->status() != JobStatus::Running)
+      throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
+                             "job '" + job.spec.name + "' is " + infoOf(job).status +
+                                 ", not running: it takes no more events");
+    queue = q->second;
+  }
+  switch (queue->offer(std::move(records), timeout)) {
+    case OfferResult::Accepted:
+      return;
+    case OfferResult::TimedOut:
+      throw JobRegistryError(JobRegistryError::Reason::kBusy,
+                             fmt::format("job {}'s HttpSource holds {} records and did not make "
+                                         "room within {} ms; nothing was taken, retry later",
+                                         id, queue->size(), timeout.count()));
+    case OfferResult::Closed:
+      throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
+                             "job " + id + " stopped; it takes no more events");
+  }
+}
+
 bool JobRegistry::remove(const std::string& id) {
   std::shared_ptr<Job> job;
   {
@@ -287,6 +368,7 @@ bool JobRegistry::remove(const std::string& id) {
     job = it->second;
     jobs_.erase(it);
   }
+  for (auto& [name, queue] : job->ingest) queue->close();
   if (job->handle) {
     job->handle->cancel();
     job->js->terminate();
@@ -310,6 +392,7 @@ void JobRegistry::shutdown() {
     jobs.swap(jobs_);
   }
   for (auto& [id, job] : jobs) {
+    for (auto& [name, queue] : job->ingest) queue->close();
     if (!job->handle) continue;
     job->handle->cancel();
     job->js->terminate();
@@ -328,6 +411,24 @@ void JobRegistry::persistStatus(const Job& job) const {
   writeFileAtomically(jobs_dir_ / job.id / "status.json", statusJson(status, error));
 }
 
+void JobRegistry::sampleRates(Job& job, std::chrono::steady_clock::time_point now) {
+  const double seconds = std::chrono::duration<double>(now - job.sampled_at).count();
+  if (!job.sampled.empty() && seconds < 1.0) return;
+  std::map<int, std::pair<std::uint64_t, std::uint64_t>> counts;
+  for (const auto& m : job.handle->metrics()) counts[m.id] = {m.records_in, m.records_out};
+  if (!job.sampled.empty()) {
+    job.rates.clear();
+    for (const auto& [op, count] : counts) {
+      auto before = job.sampled.find(op);
+      if (before == job.sampled.end()) continue;
+      job.rates[op] = {static_cast<double>(count.first - before->second.first) / seconds,
+                       static_cast<double>(count.second - before->second.second) / seconds};
+    }
+  }
+  job.sampled = std::move(counts);
+  job.sampled_at = now;
+}
+
 void JobRegistry::monitor(std::stop_token stop) {
   while (!stop.stop_requested()) {
     std::vector<std::shared_ptr<Job>> ended;
@@ -335,14 +436,17 @@ void JobRegistry::monitor(std::stop_token stop) {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, stop, std::chrono::milliseconds(200), [] { return false; });
       if (stop.stop_requested()) break;
+      const auto now = std::chrono::steady_clock::now();
       for (auto& [id, job] : jobs_) {
         if (!job->handle) continue;
+        sampleRates(*job, now);
         std::string status = statusOf(job->handle->status());
         if (status != "running" && status != job->persisted_status) ended.push_back(job);
       }
     }
     // Written outside the lock: an fsync must not hold up the API.
     for (const auto& job : ended) {
+      for (auto& [name, queue] : job->ingest) queue->close();  // wakes POSTs waiting for room
       try {
         persistStatus(*job);
         std::lock_guard lock(mutex_);

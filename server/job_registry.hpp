@@ -11,8 +11,10 @@
 // changes its own status. A monitor thread persists a job's status once it ends.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -23,8 +25,10 @@
 #include <thread>
 #include <vector>
 
+#include "lightflus/connectors/ingest.hpp"
 #include "lightflus/error.hpp"
 #include "lightflus/executor.hpp"
+#include "lightflus/value.hpp"
 #include "run_command.hpp"
 
 namespace lightflus::server {
@@ -49,12 +53,21 @@ struct JobInfo {
   std::string plan;        ///< the physical plan (empty when not started in this process)
   std::string graph_json;  ///< the logical graph
   std::vector<OperatorMetrics> metrics;
+  /// Records per second in and out of each operator (by OperatorMetrics::id), over the last
+  /// second or so; empty until the job has run for a second.
+  struct Rate {
+    double in = 0;
+    double out = 0;
+  };
+  std::map<int, Rate> rates;
+  /// When the job was submitted (milliseconds since the Unix epoch; 0 if unknown).
+  std::int64_t created_at_ms = 0;
 };
 
 /// A request the registry refuses; `reason` picks the HTTP status.
 class JobRegistryError : public Error {
  public:
-  enum class Reason { kInvalid, kNameTaken, kTooManyJobs, kNotFound };
+  enum class Reason { kInvalid, kNameTaken, kTooManyJobs, kNotFound, kNotRunning, kBusy };
   JobRegistryError(Reason reason, const std::string& message) : Error(message), reason_(reason) {}
   Reason reason() const noexcept { return reason_; }
 
@@ -80,6 +93,12 @@ class JobRegistry {
   JobInfo create(JobSpec spec);
   std::vector<JobInfo> list() const;
   std::optional<JobInfo> get(const std::string& id) const;
+  /// Offers records to the job's HttpSource named `source` (empty: its only one) and returns
+  /// once they are all in the job's queue. Throws JobRegistryError: kNotFound (no such job or
+  /// source), kInvalid (several sources and none named), kNotRunning, kBusy (the job did not
+  /// make room within `timeout`; nothing was taken).
+  void ingest(const std::string& id, const std::string& source, std::vector<Value>&& records,
+              std::chrono::milliseconds timeout);
   /// Stops a job and deletes it from memory and disk; false if there is no such job.
   bool remove(const std::string& id);
   /// Cancels every running job without changing its persisted status (still running), so
@@ -92,6 +111,8 @@ class JobRegistry {
   JobInfo infoOf(const Job& job) const;
   void persistStatus(const Job& job) const;
   void monitor(std::stop_token stop);
+  // Updates the job's rates from its counters once a second (called by the monitor).
+  static void sampleRates(Job& job, std::chrono::steady_clock::time_point now);
   std::shared_ptr<Job> startLoaded(JobSpec spec, std::string id);
 
   std::filesystem::path jobs_dir_;

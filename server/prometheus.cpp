@@ -55,6 +55,22 @@ std::string prometheusText(const std::vector<JobInfo>& jobs) {
        "Capacity of an operator's input channels.",
        [](const OperatorMetrics& m) { return static_cast<double>(m.queue_capacity); }},
   };
+  // Rates: gauges sampled by the registry once a second. Each family is one group.
+  for (bool in : {true, false}) {
+    const char* name = in ? "lightflus_operator_records_in_per_second"
+                          : "lightflus_operator_records_out_per_second";
+    out += fmt::format("# HELP {} Records per second {} an operator over the last second.\n"
+                       "# TYPE {} gauge\n",
+                       name, in ? "into" : "out of", name);
+    for (const auto& job : jobs)
+      for (const auto& m : job.metrics) {
+        auto rate = job.rates.find(m.id);
+        double value = rate == job.rates.end() ? 0.0 : (in ? rate->second.in : rate->second.out);
+        out += fmt::format(
+            "{}{{job=\"{}\",job_id=\"{}\",operator=\"{}\",operator_id=\"{}\",kind=\"{}\"}} {}\n",
+            name, label(job.name), label(job.id), label(m.name), m.id, label(m.kind), value);
+      }
+  }
   for (const Family& family : kFamilies) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", family.name, family.help, family.name,
                        family.type);

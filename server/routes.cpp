@@ -4,9 +4,13 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <chrono>
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 #include <exception>
+
+#include <fmt/format.h>
 
 #include "lightflus/error.hpp"
 #include "prometheus.hpp"
@@ -17,8 +21,20 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// How long a POST of events waits for a backpressured job to make room before a 503.
+constexpr std::chrono::milliseconds kIngestTimeout{5000};
+
 void writeString(Writer& out, std::string_view text) {
   out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+// "2026-11-25T14:50:00.123Z"
+std::string isoTime(std::int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
+                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms % 1000);
 }
 
 // A job as JSON; `detail` adds the plan, the graph and the parameters.
@@ -46,6 +62,22 @@ void writeJob(Writer& out, const JobInfo& job, bool detail) {
   out.Uint64(in);
   out.Key("recordsOut");
   out.Uint64(out_records);
+  double in_rate = 0, out_rate = 0;
+  for (const auto& m : job.metrics) {
+    auto rate = job.rates.find(m.id);
+    if (rate == job.rates.end()) continue;
+    if (m.kind == "source") in_rate += rate->second.out;
+    if (m.kind == "sink") out_rate += rate->second.in;
+  }
+  out.Key("recordsInPerSecond");
+  out.Double(in_rate);
+  out.Key("recordsOutPerSecond");
+  out.Double(out_rate);
+  out.Key("createdAt");
+  if (job.created_at_ms > 0)
+    writeString(out, isoTime(job.created_at_ms));
+  else
+    out.Null();
   if (detail) {
     out.Key("params");
     out.StartObject();
@@ -78,6 +110,11 @@ void writeJob(Writer& out, const JobInfo& job, bool detail) {
       out.Uint64(m.records_in);
       out.Key("recordsOut");
       out.Uint64(m.records_out);
+      auto rate = job.rates.find(m.id);
+      out.Key("recordsInPerSecond");
+      out.Double(rate == job.rates.end() ? 0.0 : rate->second.in);
+      out.Key("recordsOutPerSecond");
+      out.Double(rate == job.rates.end() ? 0.0 : rate->second.out);
       out.Key("lateDropped");
       out.Uint64(m.late_dropped);
       out.Key("backpressureMs");
@@ -209,8 +246,52 @@ http::status statusOf(JobRegistryError::Reason reason) {
       return http::status::too_many_requests;
     case JobRegistryError::Reason::kNotFound:
       return http::status::not_found;
+    case JobRegistryError::Reason::kNotRunning:
+      return http::status::conflict;
+    case JobRegistryError::Reason::kBusy:
+      return http::status::service_unavailable;
   }
   return http::status::internal_server_error;
+}
+
+// The records of a POST /v1/jobs/{id}/events body: NDJSON (application/x-ndjson: one JSON
+// value per non-blank line), or JSON (a JSON array is a list of records, anything else one
+// record). All or nothing: a malformed record rejects the whole body, naming its line.
+std::vector<Value> parseEvents(const Request& request) {
+  std::string_view type = toStringView(request[http::field::content_type]);
+  const std::string& body = request.body();
+  std::vector<Value> records;
+  auto parse = [](std::string_view text, std::string_view where) {
+    try {
+      return Value::parseJson(text);
+    } catch (const std::exception& e) {
+      throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                             std::string(where) + ": " + e.what() + "; no record was taken");
+    }
+  };
+  if (type.find("ndjson") != std::string_view::npos ||
+      type.find("jsonlines") != std::string_view::npos) {
+    std::string_view rest = body;
+    for (std::size_t line = 1; !rest.empty(); ++line) {
+      auto newline = rest.find('\n');
+      std::string_view text = rest.substr(0, newline);
+      rest = newline == std::string_view::npos ? std::string_view{} : rest.substr(newline + 1);
+      if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      records.push_back(parse(text, fmt::format("line {} of the NDJSON body", line)));
+    }
+    return records;
+  }
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                           "the body is empty: send a JSON record, a JSON array of records, or "
+                           "NDJSON with Content-Type: application/x-ndjson");
+  Value value = parse(body, "the JSON body");
+  if (!value.isArray()) {
+    records.push_back(std::move(value));
+    return records;
+  }
+  for (const Value& record : value.asArray()) records.push_back(record);
+  return records;
 }
 
 // Whether `path` matches `pattern`; fills `id` with the segment matching "{id}".
@@ -259,6 +340,7 @@ Router::Router(JobRegistry& registry, BearerAuth auth)
       {http::verb::post, "/v1/jobs", true, plain(&Router::createJob)},
       {http::verb::get, "/v1/jobs/{id}", true, with_id(&Router::getJob)},
       {http::verb::delete_, "/v1/jobs/{id}", true, with_id(&Router::deleteJob)},
+      {http::verb::post, "/v1/jobs/{id}/events", true, with_id(&Router::postEvents)},
   };
 }
 
@@ -267,7 +349,9 @@ Response Router::handle(const Request& request) const {
     try {
       return dispatch(request);
     } catch (const JobRegistryError& e) {
-      return errorResponse(statusOf(e.reason()), e.what());
+      Response response = errorResponse(statusOf(e.reason()), e.what());
+      if (e.reason() == JobRegistryError::Reason::kBusy) response.set(http::field::retry_after, "1");
+      return response;
     } catch (const UserCodeError& e) {
       return errorResponse(http::status::bad_request, e.what());
     } catch (const ConfigError& e) {
@@ -365,6 +449,19 @@ Response Router::getJob(const Request&, const std::string& id) const {
   std::optional<JobInfo> job = registry_.get(id);
   if (!job) return errorResponse(http::status::not_found, "no job with id '" + id + "'");
   return jsonResponse(http::status::ok, jobJson(*job, true));
+}
+
+Response Router::postEvents(const Request& request, const std::string& id) const {
+  std::string_view target = toStringView(request.target());
+  auto question = target.find('?');
+  std::string source;
+  if (question != std::string_view::npos)
+    for (const auto& [key, value] : parseQuery(target.substr(question + 1)))
+      if (key == "source") source = value;
+  std::vector<Value> records = parseEvents(request);
+  const std::size_t count = records.size();
+  if (count > 0) registry_.ingest(id, source, std::move(records), kIngestTimeout);
+  return jsonResponse(http::status::ok, fmt::format(R"({{"accepted":{}}})", count));
 }
 
 Response Router::deleteJob(const Request&, const std::string& id) const {

@@ -7,10 +7,13 @@
 //                           or a JSON envelope {"name","source","params","parallelism"}
 //   GET    /v1/jobs/{id}    one job: status, plan, graph, per-operator counters, last error
 //   DELETE /v1/jobs/{id}    stop and remove a job
+//   POST   /v1/jobs/{id}/events  records for the job's HttpSource (?source=NAME when it has
+//                           several): JSON (an array is a list of records) or NDJSON; 200
+//                           {"accepted": n} once all are in the job, 503 when it is too busy
 //
 // Errors are JSON {"error", "detail"}: 400 bad input (with the job's file:line:col), 401
-// without the token, 404 unknown route or job, 405 wrong method, 409 name taken, 429 too many
-// jobs.
+// without the token, 404 unknown route or job, 405 wrong method, 409 name taken or job not
+// running, 429 too many jobs, 503 job too busy to take events (Retry-After).
 #pragma once
 
 #include <functional>
@@ -53,6 +56,7 @@ class Router {
   Response createJob(const Request& request) const;
   Response getJob(const Request& request, const std::string& id) const;
   Response deleteJob(const Request& request, const std::string& id) const;
+  Response postEvents(const Request& request, const std::string& id) const;
 
   JobRegistry& registry_;
   BearerAuth auth_;

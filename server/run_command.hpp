@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "js_graph_builder.hpp"
 #include "js_job.hpp"
 #include "lightflus/executor.hpp"
 
@@ -61,6 +62,7 @@ struct StartedJob {
 std::shared_ptr<js::JsJob> loadJob(std::string_view source, js::JsJobOptions options);
 
 /// Builds a loaded job's engine graph and starts it (ConfigError for a graph it cannot run).
-StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism);
+StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism,
+                    js::JsGraphOptions graph_options = {});
 
 }  // namespace lightflus::server

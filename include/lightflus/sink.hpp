@@ -163,7 +163,9 @@ class PrintSink final : public Sink<T> {
     }
     static std::mutex mutex;
     std::lock_guard lock(mutex);
-    if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
+    // Flushed per batch: a pipe would otherwise hold a long-running job's output back.
+    if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size() ||
+        std::fflush(file_) != 0)
       throw ConnectorError("writing to stdout failed");
   }
   void flush() override { std::fflush(file_); }

@@ -270,6 +270,16 @@ class Planner {
       throw ConfigError(describe(op) +
                         ": this build has no Kafka source (configured without librdkafka)");
 #endif
+    } else if (type == "http") {
+      // Records POSTed to lightflusd serve's /v1/jobs/{id}/events; the host supplies the queue.
+      SourceFactory<Value> ingest;
+      if (options_.http_source) ingest = options_.http_source(op);
+      if (!ingest)
+        throw ConfigError(describe(op) +
+                          ": an HttpSource receives the records POSTed to lightflusd serve "
+                          "(POST /v1/jobs/{id}/events); submit the job to a server to feed it");
+      options.single = true;
+      factory = stamped<Value>(std::move(ingest), Identity{});
     } else {
       throw ConfigError(describe(op) + ": there is no '" + type + "' source in this build");
     }

@@ -9,7 +9,8 @@
 // WindowedStream API) with a JsWindowFunction; read by anything else, a window releases its
 // elements when it fires.
 //
-// Sources: file (lines, jsonLines; the path "-" reads stdin), generator, Kafka. Sinks: stdout,
+// Sources: file (lines, jsonLines; the path "-" reads stdin), generator, Kafka, http (fed by
+// the host: JsGraphOptions::http_source). Sinks: stdout,
 // file, Kafka (js_kafka_connectors.hpp; when built with librdkafka). Connectors whose I/O is not
 // built yet (Redis, MySQL, Elasticsearch) fail here with a ConfigError that names their issue.
 #pragma once
@@ -27,6 +28,9 @@ struct JsGraphOptions {
   /// Called for every sink operator of the graph (its JSON); a non-empty factory replaces the
   /// sink (tests collect results this way).
   std::function<SinkFactory<Value>(const Value& sink_operator)> sink_override;
+  /// Called for every `http` source operator (TS HttpSource): the Source the host feeds (an
+  /// IngestSource over a queue it owns). Without it, a job with an HttpSource cannot start.
+  std::function<SourceFactory<Value>(const Value& source_operator)> http_source;
 };
 
 /// Builds the engine graph of a loaded job.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `lightflusd serve` end to end, real HTTP over loopback (curl): submit a TypeScript job and
-# read its results and counters; errors (400 with line:col, 409, 404, 405, 413, 401); a
+# read its results, counters and rates; POST events to an HttpSource; errors (400 with
+# line:col, 409, 404, 405, 413, 401); a
 # malformed request; 100 concurrent GETs while jobs run; a runaway job beside a healthy one;
 # SIGTERM and a restart that resumes the running job; refusing a public bind without a token.
 #
@@ -104,6 +105,37 @@ grep -q "lightflus_operator_records_out_total{job=\"squares\",.*operator=\"squar
   fail "no counter for 'square' in /metrics"
 echo "errors: 400 with line:col, 400 for a load past the time limit, 409, 404, 405; /metrics has the counters"
 
+# HTTP ingest: POST /v1/jobs/{id}/events feeds the job's HttpSource (JSON or NDJSON).
+request 201 --data-binary "@$jobs/clicks.ts" "$base/v1/jobs?name=clicks&param.output=$tmp/clicks.txt"
+clicks=$(json 'd["id"]')
+request 200 -H 'Content-Type: application/json' --data '[{"user":"a","n":1},{"user":"b","n":2}]' \
+  "$base/v1/jobs/$clicks/events"
+[ "$(json 'd["accepted"]')" = 2 ] || fail "a JSON array of 2 clicks: $(cat "$tmp/body")"
+request 200 --data '{"user":"c","n":3}' "$base/v1/jobs/$clicks/events?source=clicks"
+[ "$(json 'd["accepted"]')" = 1 ] || fail "one JSON click: $(cat "$tmp/body")"
+seq 1000 | awk '{ printf "{\"user\":\"u%d\",\"n\":%d}\n", $1 % 7, $1 }' > "$tmp/clicks.ndjson"
+request 200 -H 'Content-Type: application/x-ndjson' --data-binary "@$tmp/clicks.ndjson" \
+  "$base/v1/jobs/$clicks/events"
+[ "$(json 'd["accepted"]')" = 1000 ] || fail "1000 NDJSON clicks: $(cat "$tmp/body")"
+printf '{"user":"x","n":1}\n{"user":\n' > "$tmp/bad.ndjson"
+request 400 -H 'Content-Type: application/x-ndjson' --data-binary "@$tmp/bad.ndjson" \
+  "$base/v1/jobs/$clicks/events"
+grep -q 'line 2 of the NDJSON body' "$tmp/body" || fail "malformed NDJSON: $(cat "$tmp/body")"
+request 404 --data '{}' "$base/v1/jobs/$clicks/events?source=nope"
+request 404 --data '{}' "$base/v1/jobs/$squares/events"
+grep -q 'has no HttpSource' "$tmp/body" || fail "events for a job without HttpSource: $(cat "$tmp/body")"
+for _ in $(seq 100); do
+  [ "$(wc -l < "$tmp/clicks.txt" 2> /dev/null || echo 0)" -ge 1003 ] && break
+  sleep 0.1
+done
+[ "$(wc -l < "$tmp/clicks.txt")" = 1003 ] || fail "clicks wrote $(wc -l < "$tmp/clicks.txt") lines, not 1003"
+expected=$(( (1 + 2 + 3 + 500500) * 2 ))
+actual=$(awk '{ s += $2 } END { print s }' "$tmp/clicks.txt")
+[ "$actual" = "$expected" ] || fail "the clicks sum to $actual, not $expected (a record lost or doubled)"
+[ "$(head -n 3 "$tmp/clicks.txt" | tr '\n' ,)" = "a 2,b 4,c 6," ] || fail "clicks out of order"
+request 204 -X DELETE "$base/v1/jobs/$clicks"
+echo "HTTP ingest: 1003 events in order through the job; malformed NDJSON names its line"
+
 # A malformed request gets 400 and the server stays up.
 printf 'NOT HTTP AT ALL\r\n\r\n' | timeout 5 curl -s telnet://127.0.0.1:"$port" > "$tmp/malformed" || true
 grep -q '^HTTP/1.1 400' "$tmp/malformed" || fail "malformed request: $(cat "$tmp/malformed")"
@@ -127,6 +159,14 @@ request 200 "$base/v1/jobs/$ticker"
 after=$(json 'd["recordsOut"]')
 [ "$after" -gt "$before" ] || fail "ticker made no progress ($before -> $after)"
 echo "runaway job failed at the time limit; the ticker went on ($before -> $after records)"
+
+# Rates: the ticker emits 500 evens a second; the registry samples once a second.
+python3 -c "import json; r=json.load(open('$tmp/body'))['recordsOutPerSecond']; exit(0 if r > 100 else 1)" ||
+  fail "the ticker's rate: $(cat "$tmp/body")"
+request 200 "$base/metrics"
+grep -q "lightflus_operator_records_out_per_second{job=\"ticker\",.*operator=\"evens\".*} [1-9]" "$tmp/body" ||
+  fail "no rate for 'evens' in /metrics: $(grep per_second "$tmp/body")"
+echo "rates: /v1/jobs and /metrics report records per second"
 
 # SIGTERM: exit 0; a restart lists the jobs and resumes the running one.
 kill -TERM "$daemon"

@@ -19,6 +19,7 @@ export { Mysql, Statement, MysqlConnectionOptionsBuilder, type IConnectionOpts }
 export { FileSource, FileSink, type FileFormat } from "./connectors/file";
 export { Stdout, StdoutSink } from "./connectors/stdout";
 export { Generator, GeneratorSource } from "./connectors/generator";
+export { HttpSource, HttpEventSource } from "./connectors/http";
 export { Elastic, ElasticBuilder, SinkMode } from "./connectors/elastic";
 
 export { context, connectors, kafka, redis, mysql } from "./compat";

@@ -135,7 +135,10 @@ class JsonLinesFileSink final : public Sink<T> {
       format_(buffer_, e.value);
       buffer_.push_back('\n');
     }
-    if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
+    // Each batch goes to the OS as it is written, so that the output of a job that runs for
+    // a long time (a server job) shows up while it runs; flush() also fsyncs.
+    if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size() ||
+        std::fflush(file_) != 0)
       throw ConnectorError("writing to '" + path_ + "' failed");
   }
   void flush() override {

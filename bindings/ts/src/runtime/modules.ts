@@ -40,6 +40,7 @@ const KNOWN_PATHS = new Set([
   "connectors/stdout",
   "connectors/generator",
   "connectors/elastic",
+  "connectors/http",
 ]);
 
 const NODE_BUILTINS = new Set([
