@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "atomic_file.hpp"
+#include "js_graph_builder.hpp"
+#include "lightflus/connectors/ingest.hpp"
 
 namespace lightflus::server {
 
@@ -228,6 +230,14 @@ JobInfo JobRegistry::create(JobSpec spec) {
   if (spec.parallelism < 0 || spec.parallelism > 1024)
     throw JobRegistryError(JobRegistryError::Reason::kInvalid,
                            "parallelism must be between 1 and 1024");
+  {
+    // Refused before the (slow) load when the daemon is full.
+    std::lock_guard lock(mutex_);
+    if (jobs_.size() + reserved_names_.size() >= max_jobs_)
+      throw JobRegistryError(
+          JobRegistryError::Reason::kTooManyJobs,
+          fmt::format("the daemon holds its limit of {} jobs; delete one first", max_jobs_));
+  }
   auto reserve = [this](const std::string& name) {
     std::lock_guard lock(mutex_);
     if (jobs_.size() + reserved_names_.size() >= max_jobs_)

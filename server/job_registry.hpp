@@ -25,7 +25,6 @@
 #include <thread>
 #include <vector>
 
-#include "lightflus/connectors/ingest.hpp"
 #include "lightflus/error.hpp"
 #include "lightflus/executor.hpp"
 #include "lightflus/value.hpp"

@@ -164,9 +164,13 @@ std::shared_ptr<js::JsJob> loadJob(std::string_view source, js::JsJobOptions opt
   return js::JsJob::load(source, std::move(options));
 }
 
+StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism) {
+  return startJob(std::move(job), parallelism, js::JsGraphOptions{});
+}
+
 StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism,
-                    js::JsGraphOptions graph_options) {
-  ExecutionContext ctx = js::JsGraphBuilder(job, std::move(graph_options)).build();
+                    const js::JsGraphOptions& graph_options) {
+  ExecutionContext ctx = js::JsGraphBuilder(job, graph_options).build();
   ExecutionOptions execution;
   execution.parallelism = parallelism;
   JobHandle handle = ctx.start(execution);

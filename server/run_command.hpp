@@ -15,9 +15,12 @@
 #include <string>
 #include <string_view>
 
-#include "js_graph_builder.hpp"
 #include "js_job.hpp"
 #include "lightflus/executor.hpp"
+
+namespace lightflus::js {
+struct JsGraphOptions;
+}  // namespace lightflus::js
 
 namespace lightflus::server {
 
@@ -62,7 +65,9 @@ struct StartedJob {
 std::shared_ptr<js::JsJob> loadJob(std::string_view source, js::JsJobOptions options);
 
 /// Builds a loaded job's engine graph and starts it (ConfigError for a graph it cannot run).
+StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism);
+/// The same, with the host's hooks (the sources it feeds, ...).
 StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism,
-                    js::JsGraphOptions graph_options = {});
+                    const js::JsGraphOptions& graph_options);
 
 }  // namespace lightflus::server
