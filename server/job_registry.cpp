@@ -347,8 +347,9 @@ void JobRegistry::ingest(const std::string& id, const std::string& source,
     }
     auto q = source.empty() ? job.ingest.begin() : job.ingest.find(source);
     if (q == job.ingest.end())
-      throw JobRegistryError(JobRegistryError::Reason::kNotFound,
-                             "job '" + job.spec.name + "' has no HttpSource named '" + source + "'");
+      throw JobRegistryError(
+          JobRegistryError::Reason::kNotFound,
+          "job '" + job.spec.name + "' has no HttpSource named '" + source + "'");
     if (!job.handle || job.handle->status() != JobStatus::Running)
       throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
                              "job '" + job.spec.name + "' is " + infoOf(job).status +

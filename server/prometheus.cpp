@@ -59,9 +59,10 @@ std::string prometheusText(const std::vector<JobInfo>& jobs) {
   for (bool in : {true, false}) {
     const char* name = in ? "lightflus_operator_records_in_per_second"
                           : "lightflus_operator_records_out_per_second";
-    out += fmt::format("# HELP {} Records per second {} an operator over the last second.\n"
-                       "# TYPE {} gauge\n",
-                       name, in ? "into" : "out of", name);
+    out += fmt::format(
+        "# HELP {} Records per second {} an operator over the last second.\n"
+        "# TYPE {} gauge\n",
+        name, in ? "into" : "out of", name);
     for (const auto& job : jobs)
       for (const auto& m : job.metrics) {
         auto rate = job.rates.find(m.id);

@@ -4,8 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <exception>
@@ -350,7 +350,8 @@ Response Router::handle(const Request& request) const {
       return dispatch(request);
     } catch (const JobRegistryError& e) {
       Response response = errorResponse(statusOf(e.reason()), e.what());
-      if (e.reason() == JobRegistryError::Reason::kBusy) response.set(http::field::retry_after, "1");
+      if (e.reason() == JobRegistryError::Reason::kBusy)
+        response.set(http::field::retry_after, "1");
       return response;
     } catch (const UserCodeError& e) {
       return errorResponse(http::status::bad_request, e.what());

@@ -104,7 +104,8 @@ class IngestQueue {
   }
   void prepend(std::vector<T>&& restored) {
     std::lock_guard lock(mutex_);
-    for (auto it = restored.rbegin(); it != restored.rend(); ++it) items_.push_front(std::move(*it));
+    for (auto it = restored.rbegin(); it != restored.rend(); ++it)
+      items_.push_front(std::move(*it));
   }
   void setWakeup(std::function<void()> wake) {
     std::lock_guard lock(mutex_);
