@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +36,28 @@ std::string isoTime(std::int64_t ms) {
   gmtime_r(&seconds, &utc);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms % 1000);
+}
+
+// Replaces the values of secret-looking members (password, apiKey, token, secret, at any
+// depth; connectors keep credentials in the graph) with "***", so that describing a job never
+// shows them (docs/js-graph.md, "Connectors").
+void redactSecrets(rapidjson::Value& value) {
+  if (value.IsArray()) {
+    for (auto& item : value.GetArray()) redactSecrets(item);
+    return;
+  }
+  if (!value.IsObject()) return;
+  for (auto& member : value.GetObject()) {
+    std::string name(member.name.GetString(), member.name.GetStringLength());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool secret =
+        name.find("password") != std::string::npos || name.find("apikey") != std::string::npos ||
+        name.find("token") != std::string::npos || name.find("secret") != std::string::npos;
+    if (secret && member.value.IsString() && member.value.GetStringLength() > 0)
+      member.value.SetString("***");
+    else
+      redactSecrets(member.value);
+  }
 }
 
 // A job as JSON; `detail` adds the plan, the graph and the parameters.
@@ -90,10 +113,12 @@ void writeJob(Writer& out, const JobInfo& job, bool detail) {
     writeString(out, job.plan);
     out.Key("graph");
     rapidjson::Document graph;
-    if (!job.graph_json.empty() && !graph.Parse(job.graph_json.c_str()).HasParseError())
+    if (!job.graph_json.empty() && !graph.Parse(job.graph_json.c_str()).HasParseError()) {
+      redactSecrets(graph);
       graph.Accept(out);
-    else
+    } else {
       out.Null();
+    }
     out.Key("operators");
     out.StartArray();
     for (const auto& m : job.metrics) {

@@ -11,6 +11,15 @@
 #ifdef LIGHTFLUS_JS_WITH_KAFKA
 #include "js_kafka_connectors.hpp"
 #endif
+#ifdef LIGHTFLUS_JS_WITH_ELASTICSEARCH
+#include "js_elasticsearch_connectors.hpp"
+#endif
+#ifdef LIGHTFLUS_JS_WITH_REDIS
+#include "js_redis_connectors.hpp"
+#endif
+#ifdef LIGHTFLUS_JS_WITH_MYSQL
+#include "js_mysql_connectors.hpp"
+#endif
 
 namespace lightflus::js {
 
@@ -495,6 +504,8 @@ class Planner {
     if (factory) {
     } else if (type == "stdout") {
       factory = [] { return std::make_unique<PrintSink<Value, LineFormat>>(LineFormat{}, stdout); };
+    } else if (type == "file" && c["rolling"].isObject()) {
+      factory = rollingFileSink(op, c);
     } else if (type == "file") {
       std::string path = stringField(c, "path");
       single = true;
@@ -510,12 +521,11 @@ class Planner {
     } else if (type == "kafka") {
       handle = kafkaSink(op, in);
     } else if (type == "redis") {
-      throw ConfigError(describe(op) + ": the Redis sink is not available yet in this build");
+      handle = redisSink(op, in);
     } else if (type == "mysql") {
-      throw ConfigError(describe(op) + ": the MySQL sink is not available yet in this build");
+      handle = mysqlSink(op, in);
     } else if (type == "elasticsearch") {
-      throw ConfigError(describe(op) +
-                        ": the Elasticsearch sink is not available yet in this build");
+      handle = elasticsearchSink(op, in);
     } else {
       throw ConfigError(describe(op) + ": there is no '" + type + "' sink in this build");
     }
@@ -527,6 +537,51 @@ class Planner {
     } else if (op["parallelism"].isNumber()) {
       handle->parallelism(static_cast<int>(op["parallelism"].asInt()));
     }
+  }
+
+  // A rolling JSON-lines file sink (`rolling` in the connector): one file series per subtask.
+  SinkFactory<Value> rollingFileSink(const Value& op, const Value& c) {
+    const Value& r = c["rolling"];
+    RollingFileOptions options;
+    options.directory = stringField(c, "path");
+    if (r["prefix"].isString()) options.prefix = std::string(r["prefix"].asString());
+    if (r["suffix"].isString()) options.suffix = std::string(r["suffix"].asString());
+    if (r["maxBytes"].isNumber())
+      options.max_bytes = static_cast<std::uint64_t>(intField(r, "maxBytes"));
+    if (r["rollIntervalMs"].isNumber())
+      options.roll_interval = Duration(intField(r, "rollIntervalMs"));
+    if (r["rollOnCheckpoint"].isBool()) options.roll_on_checkpoint = r["rollOnCheckpoint"].asBool();
+    if (options.prefix.empty() || options.prefix.find('/') != std::string::npos)
+      throw ConfigError(describe(op) + ": a rolling file sink's prefix must be a non-empty name");
+    if (stringField(c, "format") == "jsonLines")
+      return [options] {
+        return std::make_unique<RollingFileSink<Value, AppendValueJson>>(options,
+                                                                         AppendValueJson{});
+      };
+    return [options] {
+      return std::make_unique<RollingFileSink<Value, LineFormat>>(options, LineFormat{});
+    };
+  }
+
+  // An Elasticsearch sink; with an id extractor, a keyBy operator before it computes the ids.
+  SinkHandle elasticsearchSink(const Value& op, const Stream& in) {
+#ifdef LIGHTFLUS_JS_WITH_ELASTICSEARCH
+    const Value& c = op["connector"];
+    const std::string name = stringField(op, "name");
+    if (c["idExtractor"].isNumber()) {
+      Value id_op = op;
+      id_op["udf"] = c["idExtractor"];
+      id_op["name"] = name + " id";
+      Stream keyed = keyBy(id_op, in);
+      return keyed.keyed->sink(elasticsearchKeyedSinkFactory(c, describe(op), job_, name), name);
+    }
+    return plain(in).sink(elasticsearchSinkFactory(c, describe(op), job_, name), name);
+#else
+    (void)in;
+    throw ConfigError(describe(op) +
+                      ": this build has no Elasticsearch sink (configured without Boost.Beast "
+                      "and OpenSSL)");
+#endif
   }
 
   // A Kafka sink; with a key extractor, a keyBy operator before it computes the message keys.
@@ -546,6 +601,70 @@ class Planner {
     (void)in;
     throw ConfigError(describe(op) +
                       ": this build has no Kafka sink (configured without librdkafka)");
+#endif
+  }
+
+  // A Redis sink: a keyBy computes the keys with the key extractor (its hash exchange keeps the
+  // writes of one key in order, on one connection), a keyed map the values with the value
+  // extractor, and the sink writes the (key, value) pairs.
+  SinkHandle redisSink(const Value& op, const Stream& in) {
+#ifdef LIGHTFLUS_JS_WITH_REDIS
+    const Value& c = op["connector"];
+    const std::string name = stringField(op, "name");
+    for (const char* extractor : {"keyExtractor", "valueExtractor"})
+      if (!c[extractor].isNumber())
+        throw ConfigError(describe(op) + ": the Redis sink has no " + extractor);
+    SinkFactory<KeyedValue> factory = redisSinkFactory(c, describe(op));
+    Value key_op = op;
+    key_op["udf"] = c["keyExtractor"];
+    key_op["name"] = name + " key";
+    Stream keyed = keyBy(key_op, in);
+    Value value_op = op;
+    value_op["name"] = name + " value";
+    auto job = job_;
+    std::vector<int> udfs{static_cast<int>(c["valueExtractor"].asInt())};
+    DataStream<KeyedValue> pairs = attach<KeyedValue>(
+        *keyed.keyed, value_op, "jsChain",
+        [job, udfs](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+          return std::make_unique<JsChainOperator<KeyedValue>>(
+              init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs,
+              std::vector<std::string>{"map"});
+        },
+        /*hashed=*/true);
+    return pairs.sink(std::move(factory), name);
+#else
+    (void)in;
+    throw ConfigError(describe(op) + ": this build has no Redis sink (configured without hiredis)");
+#endif
+  }
+
+  // A MySQL sink: a map runs the parameters extractor (element -> array of the parameter
+  // values, one JS call per batch), and the sink binds the arrays to the statement.
+  SinkHandle mysqlSink(const Value& op, const Stream& in) {
+#ifdef LIGHTFLUS_JS_WITH_MYSQL
+    const Value& c = op["connector"];
+    const std::string name = stringField(op, "name");
+    if (!c["parametersExtractor"].isNumber())
+      throw ConfigError(describe(op) +
+                        ": the MySQL sink has no parametersExtractor (a UDF returning the "
+                        "array of parameter values; the lightflus package records it)");
+    SinkFactory<Value> factory = mysqlSinkFactory(c, describe(op));
+    Value row_op = op;
+    row_op["name"] = name + " parameters";
+    auto job = job_;
+    std::vector<int> udfs{static_cast<int>(c["parametersExtractor"].asInt())};
+    DataStream<Value> rows = attach<Value>(
+        plain(in), row_op, "jsChain",
+        [job, udfs](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+          return std::make_unique<JsChainOperator<Value>>(
+              init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs,
+              std::vector<std::string>{"map"});
+        });
+    return rows.sink(std::move(factory), name);
+#else
+    (void)in;
+    throw ConfigError(describe(op) +
+                      ": this build has no MySQL sink (configured without libmariadb)");
 #endif
   }
 

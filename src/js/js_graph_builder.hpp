@@ -10,9 +10,9 @@
 // elements when it fires.
 //
 // Sources: file (lines, jsonLines; the path "-" reads stdin), generator, Kafka, http (fed by
-// the host: JsGraphOptions::http_source). Sinks: stdout,
-// file, Kafka (js_kafka_connectors.hpp; when built with librdkafka). Connectors whose I/O is not
-// built yet (Redis, MySQL, Elasticsearch) fail here with a ConfigError that names their issue.
+// the host: JsGraphOptions::http_source). Sinks: stdout, file (one file, or rolling), Kafka,
+// Redis, MySQL and Elasticsearch (js_<connector>_connectors.hpp; each when its connector is
+// built, otherwise a ConfigError naming what the build lacks).
 #pragma once
 
 #include <functional>

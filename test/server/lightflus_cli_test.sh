@@ -132,7 +132,7 @@ actual=$(awk '{ s += $1 } END { print s }' "$tmp/cubes.txt")
 # 6. get jobs (and its synonym get tasks): a table with the job's id, name, status and counts.
 expect_ok get jobs
 grep -Eq '^ID +NAME +STATUS +PARALLELISM +RECORDS-IN +RECORDS-OUT +AGE' "$tmp/out" || fail "no header: $(cat "$tmp/out")"
-grep -Eq "^$id +cubes +finished +default +50 +50 " "$tmp/out" || fail "get jobs: $(cat "$tmp/out")"
+grep -Eq "^$id +cubes +finished +1 +50 +50 +[0-9]+s" "$tmp/out" || fail "get jobs: $(cat "$tmp/out")"
 expect_ok get tasks
 grep -q "$id" "$tmp/out" || fail "get tasks: $(cat "$tmp/out")"
 

@@ -136,6 +136,16 @@ actual=$(awk '{ s += $2 } END { print s }' "$tmp/clicks.txt")
 request 204 -X DELETE "$base/v1/jobs/$clicks"
 echo "HTTP ingest: 1003 events in order through the job; malformed NDJSON names its line"
 
+# Credentials in a job's graph never show in its description.
+request 201 --data-binary "@$jobs/secret.ts" "$base/v1/jobs?name=secret"
+secret=$(json 'd["id"]')
+request 200 "$base/v1/jobs/$secret"
+grep -q 'hunter2' "$tmp/body" && fail "the password shows in the description: $(cat "$tmp/body")"
+[ "$(json '[o["connector"]["password"] for o in d["graph"]["operators"] if o["kind"] == "sink"][0]')" = '***' ] ||
+  fail "the password is not redacted: $(cat "$tmp/body")"
+request 204 -X DELETE "$base/v1/jobs/$secret"
+echo "credentials in the graph are redacted"
+
 # A malformed request gets 400 and the server stays up.
 printf 'NOT HTTP AT ALL\r\n\r\n' | timeout 5 curl -s telnet://127.0.0.1:"$port" > "$tmp/malformed" || true
 grep -q '^HTTP/1.1 400' "$tmp/malformed" || fail "malformed request: $(cat "$tmp/malformed")"

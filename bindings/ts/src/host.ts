@@ -40,9 +40,10 @@ export function hostParam(name: string): string | undefined {
 }
 
 /**
- * The hook for deploying without an embedding host. The `lightflus` CLI will install a
- * submitter here that sends the job to the server at LIGHTFLUS_ENDPOINT (a later issue);
- * until one is installed, `execute()` outside a host fails with instructions.
+ * The hook for deploying without an embedding host. Under Node.js the package's entry
+ * (src/cli/node_index.ts) installs a submitter here that sends the job to the server at
+ * LIGHTFLUS_ENDPOINT when that is set; without one, `execute()` outside a host fails with
+ * instructions.
  */
 export function setRemoteSubmitter(submitter: RemoteSubmitter | undefined): void {
   remote_submitter = submitter;

@@ -16,7 +16,7 @@ export { Source, Sink } from "./connectors/connector";
 export { Kafka, KafkaBuilder, type KafkaValueFormat, type KafkaValueType } from "./connectors/kafka";
 export { Redis } from "./connectors/redis";
 export { Mysql, Statement, MysqlConnectionOptionsBuilder, type IConnectionOpts } from "./connectors/mysql";
-export { FileSource, FileSink, type FileFormat } from "./connectors/file";
+export { FileSource, FileSink, RollingFileSink, type FileFormat } from "./connectors/file";
 export { Stdout, StdoutSink } from "./connectors/stdout";
 export { Generator, GeneratorSource } from "./connectors/generator";
 export { HttpSource, HttpEventSource } from "./connectors/http";
@@ -38,6 +38,7 @@ export type { LightflusHost } from "./host";
 
 /**
  * The deployment hook (for the `lightflus` CLI): the function `execute()` calls when there is no
- * host object. The CLI will install one that deploys to LIGHTFLUS_ENDPOINT (a later issue).
+ * host object. Under Node.js with LIGHTFLUS_ENDPOINT set, the package's entry installs one that
+ * deploys to that server (docs/cli.md).
  */
 export { setRemoteSubmitter as __setRemoteSubmitter, type RemoteSubmitter } from "./host";

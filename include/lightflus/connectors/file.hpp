@@ -11,13 +11,26 @@
 // deadLetters() output. File sources read one file with parallelism 1 and snapshot their byte
 // offset, so a restored job continues at the next line. The JSON-lines sink flushes (and
 // fsyncs) on every checkpoint and at the end: at-least-once.
+//
+// The rolling JSON-lines sink writes a series of files per subtask into a directory and starts
+// a new file by size or time; a file appears under its final name only when it is complete:
+//
+//     writeRollingJsonLines(events, {.directory = "out", .max_bytes = 64 << 20});
+//     // out/part-0-000000.jsonl, out/part-0-000001.jsonl, out/part-1-000000.jsonl, ...
+//
+// See RollingFileOptions and docs/files.md.
 #pragma once
 
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "lightflus/datastream.hpp"
 #include "lightflus/value.hpp"
@@ -169,8 +182,8 @@ inline DataStream<std::string> readTextFile(ExecutionContext& ctx, const std::st
                                      "file " + path, SourceOptions{true, false});
 }
 inline DataStream<std::string> readStdin(ExecutionContext& ctx) {
-  return ctx.fromSource<std::string>([] { return std::make_unique<TextLineSource>("-"); },
-                                     "stdin", SourceOptions{true, false});
+  return ctx.fromSource<std::string>([] { return std::make_unique<TextLineSource>("-"); }, "stdin",
+                                     SourceOptions{true, false});
 }
 inline DataStream<Value> readJsonLines(ExecutionContext& ctx, const std::string& path,
                                        MalformedPolicy policy = MalformedPolicy::Fail) {
@@ -192,6 +205,117 @@ SinkHandle writeJsonLines(const DataStream<T>& stream, const std::string& path,
       .sink([path, format] { return std::make_unique<JsonLinesFileSink<T, Format>>(path, format); },
             "file " + path)
       .parallelism(1);
+}
+
+/// Options of writeRollingJsonLines().
+struct RollingFileOptions {
+  /// The directory of the files (created if missing).
+  std::string directory;
+  /// File names are "<prefix>-<subtask>-<sequence><suffix>", e.g. "part-0-000003.jsonl".
+  std::string prefix = "part";
+  std::string suffix = ".jsonl";
+  /// A file is finished before it would exceed this size (0: no size limit). A single line
+  /// larger than this gets a file of its own.
+  std::uint64_t max_bytes = 128ull << 20;
+  /// A file is finished once it is this old, at the next write or checkpoint (0: no time limit).
+  Duration roll_interval{0};
+  /// Finish the current file at every checkpoint too (each checkpoint then completes files).
+  bool roll_on_checkpoint = false;
+};
+
+namespace detail {
+
+/// The file series of one RollingFileSink subtask (compiled). A file is written as
+/// ".<name>.inprogress" in the directory and, when finished, flushed, fsynced and renamed to
+/// <name> (then the directory is fsynced): a file under its final name is always complete.
+class LIGHTFLUS_API RollingFileWriter {
+ public:
+  /// Opens nothing yet. Finishes in-progress files of this subtask's series left by an earlier
+  /// run (cut after their last complete line; removed when empty), and continues the series
+  /// after the highest sequence number in the directory. Throws ConnectorError if it cannot.
+  RollingFileWriter(RollingFileOptions options, int subtask);
+  ~RollingFileWriter();
+  RollingFileWriter(const RollingFileWriter&) = delete;
+  RollingFileWriter& operator=(const RollingFileWriter&) = delete;
+
+  /// Appends one line (ending in "\n"), first finishing the current file when the line would
+  /// make it exceed max_bytes or when it is older than roll_interval.
+  void writeLine(std::string_view line);
+  /// Finishes the current file when it is older than roll_interval.
+  void rollIfDue();
+  /// Flushes and fsyncs the current file (checkpoints); finishes it with roll_on_checkpoint.
+  void flush();
+  /// Finishes the current file (the end of the input).
+  void finish();
+  /// Final names of the files this writer finished, in order (tests, logs).
+  const std::vector<std::string>& finishedFiles() const { return finished_; }
+
+ private:
+  void openNext();
+  void finishCurrent();
+
+  RollingFileOptions options_;
+  int subtask_;
+  std::uint64_t next_sequence_ = 0;
+  std::FILE* file_ = nullptr;
+  std::string in_progress_path_, final_path_;
+  std::uint64_t bytes_ = 0;
+  std::chrono::steady_clock::time_point opened_at_;
+  bool broken_ = false;  // a write failed: the in-progress file is left as it is
+  std::vector<std::string> finished_;
+};
+
+}  // namespace detail
+
+/// Writes one JSON document per line into rolling files (see RollingFileOptions); one file
+/// series per parallel subtask. Flushes and fsyncs the current file on every checkpoint and
+/// finishes it at the end of the input. At-least-once: after a restore, records since the
+/// checkpoint are written again (into new files).
+template <class T, class Format>
+class RollingFileSink final : public Sink<T> {
+ public:
+  RollingFileSink(RollingFileOptions options, Format format)
+      : options_(std::move(options)), format_(std::move(format)) {}
+  void open(const SinkContext& ctx) override {
+    writer_ = std::make_unique<detail::RollingFileWriter>(options_, ctx.subtask);
+  }
+  void write(Batch<T>& batch) override {
+    writer_->rollIfDue();
+    for (const auto& e : batch) {
+      line_.clear();
+      format_(line_, e.value);
+      line_.push_back('\n');
+      writer_->writeLine(line_);
+    }
+  }
+  void flush() override {
+    if (writer_) writer_->flush();
+  }
+  void close() override {
+    if (writer_) writer_->finish();
+    writer_.reset();
+  }
+
+ private:
+  RollingFileOptions options_;
+  Format format_;
+  std::unique_ptr<detail::RollingFileWriter> writer_;
+  std::string line_;
+};
+
+/// Writes a stream of Values (or of T with a format function) as JSON lines into rolling files
+/// in `options.directory`, with the stream's parallelism (one file series per subtask).
+///
+///     writeRollingJsonLines(events, {.directory = "out", .roll_interval = Duration(60'000)});
+template <class T, class Format = AppendValueJson>
+SinkHandle writeRollingJsonLines(const DataStream<T>& stream, RollingFileOptions options,
+                                 Format format = {}) {
+  if (options.directory.empty())
+    throw ConfigError("writeRollingJsonLines(): the directory is empty");
+  std::string name = "files " + options.directory;
+  return stream.sink(
+      [options, format] { return std::make_unique<RollingFileSink<T, Format>>(options, format); },
+      std::move(name));
 }
 
 }  // namespace lightflus

@@ -1,7 +1,7 @@
 // The original Lightflus repository's typescript-api/src/wordCount.ts, unmodified but for its
 // imports, which point at the published package paths instead of the repository's relative
-// ones. It reads Kafka and writes Redis, whose connectors are not built yet: the job loads, its
-// graph is recorded, and building it fails with a clear message (issue #5).
+// ones. It reads Kafka and writes Redis: the tests run it against a real redis-server
+// (test/redis), and without one it fails with a clear connection error.
 
 import { context } from "lightflus-api/src/stream/context";
 import { kafka, redis } from "lightflus-api/src/connectors/connectors";

@@ -12,9 +12,13 @@
  *
  * Binding: the placeholders, left to right, take the extractors in increasing index order, so
  * 1-based (JDBC style) and 0-based numbering both work; there must be one extractor per `?`.
+ * The engine computes all the parameters of a batch of elements in one call of the recorded
+ * `parametersExtractor` (`x => [e1(x), e2(x), ...]`), then runs the prepared statement for
+ * each row, one transaction per batch (docs/mysql.md).
  */
 import { ConfigError, describeValue, requireInteger, requireNonEmptyString } from "../errors";
 import type { ConnectorConfig } from "../graph";
+import { type Duration, toMilliseconds } from "../time";
 import { registerUdf } from "../udf";
 import { Sink } from "./connector";
 
@@ -57,7 +61,11 @@ export class Statement<T> {
   }
 
   /** @internal The statement and its parameters, extractors registered as UDFs. */
-  toConfig(where: string): { statement: string; parameters: { index: number; type: ParameterType; extractor: number }[] } {
+  toConfig(where: string): {
+    statement: string;
+    parameters: { index: number; type: ParameterType; extractor: number }[];
+    parametersExtractor: number;
+  } {
     if (this.sql_ === undefined || this.sql_ === null) {
       throw new ConfigError(`${where}: statement is not set: call .statement("INSERT INTO t (a, b) VALUES (?, ?)")`);
     }
@@ -70,13 +78,14 @@ export class Statement<T> {
       );
     }
     const indexes = [...this.extractors_.keys()].sort((a, b) => a - b);
-    return {
-      statement: sql,
-      parameters: indexes.map((index) => {
-        const { type, fn } = this.extractors_.get(index)!;
-        return { index, type, extractor: registerUdf(fn, `${where}: extractor ${index}`) };
-      }),
-    };
+    const parameters = indexes.map((index) => {
+      const { type, fn } = this.extractors_.get(index)!;
+      return { index, type, extractor: registerUdf(fn, `${where}: extractor ${index}`) };
+    });
+    // One call per element for all its parameters: the engine runs it over a whole batch.
+    const fns = indexes.map((index) => this.extractors_.get(index)!.fn);
+    const row = (value: T): unknown[] => fns.map((fn) => fn(value));
+    return { statement: sql, parameters, parametersExtractor: registerUdf(row, `${where}: parameters`) };
   }
 
   private set_(index: number, type: ParameterType, fn: (value: T) => unknown, method: string): this {
@@ -97,6 +106,8 @@ export class Statement<T> {
 export class Mysql<T> extends Sink<T> {
   private connection_: IConnectionOpts | undefined;
   private readonly statement_ = Statement.new<T>();
+  private max_batch_rows_: number | null = null;
+  private reconnect_timeout_ms_: number | null = null;
 
   static new<T>(): Mysql<T> {
     return new Mysql<T>();
@@ -123,6 +134,18 @@ export class Mysql<T> extends Sink<T> {
     return this;
   }
 
+  /** At most this many rows per transaction (default 1000; a larger batch is split). */
+  maxBatchRows(n: number): this {
+    this.max_batch_rows_ = requireInteger(n, "Mysql sink", "maxBatchRows", 1);
+    return this;
+  }
+
+  /** How long the sink reconnects after losing the server before failing the job (default 60 s). */
+  reconnectTimeout(timeout: Duration): this {
+    this.reconnect_timeout_ms_ = toMilliseconds(timeout, "Mysql sink: reconnectTimeout()");
+    return this;
+  }
+
   /** @internal */
   connectorConfig(): ConnectorConfig {
     const where = "Mysql sink";
@@ -142,8 +165,8 @@ export class Mysql<T> extends Sink<T> {
     const database = requireNonEmptyString(connection.database, where, "connection database");
     const port = connection.port ?? 3306;
     requireInteger(port, where, "connection port", 1);
-    const { statement, parameters } = this.statement_.toConfig(where);
-    return {
+    const { statement, parameters, parametersExtractor } = this.statement_.toConfig(where);
+    const config: ConnectorConfig = {
       type: "mysql",
       host,
       port,
@@ -152,7 +175,11 @@ export class Mysql<T> extends Sink<T> {
       database,
       statement,
       parameters,
+      parametersExtractor,
     };
+    if (this.max_batch_rows_ !== null) config.maxBatchRows = this.max_batch_rows_;
+    if (this.reconnect_timeout_ms_ !== null) config.reconnectTimeoutMs = this.reconnect_timeout_ms_;
+    return config;
   }
 }
 
