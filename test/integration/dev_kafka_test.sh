@@ -19,13 +19,18 @@ cleanup() {
 trap cleanup EXIT
 cd "$root"
 
-fail() { echo "FAILED: $*" >&2; exit 1; }
+fail() {
+  echo "FAILED: $*" >&2
+  for log in "$tmp"/*.err; do [ -s "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }; done
+  exit 1
+}
 
 # Starts dev-kafka with the given flags; sets broker_pid and brokers.
 start_broker() {
   "$lightflusd" dev-kafka "$@" > "$tmp/broker.out" 2> "$tmp/broker.err" &
   broker_pid=$!
-  for _ in $(seq 100); do [ -s "$tmp/broker.out" ] && break; sleep 0.1; done
+  # Up to 30 s: a loaded CI machine can be slow to start it.
+  for _ in $(seq 300); do [ -s "$tmp/broker.out" ] && break; sleep 0.1; done
   brokers=$(head -n 1 "$tmp/broker.out")
   [[ $brokers =~ ^127\.0\.0\.1:[0-9]+(,127\.0\.0\.1:[0-9]+)*$ ]] || fail "dev-kafka printed '$brokers', not an address"
   grep -q "development broker" "$tmp/broker.err" || fail "dev-kafka did not warn on stderr"
