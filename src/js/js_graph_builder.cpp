@@ -142,6 +142,17 @@ class Planner {
           (op["parallelism"].isNull() || op["parallelism"] == input["parallelism"]))
         fused_into_next_.insert(static_cast<int>(intField(input, "id")));
     }
+    // A chain whose only reader is a keyBy (with the same parallelism) fuses into it: one call
+    // into JavaScript per batch computes both (JsChainKeyByOperator).
+    for (const Value& op : operators.asArray()) {
+      if (stringField(op, "kind") != "keyBy" || op["inputs"].size() != 1) continue;
+      const Value& input = byId(static_cast<int>(op["inputs"][0].asInt()), op);
+      const int input_id = static_cast<int>(intField(input, "id"));
+      if (isStateless(stringField(input, "kind")) && consumers_[input_id] == 1 &&
+          !fused_into_next_.count(input_id) &&
+          (op["parallelism"].isNull() || op["parallelism"] == input["parallelism"]))
+        fused_into_key_by_.insert(input_id);
+    }
     for (const Value& op : operators.asArray()) add(op);
   }
 
@@ -160,9 +171,12 @@ class Planner {
     if (kind == "source") {
       streams_[id] = source(op);
     } else if (isStateless(kind)) {
-      if (fused_into_next_.count(id) == 0) streams_[id] = chain(op);
+      if (fused_into_next_.count(id) == 0 && fused_into_key_by_.count(id) == 0)
+        streams_[id] = chain(op);
     } else if (kind == "keyBy") {
-      streams_[id] = keyBy(op, input(op));
+      const int from = static_cast<int>(op["inputs"][0].asInt());
+      streams_[id] =
+          fused_into_key_by_.count(from) ? chainKeyBy(byId(from, op), op) : keyBy(op, input(op));
     } else if (kind == "assignTimestamps") {
       streams_[id] = assignTimestamps(op, input(op));
     } else if (kind == "window") {
@@ -323,8 +337,39 @@ class Planner {
     throw ConfigError(describe(op) + ": unknown generator mode '" + mode + "'");
   }
 
-  // A fused chain ending at `last`.
-  Stream chain(const Value& last) {
+  // A chain ending at `last` and the keyBy `key_op` reading it, as one operator; a chain over a
+  // keyed stream (re-keying) stays two operators.
+  Stream chainKeyBy(const Value& last, const Value& key_op) {
+    std::vector<const Value*> ops = chainOf(last);
+    Stream in = input(*ops.back());
+    if (in.keyed) {
+      streams_[static_cast<int>(intField(last, "id"))] = chain(last);
+      return keyBy(key_op, streams_[static_cast<int>(intField(last, "id"))]);
+    }
+    std::vector<int> udfs;
+    std::vector<std::string> kinds;
+    std::string name;
+    for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
+      udfs.push_back(static_cast<int>(intField(**it, "udf")));
+      kinds.push_back(stringField(**it, "kind"));
+      name += (name.empty() ? "" : "+") + stringField(**it, "name");
+    }
+    Value op = key_op;  // the fused operator: named after its parts
+    op["name"] = name + "+" + stringField(key_op, "name");
+    auto job = job_;
+    int key_udf = static_cast<int>(intField(key_op, "udf"));
+    return Stream{std::nullopt,
+                  attach<KeyedValue>(*in.plain, op, "jsChain+keyBy",
+                                     [job, udfs, kinds, key_udf](const detail::OperatorInit& init,
+                                                                 const std::vector<void*>& outs) {
+                                       return std::make_unique<JsChainKeyByOperator>(
+                                           init, static_cast<detail::Input<KeyedValue>*>(outs[0]),
+                                           job, udfs, kinds, key_udf);
+                                     })};
+  }
+
+  // The operators of the fused chain ending at `last`, last first.
+  std::vector<const Value*> chainOf(const Value& last) {
     std::vector<const Value*> ops{&last};
     while (true) {
       const Value& input =
@@ -332,6 +377,12 @@ class Planner {
       if (!fused_into_next_.count(static_cast<int>(intField(input, "id")))) break;
       ops.push_back(&input);
     }
+    return ops;
+  }
+
+  // A fused chain ending at `last`.
+  Stream chain(const Value& last) {
+    std::vector<const Value*> ops = chainOf(last);
     std::vector<int> udfs;
     std::vector<std::string> kinds;
     std::string name;
@@ -674,6 +725,7 @@ class Planner {
   std::map<int, const Value*> by_id_;
   std::map<int, int> consumers_;
   std::set<int> fused_into_next_;
+  std::set<int> fused_into_key_by_;  // chain ends built with the keyBy that reads them
   std::set<int> windows_;
   std::map<int, Stream> streams_;
   std::map<int, Stream> released_;

@@ -31,6 +31,17 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
     pos.udf = udf; pos.kind = kind; pos.output = output; pos.index = -1; pos.outputLength = 0;
   };
   const at = (i) => { pos.index = i; pos.outputLength = i; };
+  // An array of strings as their concatenation and an Int32Array of their lengths (the host
+  // copies one string out of V8 instead of one per element); undefined if one is not a string.
+  const packStrings = (values) => {
+    const n = values.length, lengths = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v !== "string") return undefined;
+      lengths[i] = v.length;
+    }
+    return [values.join(""), lengths];
+  };
   const record = (out, json, i, r) => {
     if (typeof r === "object" && r !== null) json[i] = JSON.stringify(r); else out[i] = r;
   };
@@ -47,6 +58,23 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       }
       pos.outputLength = n;
       return out;
+    },
+    // A chain (a function from __compileChain) and the keyBy after it in one call:
+    // [outputs, keys, same], keys and same as in keys() but over the chain's outputs.
+    // Keys that differ from their element are listed in order, the others marked in same.
+    // When every output is a string they come packed (see packStrings) in [3] and [4].
+    chainKeys(chain, udf, input, origins) {
+      const out = chain(input, origins);
+      const f = udfs[udf], n = out.length, keys = [], same = new Uint8Array(n);
+      begin(udf, "keyBy", keys);
+      for (let i = 0; i < n; i++) {
+        at(i);
+        const k = f(out[i]);
+        if (k === out[i]) same[i] = 1; else keys.push(k);
+      }
+      pos.outputLength = n;
+      const packed = packStrings(out);
+      return packed === undefined ? [out, keys, same] : [out, keys, same, packed[0], packed[1]];
     },
     timestamps(udf, input) {
       const f = udfs[udf], n = input.length, out = new Float64Array(n);

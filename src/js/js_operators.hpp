@@ -300,6 +300,128 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
   std::vector<std::uint8_t> same_;  // 1: the key is the element itself
 };
 
+/// A chain of map/flatMap/filter and the keyBy after it, in one call into JavaScript per batch
+/// (the host helper chainKeys): the outputs come back with their keys, and a key that is its
+/// element (keyBy(w => w)) is not converted. This spares the keyBy's second crossing of every
+/// element. A batch in which a UDF throws is redone step by step, by a JsChainOperator and a
+/// JsKeyByOperator inside this one, which find the failing element (dead letters, positions);
+/// the chain's UDFs then run twice for the elements before it.
+class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedValue> {
+ public:
+  JsChainKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
+                       std::shared_ptr<JsJob> job, std::vector<int> udfs,
+                       std::vector<std::string> kinds, int key_udf)
+      : detail::OneInputOperator<Value, KeyedValue>(init, out),
+        site_(job, init.operator_name),
+        udfs_(udfs),
+        kinds_(kinds),
+        key_udf_(key_udf),
+        step_keys_(stepInit(init), out, job, key_udf),
+        step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
+
+  void open() override {
+    site_.open();
+    step_chain_.open();
+    step_keys_.open();
+  }
+  void close() override {
+    step_keys_.close();
+    step_chain_.close();
+    site_.close();
+  }
+
+  void processBatch(Batch<Value>& batch) override {
+    this->countIn(batch.size());
+    if (batch.empty()) return;
+    bool done = false;
+    detail::guarded(this->name(), [&] { done = fused(batch); });
+    if (done) {
+      emitChunked(this->buffer_, this->init_.batch_size,
+                  [&](Batch<KeyedValue>& b) { this->emit(b); });
+      batch.clear();
+      return;
+    }
+    this->buffer_.clear();
+    const std::uint64_t before = step_counters_.records_out.load(std::memory_order_relaxed);
+    step_chain_.processBatch(batch);  // through step_keys_ to the output
+    this->init_.counters->records_out.fetch_add(
+        step_counters_.records_out.load(std::memory_order_relaxed) - before,
+        std::memory_order_relaxed);
+  }
+
+ private:
+  detail::OperatorInit stepInit(const detail::OperatorInit& init) {
+    detail::OperatorInit step = init;
+    step.counters = &step_counters_;
+    return step;
+  }
+
+  // The fast path; false when a UDF threw (nothing was emitted).
+  bool fused(Batch<Value>& batch) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::Local<v8::Context> context = js.context();
+    v8::TryCatch try_catch(isolate);
+    v8::HandleScope handles(isolate);
+    ValueConverter convert(isolate, context);
+    bool origins_needed = false;
+    for (const auto& e : batch)
+      origins_needed = origins_needed || e.timestamp != batch[0].timestamp;
+    v8::Local<v8::Array> origins = v8::Array::New(isolate);
+    v8::Local<v8::Value> args[] = {
+        site_.worker().chain(udfs_, kinds_), v8::Number::New(isolate, key_udf_),
+        convert.toJsArray(batch, 0,
+                          [](const Element<Value>& e) -> const Value& { return e.value; }),
+        origins_needed ? v8::Local<v8::Value>(origins)
+                       : v8::Local<v8::Value>(v8::Undefined(isolate))};
+    v8::Local<v8::Array> parts;
+    try {
+      parts =
+          js.call(site_.label(), site_.worker().helper("chainKeys"), v8::Undefined(isolate), args)
+              .As<v8::Array>();
+    } catch (const UserCodeError&) {
+      return false;
+    }
+    auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
+    v8::Local<v8::Array> outputs = part(0).As<v8::Array>();
+    const std::size_t count = outputs->Length();
+    values_.clear();
+    if (parts->Length() < 5 || !convert.fromPackedStrings(part(3).As<v8::String>(),
+                                                          part(4).As<v8::Int32Array>(), values_)) {
+      values_.clear();
+      convert.fromJsArray(outputs, count, values_);
+    }
+    v8::Local<v8::Array> keys = part(1).As<v8::Array>();
+    keys_.clear();
+    convert.fromJsArray(keys, keys->Length(), keys_);
+    copyTypedArray(part(2).As<v8::Uint8Array>(), same_, count);
+    std::size_t next_key = 0;
+    for (std::size_t j = 0; j < count; ++j) {
+      std::size_t origin = 0;
+      if (origins_needed)
+        origin = static_cast<std::size_t>(origins->Get(context, static_cast<std::uint32_t>(j))
+                                              .ToLocalChecked()
+                                              .As<v8::Number>()
+                                              ->Value());
+      Value key = same_[j] ? values_[j] : std::move(keys_.at(next_key++));
+      this->buffer_.push_back(Element<KeyedValue>{KeyedValue{std::move(key), std::move(values_[j])},
+                                                  batch[origin].timestamp});
+    }
+    return true;
+  }
+
+  detail::OperatorCounters step_counters_;  // the step-by-step operators' own counts
+  JsCallSite site_;
+  std::vector<int> udfs_;
+  std::vector<std::string> kinds_;
+  int key_udf_;
+  JsKeyByOperator<Value> step_keys_;
+  JsChainOperator<Value> step_chain_;
+  std::vector<Value> values_, keys_;
+  std::vector<std::uint8_t> same_;
+};
+
 /// assignTimestamps: event times computed per batch in JavaScript, then the engine's
 /// TimestampAssigner (watermarks, idleness) with those times.
 template <class T>

@@ -194,6 +194,35 @@ void ValueConverter::fromJsArray(v8::Local<v8::Array> array, std::size_t count,
   }
 }
 
+bool ValueConverter::fromPackedStrings(v8::Local<v8::String> joined,
+                                       v8::Local<v8::Int32Array> lengths, std::vector<Value>& out) {
+  if (!joined->IsOneByte()) return false;
+  const int total = joined->Length();
+  scratch_.resize(static_cast<std::size_t>(total));
+  joined->WriteOneByte(isolate_, reinterpret_cast<std::uint8_t*>(scratch_.data()), 0, total,
+                       v8::String::NO_NULL_TERMINATION);
+  unsigned char any = 0;
+  for (char c : scratch_) any |= static_cast<unsigned char>(c);
+  if (any >= 0x80) return false;  // Latin-1 beyond ASCII: not UTF-8 as it is
+  const std::size_t n = lengths->Length();
+  lengths_.resize(n);
+  if (n > 0) lengths->CopyContents(lengths_.data(), n * sizeof(std::int32_t));
+  std::size_t at = 0;
+  for (std::int32_t length : lengths_) {
+    const auto size = static_cast<std::size_t>(length);
+    if (length < 0 || at + size > scratch_.size()) return false;
+    at += size;
+  }
+  if (at != scratch_.size()) return false;
+  out.reserve(out.size() + n);
+  at = 0;
+  for (std::int32_t length : lengths_) {
+    out.emplace_back(std::string_view(scratch_.data() + at, static_cast<std::size_t>(length)));
+    at += static_cast<std::size_t>(length);
+  }
+  return true;
+}
+
 v8::Local<v8::Value> ValueConverter::toJsViaJson(const Value& value) {
   scratch_.clear();
   value.appendJson(scratch_);

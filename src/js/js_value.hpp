@@ -14,6 +14,7 @@
 #include <v8-container.h>
 #include <v8-context.h>
 #include <v8-local-handle.h>
+#include <v8-typed-array.h>
 #include <v8-value.h>
 
 #include <string>
@@ -61,6 +62,13 @@ class ValueConverter {
   /// is an object or array go through one JSON.stringify + Value::parseJson.
   void fromJsArray(v8::Local<v8::Array> array, std::size_t count, std::vector<Value>& out);
 
+  /// Strings packed by the host helper packStrings: `joined` is their concatenation and
+  /// `lengths` (an Int32Array) their lengths, in order; appended to `out` as Values. Returns
+  /// false, and appends nothing, unless `joined` is one-byte ASCII text (then one copy out of
+  /// V8 replaces a call per string).
+  bool fromPackedStrings(v8::Local<v8::String> joined, v8::Local<v8::Int32Array> lengths,
+                         std::vector<Value>& out);
+
   /// JSON.stringify + Value::parseJson (the alternative to fromJs(), kept for measurements).
   Value fromJsViaJson(v8::Local<v8::Value> value);
   /// Value::toJson + JSON.parse (the alternative to toJs()).
@@ -77,6 +85,7 @@ class ValueConverter {
   v8::Isolate* isolate_;
   v8::Local<v8::Context> context_;
   std::vector<v8::Local<v8::Value>> handles_;
+  std::vector<std::int32_t> lengths_;
   std::string scratch_;
 };
 

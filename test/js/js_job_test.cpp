@@ -378,6 +378,63 @@ TEST_CASE("keyBy and reduce UDFs that throw send their records to the dead lette
   CHECK(letters.size() == 2);
 }
 
+// A chain read only by a keyBy runs as one operator (JsChainKeyByOperator); a batch where a UDF
+// throws is redone step by step, which finds the element as the separate operators do.
+TEST_CASE("a chain fused with its keyBy handles keys and throwing UDFs like two operators",
+          "[js][job][errors]") {
+  const char* job = R"(
+    const ctx = ExecutionContext.new("fused");
+    ctx.fromSource(Generator.sequence(1, 30))
+      .map((n) => { if (n === 5) throw new Error("no map for 5"); return n; }).name("check")
+      .flatMap((n) => [n, n + 100])
+      .keyBy((n) => { if (n === 9) throw new Error("no key for 9"); return n % 3 === 0 ? n : "k" + (n % 2); })
+      .reduce((a, b) => a + b)
+      .sink(Stdout.new());
+    ctx.execute();
+  )";
+  std::vector<std::string> letters;
+  std::mutex mutex;
+  JsJobOptions options;
+  options.on_error = ErrorPolicy::kDeadLetter;
+  options.dead_letters = [&](std::string_view line) {
+    std::lock_guard lock(mutex);
+    letters.emplace_back(line);
+  };
+  auto out = run(job, "fused.js", 1, options);
+  // By hand: elements n and n + 100 for n in 1..30 but 5 (the map throws) and 9 (the key
+  // function throws for 9, after which 109 still gets its key); multiples of 3 are their own
+  // key; the others go to "k0" (even) or "k1" (odd) with a rolling sum.
+  std::int64_t k0 = 0, k1 = 0;
+  std::size_t count = 0;
+  for (int n = 1; n <= 30; ++n) {
+    if (n == 5) continue;
+    for (int v : {n, n + 100}) {
+      if (v == 9) continue;
+      ++count;
+      if (v % 3 != 0) (v % 2 == 0 ? k0 : k1) += v;
+    }
+  }
+  CHECK(out.size() == count);
+  CHECK(std::count(out.begin(), out.end(), Value(k0)) == 1);
+  CHECK(std::count(out.begin(), out.end(), Value(k1)) == 1);
+  std::lock_guard lock(mutex);
+  REQUIRE(letters.size() == 2);
+  std::vector<std::string> operators;
+  for (const auto& l : letters)
+    operators.emplace_back(Value::parseJson(l)["deadLetter"]["operator"].asString());
+  std::sort(operators.begin(), operators.end());
+  CHECK(operators[0] == "check");
+  CHECK(operators[1] == "keyBy");
+
+  try {
+    run(job, "fused.js");
+    FAIL("no error");
+  } catch (const JobFailedError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("operator 'check'") && Catch::Contains("no map for 5") &&
+                             Catch::Contains("fused.js:4:"));
+  }
+}
+
 TEST_CASE("require of a Node.js built-in gives the sandbox's message", "[js][job][errors]") {
   CHECK_THROWS_WITH(
       JsJob::load(readFile(sourcePath("test/js/jobs/require_fs.ts")),
