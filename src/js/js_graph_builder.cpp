@@ -288,7 +288,7 @@ class Planner {
     } else if (type == "kafka") {
 #ifdef LIGHTFLUS_JS_WITH_KAFKA
       // KafkaSource stamps the record timestamps and emits per-partition watermarks itself.
-      factory = kafkaSourceFactory(c, ctx_.jobName(), describe(op));
+      factory = kafkaSourceFactory(c, ctx_.jobName(), describe(op), job_);
 #else
       throw ConfigError(describe(op) +
                         ": this build has no Kafka source (configured without librdkafka)");

@@ -13,18 +13,29 @@ namespace {
 
 /// A KafkaSource<X> whose elements become Values; timestamps, watermarks, idleness and dead
 /// letters pass through unchanged (the record timestamp is the event time).
+/// Records it cannot decode go to `job`'s dead-letter output when `job` is set (the source
+/// then runs with MalformedPolicy::DeadLetter).
 template <class X, class Convert>
 class DecodingKafkaSource final : public Source<Value> {
  public:
-  DecodingKafkaSource(KafkaSourceOptions options, Convert convert)
-      : inner_(std::move(options)), convert_(std::move(convert)) {}
+  DecodingKafkaSource(KafkaSourceOptions options, Convert convert, std::shared_ptr<const JsJob> job,
+                      std::string where)
+      : inner_(std::move(options)),
+        convert_(std::move(convert)),
+        job_(std::move(job)),
+        where_(std::move(where)) {}
   void open(const SourceContext& context) override { inner_.open(context); }
   SourceStatus poll(SourceOutput<Value>& out) override {
     batch_.clear();
     SourceOutput<X> inner_out(batch_, out.remaining());
     SourceStatus status = inner_.poll(inner_out);
     for (auto& e : batch_) out.collect(convert_(std::move(e.value)), e.timestamp);
-    for (auto& d : inner_out.deadLetters()) out.deadLetter(std::move(d.value));
+    for (auto& d : inner_out.deadLetters()) {
+      if (job_)
+        job_->deadLetter(where_, d.value.origin + ": " + d.value.error, Value(d.value.record));
+      else
+        out.deadLetter(std::move(d.value));
+    }
     if (Timestamp w = inner_out.takeWatermark(); w != kMinTimestamp) out.emitWatermark(w);
     if (inner_out.takeIdle()) out.markIdle();
     return status;
@@ -38,13 +49,16 @@ class DecodingKafkaSource final : public Source<Value> {
  private:
   KafkaSource<X> inner_;
   Convert convert_;
+  std::shared_ptr<const JsJob> job_;
+  std::string where_;
   Batch<X> batch_;
 };
 
 template <class X, class Convert>
-SourceFactory<Value> decoding(KafkaSourceOptions options, Convert convert) {
-  return [options, convert] {
-    return std::make_unique<DecodingKafkaSource<X, Convert>>(options, convert);
+SourceFactory<Value> decoding(KafkaSourceOptions options, Convert convert,
+                              std::shared_ptr<const JsJob> dead_letters, std::string where) {
+  return [options, convert, dead_letters, where] {
+    return std::make_unique<DecodingKafkaSource<X, Convert>>(options, convert, dead_letters, where);
   };
 }
 
@@ -117,33 +131,50 @@ struct PairValue {
 }  // namespace
 
 SourceFactory<Value> kafkaSourceFactory(const Value& c, const std::string& job_name,
-                                        const std::string& where) {
+                                        const std::string& where,
+                                        std::shared_ptr<const JsJob> job) {
   KafkaSourceOptions options;
   options.brokers = brokersOf(c, where);
   options.topics = {topicOf(c, where)};
   options.group_id = c["group"].isString() ? std::string(c["group"].asString()) : job_name;
   options.bounded = c["bounded"].isBool() && c["bounded"].asBool();
   options.properties = propertiesOf(c);
-  if (!c["partition"].isNull())
-    throw ConfigError(where +
-                      ": a Kafka source pinned to one partition (.partition(p)) is not supported "
-                      "yet; leave it unset to read every partition");
+  if (!c["partition"].isNull()) {
+    const Value& p = c["partition"];
+    if (!p.isNumber() || p.asDouble() < 0 ||
+        p.asDouble() != static_cast<std::int32_t>(p.asDouble()))
+      throw ConfigError(where + ": the Kafka source's partition must be an integer >= 0, got " +
+                        p.toJson());
+    options.partitions = {static_cast<std::int32_t>(p.asDouble())};
+  }
+  std::shared_ptr<const JsJob> dead_letters;
+  if (job && job->options().on_error == ErrorPolicy::kDeadLetter) {
+    options.on_malformed = MalformedPolicy::DeadLetter;
+    dead_letters = std::move(job);
+  }
   const std::string type =
       c["valueType"].isString() ? std::string(c["valueType"].asString()) : std::string("string");
   if (type == "string")
-    return decoding<std::string>(options, [](std::string&& s) { return Value(s); });
-  if (type == "number") return decoding<double>(options, [](double d) { return Value(d); });
+    return decoding<std::string>(
+        options, [](std::string&& s) { return Value(s); }, dead_letters, where);
+  if (type == "number")
+    return decoding<double>(
+        options, [](double d) { return Value(d); }, dead_letters, where);
   if (type == "object") {
     options.value_format = KafkaValueFormat::Json;
-    return decoding<Value>(options, [](Value&& v) { return std::move(v); });
+    return decoding<Value>(
+        options, [](Value&& v) { return std::move(v); }, dead_letters, where);
   }
   if (type == "bytes")
-    return decoding<std::string>(options, [](std::string&& s) {
-      Value::Array bytes;
-      bytes.reserve(s.size());
-      for (unsigned char b : s) bytes.emplace_back(static_cast<std::int64_t>(b));
-      return Value(std::move(bytes));
-    });
+    return decoding<std::string>(
+        options,
+        [](std::string&& s) {
+          Value::Array bytes;
+          bytes.reserve(s.size());
+          for (unsigned char b : s) bytes.emplace_back(static_cast<std::int64_t>(b));
+          return Value(std::move(bytes));
+        },
+        dead_letters, where);
   throw ConfigError(where + ": the Kafka source cannot decode valueType '" + type +
                     "' yet (string, number, object and bytes are supported)");
 }

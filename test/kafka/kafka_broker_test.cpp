@@ -182,3 +182,48 @@ TEST_CASE("a timestamp start position skips records produced before it",
   ctx.execute();
   CHECK(since.values() == std::vector<std::string>{"new-1", "new-2"});
 }
+
+// The mock cluster cannot add partitions to a topic, so this runs on the real broker.
+TEST_CASE("partitions added to a topic while a job reads it are read from their start",
+          "[kafka-broker][integration]") {
+  const auto& brokers = broker().bootstrapServers();
+  createTopic(brokers, "growing", 1);
+  std::vector<std::string> expected;
+  for (int i = 0; i < 50; ++i) expected.push_back("p0-" + std::to_string(i));
+  kcatProduce(brokers, "growing", expected, 0);
+  ExecutionContext ctx("kafka-growing");
+  auto out = readKafka<std::string>(ctx, {.brokers = brokers,
+                                          .topics = {"growing"},
+                                          .partition_discovery_interval = Duration(300)})
+                 .parallelism(2)
+                 .collect();
+  auto job = ctx.start();
+  REQUIRE(eventually([&] { return out.size() == 50; }));
+
+  addPartitions(brokers, "growing", 3);
+  for (int p = 1; p < 3; ++p) {
+    std::vector<std::string> lines;
+    for (int i = 0; i < 40; ++i) lines.push_back("p" + std::to_string(p) + "-" + std::to_string(i));
+    // The new partitions may need a moment before their leader accepts writes.
+    REQUIRE(eventually(
+        [&] {
+          try {
+            kcatProduce(brokers, "growing", lines, p);
+            return true;
+          } catch (const std::runtime_error&) {
+            return false;
+          }
+        },
+        std::chrono::seconds(30)));
+    expected.insert(expected.end(), lines.begin(), lines.end());
+  }
+  bool all = eventually([&] { return out.size() >= expected.size(); }, std::chrono::seconds(60));
+  INFO("job " << toString(job.status()) << " " << job.error() << ", read " << out.size());
+  CHECK(all);
+  job.cancel();
+  job.wait();
+  auto got = out.values();
+  std::sort(got.begin(), got.end());
+  std::sort(expected.begin(), expected.end());
+  CHECK(got == expected);
+}

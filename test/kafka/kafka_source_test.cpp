@@ -263,3 +263,31 @@ TEST_CASE("the latest start position skips older records", "[kafka][integration]
   ctx.execute();
   CHECK(latest.values().empty());
 }
+
+TEST_CASE("a subtask without partitions does not hold back the event-time windows downstream",
+          "[kafka][integration]") {
+  // One partition, two source subtasks: subtask 1 has nothing to read and must say so (idle),
+  // else the windows after it wait for its watermark forever.
+  DevKafkaCluster kafka(1, {{"timed", 1}});
+  ExecutionContext write_ctx("kafka-idle-write");
+  auto timed = write_ctx.fromCollection(std::vector<std::int64_t>{1000, 1500, 5000})
+                   .assignTimestamps([](const std::int64_t& t) { return t; });
+  writeKafka(timed, {.brokers = kafka.bootstrapServers(), .topic = "timed"});
+  write_ctx.execute();
+
+  ExecutionContext ctx("kafka-idle-read");
+  auto sums =
+      readKafka<std::int64_t>(ctx, {.brokers = kafka.bootstrapServers(), .topics = {"timed"}})
+          .parallelism(2)
+          .keyBy([](const std::int64_t&) { return 0; })
+          .window(TumblingEventTimeWindows::of(Duration(1000)))
+          .reduce([](const std::int64_t& a, const std::int64_t& b) { return a + b; })
+          .collect();
+  auto job = ctx.start();
+  // The watermark after 5000 (4999) closes [1000, 2000): 1000 + 1500.
+  bool fired = eventually([&] { return sums.size() >= 1; }, std::chrono::seconds(20));
+  job.cancel();
+  job.wait();
+  CHECK(fired);
+  CHECK(sums.values() == std::vector<std::int64_t>{2500});
+}

@@ -146,6 +146,36 @@ void createTopic(const std::string& brokers, const std::string& topic, int parti
                                rd_kafka_topic_result_error_string(results[i]));
 }
 
+void addPartitions(const std::string& brokers, const std::string& topic, int total) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err), rd_kafka_destroy);
+  if (!rk) throw std::runtime_error(err);
+  std::unique_ptr<rd_kafka_NewPartitions_t, void (*)(rd_kafka_NewPartitions_t*)> np(
+      rd_kafka_NewPartitions_new(topic.c_str(), static_cast<std::size_t>(total), err, sizeof err),
+      rd_kafka_NewPartitions_destroy);
+  if (!np) throw std::runtime_error(err);
+  std::unique_ptr<rd_kafka_queue_t, void (*)(rd_kafka_queue_t*)> q(rd_kafka_queue_new(rk.get()),
+                                                                   rd_kafka_queue_destroy);
+  rd_kafka_NewPartitions_t* list[] = {np.get()};
+  rd_kafka_CreatePartitions(rk.get(), list, 1, nullptr, q.get());
+  std::unique_ptr<rd_kafka_event_t, void (*)(rd_kafka_event_t*)> ev(
+      rd_kafka_queue_poll(q.get(), 30'000), rd_kafka_event_destroy);
+  if (!ev) throw std::runtime_error("adding partitions to " + topic + " timed out");
+  if (rd_kafka_event_error(ev.get()))
+    throw std::runtime_error("adding partitions to " + topic + ": " +
+                             rd_kafka_event_error_string(ev.get()));
+  std::size_t n;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev.get()), &n);
+  for (std::size_t i = 0; i < n; ++i)
+    if (rd_kafka_topic_result_error(results[i]))
+      throw std::runtime_error("adding partitions to " + topic + ": " +
+                               rd_kafka_topic_result_error_string(results[i]));
+}
+
 std::vector<long> committedOffsets(const std::string& brokers, const std::string& group,
                                    const std::string& topic, int partitions) {
   char err[512];

@@ -43,6 +43,9 @@ std::vector<std::string> kcatConsume(const std::string& brokers, const std::stri
 /// Creates a topic on a real broker with librdkafka's admin API (replication factor 1).
 void createTopic(const std::string& brokers, const std::string& topic, int partitions);
 
+/// Raises the partition count of `topic` on a real broker to `total` (admin API).
+void addPartitions(const std::string& brokers, const std::string& topic, int total);
+
 /// The offsets `group` has committed for partitions 0..partitions-1 of `topic` (-1: none).
 std::vector<long> committedOffsets(const std::string& brokers, const std::string& group,
                                    const std::string& topic, int partitions);

@@ -13,8 +13,10 @@
 // group), snapshots the next offset of every partition, and commits those offsets to the group
 // when a checkpoint completes. Message timestamps are the event time; each subtask emits the
 // minimum of its partitions' watermarks. New partitions are found by a periodic metadata
-// refresh and read from their earliest offset. Malformed records fail the job (the message
-// names topic/partition@offset) or go to deadLetters(), as the job's MalformedPolicy says.
+// refresh and read from their earliest offset; a running source rides out broker outages
+// (librdkafka reconnects; connect_timeout bounds only the start). Malformed records fail the job
+// (the message names topic/partition@offset) or go to deadLetters(), as the job's MalformedPolicy
+// says.
 //
 // The sink is idempotent by default (no duplicates from retries, order kept per partition),
 // checks every delivery report (a failed delivery fails the job), and flushes when a
@@ -77,6 +79,9 @@ struct KafkaSourceOptions {
   /// Bootstrap brokers, "host:port[,host:port...]".
   std::string brokers;
   std::vector<std::string> topics;
+  /// Only these partitions of the topics (a partition missing at start fails the job);
+  /// empty: every partition, including those added while the job runs.
+  std::vector<std::int32_t> partitions;
   /// The consumer group offsets are committed to (and read from for committedOrEarliest).
   /// Empty: nothing is committed and committedOrEarliest means earliest.
   std::string group_id;
@@ -307,6 +312,11 @@ class LIGHTFLUS_API DevKafkaCluster {
   const std::string& bootstrapServers() const;
   /// Creates a topic (replication factor 1); throws ConnectorError if it cannot.
   void createTopic(const std::string& name, int partitions);
+  /// Takes broker `id` (1..brokers) down: its connections are closed and new ones refused,
+  /// as in an outage, until setBrokerUp(id). For tests of reconnection.
+  void setBrokerDown(int id);
+  /// Brings broker `id` back after setBrokerDown(id).
+  void setBrokerUp(int id);
 
  private:
   struct State;

@@ -44,4 +44,16 @@ void DevKafkaCluster::createTopic(const std::string& name, int partitions) {
                                      rd_kafka_err2str(err)));
 }
 
+void DevKafkaCluster::setBrokerDown(int id) {
+  if (auto err = rd_kafka_mock_broker_set_down(state_->cluster.get(), id))
+    throw ConnectorError(
+        fmt::format("cannot take dev broker {} down: {}", id, rd_kafka_err2str(err)));
+}
+
+void DevKafkaCluster::setBrokerUp(int id) {
+  if (auto err = rd_kafka_mock_broker_set_up(state_->cluster.get(), id))
+    throw ConnectorError(
+        fmt::format("cannot bring dev broker {} up: {}", id, rd_kafka_err2str(err)));
+}
+
 }  // namespace lightflus

@@ -240,9 +240,18 @@ void KafkaConsumerState::discoverPartitions(bool first) {
   next_discovery = std::chrono::steady_clock::now() + options.partition_discovery_interval;
   auto counts = readPartitionCounts(first ? options.connect_timeout : Duration(500), first);
   if (counts.empty()) return;  // brokers unreachable for now: try again at the next interval
+  const auto& pinned = options.partitions;
+  if (first)
+    for (std::size_t t = 0; t < counts.size(); ++t)
+      for (std::int32_t p : pinned)
+        if (p < 0 || p >= counts[t])
+          throw ConfigError(
+              fmt::format("{}: topic '{}' has {} partitions; there is no partition {}", where(),
+                          options.topics[t], counts[t], p));
   std::vector<std::size_t> added;
   for (std::size_t t = 0; t < counts.size(); ++t) {
     for (int p = 0; p < counts[t]; ++p) {
+      if (!pinned.empty() && std::find(pinned.begin(), pinned.end(), p) == pinned.end()) continue;
       if ((static_cast<int>(t) + p) % ctx.parallelism != ctx.subtask) continue;
       if (findPartition(options.topics[t], p)) continue;
       PartitionState ps;
@@ -472,8 +481,8 @@ SourceStatus KafkaConsumerState::poll(SourceOutput<T>& out) {
       std::string origin = fmt::format("{}/{}@{}", ps->topic, ps->partition, m->offset);
       if (options.on_malformed == MalformedPolicy::Fail)
         throw InputError(
-            fmt::format("{}: {} (MalformedPolicy::DeadLetter sends such records to "
-                        "deadLetters())",
+            fmt::format("{}: {} (a job can send such records to its dead-letter output: "
+                        "MalformedPolicy::DeadLetter, lightflusd run --on-error dead-letter)",
                         origin, error));
       out.deadLetter(DeadLetter{std::move(origin), std::string(payload(m.get())), error});
     }
@@ -489,7 +498,9 @@ SourceStatus KafkaConsumerState::poll(SourceOutput<T>& out) {
     emitted_watermark = w;
     out.emitWatermark(w);
   }
-  if (all_idle && !idle_marked && !partitions.empty()) out.markIdle();
+  // A subtask without partitions (more subtasks than partitions, or a pinned partition read
+  // by another subtask) is idle too: nothing it could emit may hold the watermark back.
+  if (all_idle && !idle_marked) out.markIdle();
   idle_marked = all_idle;
   if (emitted) idle_marked = false;
   messages.clear();
