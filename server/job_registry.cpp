@@ -42,18 +42,9 @@ namespace {
 // Records an HttpSource holds before POSTs wait for the job to catch up.
 constexpr std::size_t kIngestQueueCapacity = 10'000;
 
+// The engine's status names, but "stopped" for a cancelled job (the REST API's word).
 const char* statusOf(JobStatus status) {
-  switch (status) {
-    case JobStatus::Running:
-      return "running";
-    case JobStatus::Finished:
-      return "finished";
-    case JobStatus::Failed:
-      return "failed";
-    case JobStatus::Cancelled:
-      return "stopped";
-  }
-  return "failed";
+  return status == JobStatus::Cancelled ? "stopped" : toString(status);
 }
 
 std::int64_t nowMs() {

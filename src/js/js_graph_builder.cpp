@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "js_operators.hpp"
@@ -346,14 +347,7 @@ class Planner {
       streams_[static_cast<int>(intField(last, "id"))] = chain(last);
       return keyBy(key_op, streams_[static_cast<int>(intField(last, "id"))]);
     }
-    std::vector<int> udfs;
-    std::vector<std::string> kinds;
-    std::string name;
-    for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
-      udfs.push_back(static_cast<int>(intField(**it, "udf")));
-      kinds.push_back(stringField(**it, "kind"));
-      name += (name.empty() ? "" : "+") + stringField(**it, "name");
-    }
+    auto [udfs, kinds, name] = chainParts(ops);
     Value op = key_op;  // the fused operator: named after its parts
     op["name"] = name + "+" + stringField(key_op, "name");
     auto job = job_;
@@ -366,6 +360,21 @@ class Planner {
                                            init, static_cast<detail::Input<KeyedValue>*>(outs[0]),
                                            job, udfs, kinds, key_udf);
                                      })};
+  }
+
+  // The UDFs and kinds of a fused chain's operators (chainOf's order reversed: first to last),
+  // and its name ("a+b+c").
+  static std::tuple<std::vector<int>, std::vector<std::string>, std::string> chainParts(
+      const std::vector<const Value*>& ops) {
+    std::vector<int> udfs;
+    std::vector<std::string> kinds;
+    std::string name;
+    for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
+      udfs.push_back(static_cast<int>(intField(**it, "udf")));
+      kinds.push_back(stringField(**it, "kind"));
+      name += (name.empty() ? "" : "+") + stringField(**it, "name");
+    }
+    return {std::move(udfs), std::move(kinds), std::move(name)};
   }
 
   // The operators of the fused chain ending at `last`, last first.
@@ -383,14 +392,7 @@ class Planner {
   // A fused chain ending at `last`.
   Stream chain(const Value& last) {
     std::vector<const Value*> ops = chainOf(last);
-    std::vector<int> udfs;
-    std::vector<std::string> kinds;
-    std::string name;
-    for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
-      udfs.push_back(static_cast<int>(intField(**it, "udf")));
-      kinds.push_back(stringField(**it, "kind"));
-      name += (name.empty() ? "" : "+") + stringField(**it, "name");
-    }
+    auto [udfs, kinds, name] = chainParts(ops);
     Value op = last;  // the fused operator: named after its parts
     op["name"] = name;
     Stream in = input(*ops.back());

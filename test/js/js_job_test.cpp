@@ -17,23 +17,13 @@
 #include "js_job.hpp"
 #include "lightflus/connectors/file.hpp"
 #include "lightflus/lightflus.hpp"
+#include "test_helpers.hpp"
 
 using namespace lightflus;
 using namespace lightflus::js;
+using namespace lightflus::test;
 
 namespace {
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string sourcePath(const std::string& relative) {
-  return std::string(LIGHTFLUS_SOURCE_DIR) + "/" + relative;
-}
 
 // Runs a job and returns what its sinks received (all sinks, in no particular order).
 std::vector<Value> run(std::string_view source, const std::string& file_name, int parallelism = 1,

@@ -8,6 +8,7 @@
 #include "kafka_broker.hpp"
 #include "lightflus/connectors/kafka.hpp"
 #include "lightflus/lightflus.hpp"
+#include "test_helpers.hpp"
 
 using namespace lightflus;
 using namespace lightflus::test;
@@ -25,16 +26,6 @@ std::vector<std::string> readCommitted(const std::string& topic) {
       kcatConsume(broker().bootstrapServers(), topic, false, "-X isolation.level=read_committed");
   std::sort(lines.begin(), lines.end());
   return lines;
-}
-
-template <class F>
-bool eventually(F done, std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
 }
 
 // A job that writes "<prefix><i>" for the numbers of a generator (count 0: unbounded), in

@@ -7,36 +7,10 @@
 #include "kafka_broker.hpp"
 #include "lightflus/connectors/kafka.hpp"
 #include "lightflus/lightflus.hpp"
+#include "test_helpers.hpp"
 
 using namespace lightflus;
 using namespace lightflus::test;
-
-namespace {
-
-std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
-  std::vector<std::string> out;
-  for (int i = from; i < to; ++i) out.push_back(prefix + std::to_string(i));
-  return out;
-}
-
-template <class T>
-std::vector<T> sorted(std::vector<T> v) {
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
-/// Waits until `done()` or `timeout`; true if done.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
-}  // namespace
 
 TEST_CASE("records kcat produced are read exactly, in order per partition, by a bounded job",
           "[kafka][integration]") {

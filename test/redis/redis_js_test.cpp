@@ -11,24 +11,13 @@
 #include "js_job.hpp"
 #include "lightflus/lightflus.hpp"
 #include "redis_server.hpp"
+#include "test_helpers.hpp"
 
 using namespace lightflus;
 using namespace lightflus::js;
 using namespace lightflus::test;
 
 namespace {
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string sourcePath(const std::string& relative) {
-  return std::string(LIGHTFLUS_SOURCE_DIR) + "/" + relative;
-}
 
 void runJob(const std::string& source, const std::string& file_name,
             std::map<std::string, std::string> params, int parallelism) {
