@@ -219,7 +219,14 @@ void JobRuntime::start() {
     std::lock_guard lock(mutex_);
     live_tasks_ = tasks_.size();
   }
-  for (auto& t : tasks_) scheduler_.schedule(t.get());
+  for (auto& t : tasks_) {
+    for (const auto& op : t->operators)
+      if (op->threadBound()) {
+        t->pinTo(scheduler_.nextPin());
+        break;
+      }
+    scheduler_.schedule(t.get());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

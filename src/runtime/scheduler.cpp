@@ -25,8 +25,8 @@ Scheduler& Scheduler::shared() {
   return instance;
 }
 
-Scheduler::Scheduler(unsigned workers) {
-  for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { workerLoop(); });
+Scheduler::Scheduler(unsigned workers) : pinned_queues_(workers) {
+  for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this, i] { workerLoop(i); });
   timer_thread_ = std::thread([this] { timerLoop(); });
 }
 
@@ -61,20 +61,33 @@ void Scheduler::schedule(Runnable* r) {
 void Scheduler::enqueue(Runnable* r) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(r);
+    if (r->pinned_ >= 0)
+      pinned_queues_[static_cast<std::size_t>(r->pinned_) % pinned_queues_.size()].push_back(r);
+    else
+      queue_.push_back(r);
   }
-  cv_.notify_one();
+  // A pinned runnable needs its own worker, which notify_one might not pick.
+  if (r->pinned_ >= 0)
+    cv_.notify_all();
+  else
+    cv_.notify_one();
 }
 
-void Scheduler::workerLoop() {
+void Scheduler::workerLoop(unsigned index) {
+  std::deque<Runnable*>& mine = pinned_queues_[index];
+  bool mine_first = true;  // alternates, so that neither queue starves the other
   for (;;) {
     Runnable* r;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping
-      r = queue_.front();
-      queue_.pop_front();
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !mine.empty(); });
+      if (queue_.empty() && mine.empty()) return;  // stopping
+      std::deque<Runnable*>& from = mine.empty()                   ? queue_
+                                    : queue_.empty() || mine_first ? mine
+                                                                   : queue_;
+      mine_first = !mine_first;
+      r = from.front();
+      from.pop_front();
     }
     r->state_.store(Runnable::kRunning, std::memory_order_release);
     SteadyTime wake_at{};

@@ -32,6 +32,11 @@ class Runnable : public Waker {
   /// the owner may destroy it from then on.
   virtual void done() = 0;
   void wake() override;
+  /// Runs this runnable on one worker thread only (worker index modulo the pool size), from
+  /// its next scheduling on. For tasks that hold a thread-bound resource, such as state inside
+  /// a V8 isolate (one isolate per worker thread).
+  void pinTo(unsigned worker) { pinned_ = static_cast<int>(worker); }
+  bool pinned() const { return pinned_ >= 0; }
 
  private:
   friend class Scheduler;
@@ -40,6 +45,7 @@ class Runnable : public Waker {
   std::atomic<int> state_{kIdle};
   std::multimap<SteadyTime, Runnable*>::iterator timer_;
   bool has_timer_ = false;  // guarded by the scheduler's timer mutex
+  int pinned_ = -1;         // the worker it must run on, or -1
 };
 
 class Scheduler {
@@ -55,15 +61,19 @@ class Scheduler {
   void wakeAt(Runnable* r, SteadyTime when);
   void cancelTimer(Runnable* r);
   unsigned workers() const { return static_cast<unsigned>(workers_.size()); }
+  /// The worker for the next runnable to pin (round robin, so pinned tasks spread out).
+  unsigned nextPin() { return next_pin_.fetch_add(1, std::memory_order_relaxed) % workers(); }
 
  private:
   void enqueue(Runnable* r);
-  void workerLoop();
+  void workerLoop(unsigned index);
   void timerLoop();
 
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Runnable*> queue_;
+  std::vector<std::deque<Runnable*>> pinned_queues_;  // one per worker
+  std::atomic<unsigned> next_pin_{0};
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 

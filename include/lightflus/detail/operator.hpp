@@ -75,8 +75,8 @@ struct OperatorInit {
 
 /// The state of one operator across all subtasks of a snapshot, for restoring.
 struct OperatorRestore {
-  int subtask = 0;                    ///< the subtask being restored
-  int parallelism = 1;                ///< its new parallelism
+  int subtask = 0;      ///< the subtask being restored
+  int parallelism = 1;  ///< its new parallelism
   int max_parallelism = 128;
   std::vector<std::string> previous;  ///< the state each old subtask wrote, by old subtask index
 };
@@ -91,6 +91,9 @@ class Operator {
   virtual bool stateful() const { return false; }
   virtual void snapshot(StateWriter&) {}
   virtual void restore(const OperatorRestore&) {}
+  /// Whether the operator holds something bound to the thread that first ran it (state inside
+  /// a per-thread V8 isolate): its task then always runs on that one worker thread.
+  virtual bool threadBound() const { return false; }
   /// The input of this operator as `Input<In>*` (nullptr for sources).
   virtual void* input() = 0;
   /// Called after a checkpoint completed everywhere (two-phase-commit sinks, offset commits).
