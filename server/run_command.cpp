@@ -170,7 +170,9 @@ StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism) {
 
 StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism,
                     const js::JsGraphOptions& graph_options) {
-  ExecutionContext ctx = js::JsGraphBuilder(job, graph_options).build();
+  js::JsGraphOptions options = graph_options;
+  options.parallelism = parallelism;
+  ExecutionContext ctx = js::JsGraphBuilder(job, options).build();
   ExecutionOptions execution;
   execution.parallelism = parallelism;
   JobHandle handle = ctx.start(execution);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "js_operators.hpp"
+#include "js_window_operator.hpp"
 #include "lightflus/connectors/file.hpp"
 #ifdef LIGHTFLUS_JS_WITH_KAFKA
 #include "js_kafka_connectors.hpp"
@@ -154,6 +155,27 @@ class Planner {
           (op["parallelism"].isNull() || op["parallelism"] == input["parallelism"]))
         fused_into_key_by_.insert(input_id);
     }
+    // A window aggregate or reduce whose keyBy is fused with a chain, where all of them run
+    // with parallelism 1 (no exchange), fuses with them too (JsChainWindowOperator).
+    for (const Value& op : operators.asArray()) {
+      const std::string kind = stringField(op, "kind");
+      if ((kind != "reduce" && kind != "aggregate") || op["inputs"].size() != 1) continue;
+      const Value& window = byId(static_cast<int>(op["inputs"][0].asInt()), op);
+      if (stringField(window, "kind") != "window" || !alignedWindow(window) ||
+          consumers_[static_cast<int>(intField(window, "id"))] != 1 || window["inputs"].size() != 1)
+        continue;
+      const Value& key_by = byId(static_cast<int>(window["inputs"][0].asInt()), window);
+      if (stringField(key_by, "kind") != "keyBy" ||
+          consumers_[static_cast<int>(intField(key_by, "id"))] != 1 || key_by["inputs"].size() != 1)
+        continue;
+      const Value& last = byId(static_cast<int>(key_by["inputs"][0].asInt()), key_by);
+      if (!fused_into_key_by_.count(static_cast<int>(intField(last, "id")))) continue;
+      bool single = runsAlone(op) && runsAlone(window) && runsAlone(key_by);
+      for (const Value* part : chainOf(last)) single = single && runsAlone(*part);
+      if (!single) continue;
+      fused_windows_.insert(static_cast<int>(intField(op, "id")));
+      fused_into_window_.insert(static_cast<int>(intField(key_by, "id")));
+    }
     for (const Value& op : operators.asArray()) add(op);
   }
 
@@ -175,6 +197,7 @@ class Planner {
       if (fused_into_next_.count(id) == 0 && fused_into_key_by_.count(id) == 0)
         streams_[id] = chain(op);
     } else if (kind == "keyBy") {
+      if (fused_into_window_.count(id)) return;  // built by its window's aggregate
       const int from = static_cast<int>(op["inputs"][0].asInt());
       streams_[id] =
           fused_into_key_by_.count(from) ? chainKeyBy(byId(from, op), op) : keyBy(op, input(op));
@@ -184,8 +207,11 @@ class Planner {
       windows_.insert(id);  // built by its reader: a windowed fold, or a release
     } else if (kind == "reduce" || kind == "aggregate") {
       int from = static_cast<int>(op["inputs"][0].asInt());
-      streams_[id] = windows_.count(from) ? windowed(op, byId(from, op), input(byId(from, op)))
-                                          : rolling(op, input(op));
+      if (fused_windows_.count(id))
+        streams_[id] = chainWindow(op);
+      else
+        streams_[id] = windows_.count(from) ? windowed(op, byId(from, op), input(byId(from, op)))
+                                            : rolling(op, input(op));
     } else if (kind == "union") {
       streams_[id] = unionOf(op);
     } else if (kind == "sink") {
@@ -219,9 +245,25 @@ class Planner {
     return it->second;
   }
 
+  // Whether `op` runs with parallelism 1 for certain (options_.parallelism known).
+  bool runsAlone(const Value& op) const {
+    if (op["parallelism"].isNumber()) return op["parallelism"].asInt() == 1;
+    if (!options_.parallelism) return false;
+    if (*options_.parallelism > 0) return *options_.parallelism == 1;
+    const Value& job = job_->graph()["job"];
+    return !job["parallelism"].isNumber() || job["parallelism"].asInt() == 1;
+  }
+
+  static bool alignedWindow(const Value& window_op) {
+    const Value& type = window_op["window"]["type"];
+    return type.isString() && (type.asString() == "tumbling" || type.asString() == "sliding");
+  }
+
   template <class T>
   DataStream<T> named(DataStream<T> s, const Value& op) {
     s = s.name(stringField(op, "name"));
+    // The state's identity in snapshots: the job's operator, whatever fused around it.
+    s = s.uid("js-op-" + std::to_string(intField(op, "id")));
     if (op["parallelism"].isNumber())
       s = s.parallelism(static_cast<int>(op["parallelism"].asInt()));
     return s;
@@ -503,8 +545,69 @@ class Planner {
     throw ConfigError(describe(op) + ": unknown window type '" + type + "'");
   }
 
+  // The window aggregate of a tumbling or sliding window, its state inside V8.
+  JsWindowSpec windowSpec(const Value& op, const Value& window_op) {
+    const Value& w = window_op["window"];
+    JsWindowSpec spec;
+    spec.sliding = stringField(w, "type") == "sliding";
+    spec.size = intField(w, "sizeMs");
+    spec.slide = spec.sliding ? intField(w, "slideMs") : spec.size;
+    spec.offset = w["offsetMs"].isNumber() ? w["offsetMs"].asInt() : 0;
+    spec.event_time = !w["time"].isString() || w["time"].asString() != "processing";
+    spec.lateness = w["allowedLatenessMs"].isNumber() ? w["allowedLatenessMs"].asInt() : 0;
+    if (spec.size <= 0 || spec.slide <= 0 || spec.lateness < 0)
+      throw ConfigError(describe(window_op) +
+                        ": window size and slide must be positive, the allowed lateness not "
+                        "negative");
+    const bool reduce = stringField(op, "kind") == "reduce";
+    spec.reduce = reduce ? static_cast<int>(intField(op, "udf")) : -1;
+    if (!reduce) spec.aggregate = aggregateUdfs(op);
+    return spec;
+  }
+
+  // A chain, its keyBy, a tumbling or sliding window and its aggregate, in one operator.
+  Stream chainWindow(const Value& op) {
+    const Value& window_op = byId(static_cast<int>(op["inputs"][0].asInt()), op);
+    const Value& key_op = byId(static_cast<int>(window_op["inputs"][0].asInt()), window_op);
+    const Value& last = byId(static_cast<int>(key_op["inputs"][0].asInt()), key_op);
+    std::vector<const Value*> ops = chainOf(last);
+    Stream in = input(*ops.back());
+    if (in.keyed) {  // a re-keying: the chain keeps its own keyBy
+      streams_[static_cast<int>(intField(key_op, "id"))] = chainKeyBy(last, key_op);
+      return windowed(op, window_op, streams_[static_cast<int>(intField(key_op, "id"))]);
+    }
+    JsWindowSpec spec = windowSpec(op, window_op);
+    auto [udfs, kinds, name] = chainParts(ops);
+    Value fused = op;  // named after its parts; the uid stays the aggregate's
+    fused["name"] = name + "+" + stringField(key_op, "name") + "+" + stringField(op, "name");
+    fused["parallelism"] = Value(1);
+    auto job = job_;
+    int key_udf = static_cast<int>(intField(key_op, "udf"));
+    return Stream{attach<Value>(*in.plain, fused, "jsChain+window",
+                                [job, udfs, kinds, key_udf, spec](const detail::OperatorInit& init,
+                                                                  const std::vector<void*>& outs) {
+                                  return std::make_unique<JsChainWindowOperator>(
+                                      init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs,
+                                      kinds, key_udf, spec);
+                                }),
+                  std::nullopt};
+  }
+
   Stream windowed(const Value& op, const Value& window_op, const Stream& in) {
     if (!in.keyed) throw ConfigError(describe(window_op) + ": a window needs a keyBy before it");
+    if (alignedWindow(window_op)) {
+      JsWindowSpec spec = windowSpec(op, window_op);
+      auto job = job_;
+      return Stream{
+          attach<Value>(
+              *in.keyed, op, "window",
+              [job, spec](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+                return std::make_unique<JsWindowOperator>(
+                    init, static_cast<detail::Input<Value>*>(outs[0]), job, spec);
+              },
+              /*hashed=*/true),
+          std::nullopt};
+    }
     const bool reduce = stringField(op, "kind") == "reduce";
     JsWindowFunction fn(job_, stringField(op, "name"),
                         reduce ? static_cast<int>(intField(op, "udf")) : -1,
@@ -728,6 +831,8 @@ class Planner {
   std::map<int, int> consumers_;
   std::set<int> fused_into_next_;
   std::set<int> fused_into_key_by_;  // chain ends built with the keyBy that reads them
+  std::set<int> fused_windows_;      // window aggregates built with their chain and keyBy
+  std::set<int> fused_into_window_;  // keyBys built by their window's aggregate
   std::set<int> windows_;
   std::map<int, Stream> streams_;
   std::map<int, Stream> released_;

@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "js_job.hpp"
 #include "lightflus/datastream.hpp"
@@ -31,6 +32,10 @@ struct JsGraphOptions {
   /// Called for every `http` source operator (TS HttpSource): the Source the host feeds (an
   /// IngestSource over a queue it owns). Without it, a job with an HttpSource cannot start.
   std::function<SourceFactory<Value>(const Value& source_operator)> http_source;
+  /// The parallelism the job will run with (ExecutionOptions::parallelism; 0: the job's own
+  /// default), if known. Known, it lets a chain, keyBy and window aggregate that all run with
+  /// parallelism 1 fuse into one operator (JsChainWindowOperator).
+  std::optional<int> parallelism;
 };
 
 /// Builds the engine graph of a loaded job.

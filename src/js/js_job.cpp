@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "embedded_runtime.hpp"
+#include "js_window_helpers.hpp"
 #include "lightflus/error.hpp"
 #include "strings.hpp"
 #include "transpiler.hpp"
@@ -252,6 +253,11 @@ void JsWorker::load() {
                               ->Call(context, global, 1, &runtime)
                               .ToLocalChecked()
                               .As<v8::Object>());
+  v8::Local<v8::Value> window_args[] = {runtime, helpers_.Get(isolate)};
+  js.evaluate(kWindowHelpers, "lightflus-window-helpers.js")
+      .As<v8::Function>()
+      ->Call(context, global, 2, window_args)
+      .ToLocalChecked();
 
   // 3. Wrap, compile and run the job (docs/js-graph.md, section 2).
   v8::Local<v8::Value> wrap_args[] = {toJsString(isolate, code_->javascript),

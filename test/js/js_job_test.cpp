@@ -36,6 +36,7 @@ std::vector<Value> run(std::string_view source, const std::string& file_name, in
     auto state = results.emplace_back().state_;
     return [state] { return std::make_unique<CollectSink<Value>>(state); };
   };
+  graph_options.parallelism = parallelism;
   ExecutionContext ctx = JsGraphBuilder(job, graph_options).build();
   ExecutionOptions execution;
   execution.parallelism = parallelism;
@@ -422,6 +423,71 @@ TEST_CASE("a chain fused with its keyBy handles keys and throwing UDFs like two 
   } catch (const JobFailedError& e) {
     CHECK_THAT(e.what(), Catch::Contains("operator 'check'") && Catch::Contains("no map for 5") &&
                              Catch::Contains("fused.js:4:"));
+  }
+}
+
+// At parallelism 1 a chain, its keyBy and a window aggregate run as one operator with the
+// window state in V8 (JsChainWindowOperator); at 2 the window runs after the exchange
+// (JsWindowOperator). Both give the same results, dead letters and errors.
+TEST_CASE("a chain fused with its keyBy and window handles throwing UDFs like separate operators",
+          "[js][job][errors][window]") {
+  const char* job = R"(
+    const ctx = ExecutionContext.new("fusedWindow");
+    ctx.fromSource(Generator.sequence(1, 40))
+      .map((n) => { if (n === 5) throw new Error("no map for 5"); return n; }).name("check")
+      .keyBy((n) => n % 3)
+      .window(TumblingWindow.of(Time.days(3650)).processingTime())
+      .aggregate({
+        createAccumulator: () => ({ n: 0, s: 0 }),
+        add: (n, a) => { if (n === 11) throw new Error("cannot add 11"); a.n++; a.s += n; return a; },
+        getResult: (a) => `${a.n}:${a.s}`,
+      }).name("tally")
+      .sink(Stdout.new());
+    ctx.execute();
+  )";
+  // By hand: 1..40 without 5 and 11, per n % 3.
+  std::vector<std::string> expected;
+  for (int k = 0; k < 3; ++k) {
+    int count = 0, sum = 0;
+    for (int n = 1; n <= 40; ++n)
+      if (n % 3 == k && n != 5 && n != 11) ++count, sum += n;
+    expected.push_back(fmt::format("{}:{}", count, sum));
+  }
+  std::sort(expected.begin(), expected.end());
+  for (int parallelism : {1, 2}) {
+    SECTION("dead letters, p" + std::to_string(parallelism)) {
+      std::vector<std::string> letters;
+      std::mutex mutex;
+      JsJobOptions options;
+      options.on_error = ErrorPolicy::kDeadLetter;
+      options.dead_letters = [&](std::string_view line) {
+        std::lock_guard lock(mutex);
+        letters.emplace_back(line);
+      };
+      CHECK(sortedStrings(run(job, "fused_window.js", parallelism, options)) == expected);
+      std::lock_guard lock(mutex);
+      REQUIRE(letters.size() == 2);
+      std::vector<std::string> records;
+      for (const auto& l : letters) {
+        Value letter = Value::parseJson(l)["deadLetter"];
+        records.push_back(fmt::format("{} {}", letter["operator"].asString(),
+                                      letter["record"].toJson()));
+      }
+      std::sort(records.begin(), records.end());
+      CHECK(records == std::vector<std::string>{"check 5", "tally 11"});
+    }
+    SECTION("failure, p" + std::to_string(parallelism)) {
+      std::string source = job;
+      source.replace(source.find("n === 5"), 7, "n === 0");  // only the aggregate throws
+      try {
+        run(source, "fused_window.js", parallelism);
+        FAIL("no error");
+      } catch (const JobFailedError& e) {
+        CHECK_THAT(e.what(), Catch::Contains("operator 'tally'") &&
+                                 Catch::Contains("cannot add 11") &&
+                                 Catch::Contains("fused_window.js:9:"));
+      }
+    }
   }
 }
 

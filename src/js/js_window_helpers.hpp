@@ -1,0 +1,217 @@
+// The JavaScript half of JsWindowOperator (js_window_operator.hpp): keyed tumbling and sliding
+// windows whose accumulators live in the isolate, so that an element crosses into V8 once (and
+// not at all after a fused chain and keyBy). Evaluated in every worker after the host helpers
+// (js_job.cpp); the functions are added to the same helpers object.
+//
+// The semantics are the engine's WindowOperator's (include/lightflus/window.hpp) for aligned
+// windows: an element is late when its window's end plus the allowed lateness has passed the
+// watermark; a window fires when the watermark passes its end (processing time: when the clock
+// does); with allowed lateness, a fired window stays until end + lateness, and each late
+// element fires its key's result again; the end of a bounded input fires everything left, in
+// time order.
+//
+// State: { spec, wins: Map(start -> window), watermark, last, out, json, times, late, created }
+//   window: { start, end, max, keys: Map(key id -> entry), passed }  (passed: fired at its end)
+//   entry:  { key, acc, has, fired, dirty }
+// Results that are objects are copied as JSON at once (jobs mutate and return accumulators).
+#pragma once
+
+#include <string_view>
+
+namespace lightflus::js {
+
+constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
+  "use strict";
+  const udfs = lf.__udfs;
+  const pos = lf.__chainPosition;
+  const startOf = (ts, offset, size) => {
+    let r = (ts - offset) % size;
+    if (r < 0) r += size;
+    return ts - r;
+  };
+  // Object keys compare by content, whatever the order of their properties.
+  const sorted = (k, v) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const o = {};
+    for (const name of Object.keys(v).sort()) o[name] = v[name];
+    return o;
+  };
+  const idOf = (k) => {
+    if (typeof k === "string") return k.length > 0 && k.charCodeAt(0) === 0 ? "\u0000s" + k : k;
+    if (typeof k === "number") return k;
+    return "\u0000" + JSON.stringify(k, sorted);
+  };
+  const windowAt = (st, start) => {
+    let w = st.wins.get(start);
+    if (w === undefined) {
+      const s = st.spec, max = start + s.size - 1;
+      w = { start, end: start + s.size, max, keys: new Map(), passed: s.event && max <= st.watermark };
+      st.wins.set(start, w);
+      st.created.push(max);
+    }
+    return w;
+  };
+  const result = (st, w, e) => {
+    if (!e.has) return;
+    const s = st.spec, index = pos.index;
+    pos.index = -1;  // a failing getResult is not about one record: the job fails
+    let r = e.acc;
+    if (s.reduce < 0) { pos.udf = s.result; r = udfs[s.result](e.acc); }
+    pos.index = index;
+    const i = st.times.length;
+    st.times.push(w.max);
+    if (typeof r === "object" && r !== null) { st.json[i] = JSON.stringify(r); st.out.push(undefined); }
+    else st.out.push(r);
+    e.fired = true;
+    e.dirty = false;
+  };
+  const addTo = (st, w, key, v) => {
+    const id = idOf(key);
+    let e = w.keys.get(id);
+    if (e === undefined) {
+      e = { key, acc: undefined, has: false, fired: false, dirty: false };
+      w.keys.set(id, e);
+    }
+    const s = st.spec;
+    if (s.reduce >= 0) {
+      pos.udf = s.reduce;
+      e.acc = e.has ? udfs[s.reduce](e.acc, v) : v;
+    } else {
+      if (!e.has) { pos.udf = s.create; e.acc = udfs[s.create](); }
+      pos.udf = s.add;
+      e.acc = udfs[s.add](v, e.acc);
+    }
+    e.has = true;
+    if (w.passed) result(st, w, e);  // late, within the allowed lateness
+    else if (e.fired) e.dirty = true;
+  };
+  const late = (st, start) => st.spec.event && start + st.spec.size - 1 + st.spec.lateness <= st.watermark;
+  const assign = (st, ts, key, v) => {
+    const s = st.spec;
+    if (!s.sliding) {
+      const start = startOf(ts, s.offset, s.size);
+      let w = st.last;
+      if (w === null || w.start !== start) {
+        if (late(st, start)) { st.late++; return; }
+        w = st.last = windowAt(st, start);
+      }
+      addTo(st, w, key, v);
+      return;
+    }
+    let assigned = false;
+    for (let start = startOf(ts, s.offset, s.slide); start > ts - s.size; start -= s.slide) {
+      if (late(st, start)) continue;
+      assigned = true;
+      addTo(st, windowAt(st, start), key, v);
+    }
+    if (!assigned) st.late++;
+  };
+  // What a call produced: undefined, or [results, json, times, late, created].
+  const take = (st) => {
+    if (st.out.length === 0 && st.late === 0 && st.created.length === 0) return undefined;
+    const r = [st.out, st.json, st.times, st.late, st.created];
+    st.out = []; st.json = []; st.times = []; st.late = 0; st.created = [];
+    return r;
+  };
+  const begin = (udf, kind) => {
+    pos.udf = udf; pos.kind = kind; pos.output = []; pos.index = -1; pos.outputLength = 0;
+  };
+
+  // The states of this isolate's window operators, by the id the host gave them.
+  const states = new Map();
+  // spec: { sliding, size, slide, offset, event, lateness, reduce (udf or -1), create, add,
+  // result }.
+  h.windowNew = (id, spec) => {
+    states.set(id, { spec, wins: new Map(), watermark: -Infinity, last: null,
+                     out: [], json: [], times: [], late: 0, created: [] });
+  };
+  h.windowDrop = (id) => { states.delete(id); };
+  // Adds elements [from, n): the key of element i is values[i] where same[i] is 1, else
+  // keys[i]; its time is times[i] (event time) or now. pos.index names a failing element.
+  h.windowAdd = (id, keys, same, values, times, now, from) => {
+    const st = states.get(id), s = st.spec;
+    begin(s.reduce >= 0 ? s.reduce : s.add, "window");
+    for (let i = from, n = values.length; i < n; i++) {
+      pos.index = i;
+      const v = values[i];
+      assign(st, times === undefined ? now : times[i], same[i] === 1 ? v : keys[i], v);
+    }
+    pos.index = -1;
+    return take(st);
+  };
+  // A fused chain and keyBy in front of the window: [keys, same, outputs, times] for windowAdd
+  // (times: the event time of each output's input). Changes no window state, so the host can
+  // redo a batch step by step when it throws.
+  h.windowChainKeys = (chain, keyUdf, input, origins, times) => {
+    const out = chain(input, origins);
+    const f = udfs[keyUdf], n = out.length, keys = new Array(n), same = new Uint8Array(n);
+    begin(keyUdf, "keyBy");
+    pos.output = keys;
+    for (let i = 0; i < n; i++) {
+      pos.index = i;
+      const k = f(out[i]);
+      if (k === out[i]) same[i] = 1; else keys[i] = k;
+    }
+    pos.index = -1;
+    let outTimes;
+    if (times !== undefined) {
+      outTimes = new Float64Array(n);
+      for (let i = 0; i < n; i++) outTimes[i] = times[origins[i]];
+    }
+    return [keys, same, out, outTimes];
+  };
+  // Fires what is due at `upTo` (the watermark, or the processing-time timer's time), in time
+  // order; `end`: the input ended, fire everything left.
+  h.windowFire = (id, upTo, end) => {
+    const st = states.get(id), s = st.spec;
+    if (s.event && upTo > st.watermark) st.watermark = upTo;
+    begin(s.reduce >= 0 ? s.reduce : s.result, "window");
+    const keep = s.event && s.lateness > 0 && !end;
+    const due = (w) => (w.passed ? w.max + s.lateness : w.max);
+    const fire = [];
+    for (const w of st.wins.values()) if (end || due(w) <= upTo) fire.push(w);
+    fire.sort((a, b) => due(a) - due(b));
+    for (const w of fire) {
+      if (!w.passed) {
+        for (const e of w.keys.values()) result(st, w, e);
+        w.passed = true;
+        if (keep && w.max + s.lateness > upTo) continue;  // stays for late elements
+      } else {
+        for (const e of w.keys.values()) if (e.dirty) result(st, w, e);
+      }
+      st.wins.delete(w.start);
+      if (st.last === w) st.last = null;
+    }
+    return take(st);
+  };
+  // The state as [starts, passed, sizes, keys, accs, flags] (flags: has 1, fired 2, dirty 4).
+  h.windowSnapshot = (id) => {
+    const st = states.get(id);
+    const starts = [], passed = [], sizes = [], keys = [], accs = [], flags = [];
+    for (const w of st.wins.values()) {
+      starts.push(w.start); passed.push(w.passed); sizes.push(w.keys.size);
+      for (const e of w.keys.values()) {
+        keys.push(e.key); accs.push(e.has ? e.acc : null);
+        flags.push((e.has ? 1 : 0) | (e.fired ? 2 : 0) | (e.dirty ? 4 : 0));
+      }
+    }
+    return [starts, passed, sizes, keys, accs, flags];
+  };
+  // Adds state in windowSnapshot's form (the host keeps only the keys this subtask owns).
+  h.windowRestore = (id, starts, passed, sizes, keys, accs, flags) => {
+    const st = states.get(id);
+    let k = 0;
+    for (let i = 0; i < starts.length; i++) {
+      const w = windowAt(st, starts[i]);
+      w.passed = w.passed || passed[i];
+      for (let j = 0; j < sizes[i]; j++, k++) {
+        const f = flags[k];
+        w.keys.set(idOf(keys[k]), { key: keys[k], acc: accs[k], has: (f & 1) !== 0,
+                                    fired: (f & 2) !== 0, dirty: (f & 4) !== 0 });
+      }
+    }
+    return take(st);
+  };
+}))js";
+
+}  // namespace lightflus::js

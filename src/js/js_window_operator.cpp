@@ -1,0 +1,477 @@
+#include "js_window_operator.hpp"
+
+#include <v8-array-buffer.h>
+#include <v8-typed-array.h>
+
+#include <atomic>
+#include <map>
+
+#include "lightflus/state.hpp"
+#include "lightflus/time.hpp"
+#include "strings.hpp"
+
+namespace lightflus::js {
+
+namespace {
+
+std::int64_t nextStateId() {
+  static std::atomic<std::int64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+v8::Local<v8::Number> number(v8::Isolate* isolate, double v) {
+  return v8::Number::New(isolate, v);
+}
+
+// A JS number for a Timestamp: the extremes become -Infinity and Infinity.
+double jsTime(Timestamp t) {
+  if (t == kMinTimestamp) return -std::numeric_limits<double>::infinity();
+  if (t == kMaxTimestamp) return std::numeric_limits<double>::infinity();
+  return static_cast<double>(t);
+}
+
+v8::Local<v8::Float64Array> toFloat64Array(v8::Isolate* isolate,
+                                           const std::vector<Timestamp>& values) {
+  std::size_t bytes = values.size() * sizeof(double);
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes);
+  auto* data = static_cast<double*>(buffer->GetBackingStore()->Data());
+  for (std::size_t i = 0; i < values.size(); ++i) data[i] = static_cast<double>(values[i]);
+  return v8::Float64Array::New(buffer, 0, values.size());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// JsWindowCore
+
+JsWindowCore::JsWindowCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job,
+                           JsWindowSpec spec, Emit emit)
+    : init_(init),
+      site_(std::move(job), init.operator_name),
+      spec_(spec),
+      emit_(std::move(emit)),
+      id_(nextStateId()) {}
+
+void JsWindowCore::open() {
+  site_.open();
+  // Restored processing-time windows need their timers before any element arrives.
+  if (!restored_.empty()) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::HandleScope handles(js.isolate());
+    v8::TryCatch try_catch(js.isolate());
+    ValueConverter convert(js.isolate(), js.context());
+    detail::guarded(init_.operator_name, [&] { ensureState(convert); });
+    flush();
+  }
+}
+
+void JsWindowCore::close() {
+  if (state_worker_ != nullptr) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::HandleScope handles(js.isolate());
+    v8::TryCatch try_catch(js.isolate());
+    v8::Local<v8::Value> args[] = {number(js.isolate(), static_cast<double>(id_))};
+    try {
+      js.call(site_.label(), site_.worker().helper("windowDrop"), v8::Undefined(js.isolate()),
+              args);
+    } catch (const std::exception&) {
+      // The isolate is going away with the job anyway.
+    }
+    state_worker_ = nullptr;
+  }
+  site_.close();
+}
+
+void JsWindowCore::ensureState(ValueConverter& convert) {
+  JsWorker& worker = site_.current();
+  if (state_worker_ == &worker) return;
+  if (state_worker_ != nullptr)
+    throw Error("internal error: the window state is in another thread's isolate");
+  JsIsolate& js = worker.js();
+  v8::Isolate* isolate = js.isolate();
+  v8::Local<v8::Context> context = js.context();
+  v8::Local<v8::Object> spec = v8::Object::New(isolate);
+  auto set = [&](const char* name, v8::Local<v8::Value> v) {
+    spec->Set(context, toJsString(isolate, name), v).Check();
+  };
+  set("sliding", v8::Boolean::New(isolate, spec_.sliding));
+  set("size", number(isolate, static_cast<double>(spec_.size)));
+  set("slide", number(isolate, static_cast<double>(spec_.slide)));
+  set("offset", number(isolate, static_cast<double>(spec_.offset)));
+  set("event", v8::Boolean::New(isolate, spec_.event_time));
+  set("lateness", number(isolate, static_cast<double>(spec_.lateness)));
+  set("reduce", number(isolate, spec_.reduce));
+  set("create", number(isolate, spec_.aggregate.create));
+  set("add", number(isolate, spec_.aggregate.add));
+  set("result", number(isolate, spec_.aggregate.result));
+  v8::Local<v8::Value> args[] = {number(isolate, static_cast<double>(id_)), spec};
+  js.call(site_.label(), worker.helper("windowNew"), v8::Undefined(isolate), args);
+  state_worker_ = &worker;
+  if (restored_.empty()) return;
+
+  std::vector<v8::Local<v8::Value>> starts, passed, sizes, keys, accs, flags;
+  for (const auto& w : restored_) {
+    starts.push_back(number(isolate, static_cast<double>(w.start)));
+    passed.push_back(v8::Boolean::New(isolate, w.passed));
+    sizes.push_back(number(isolate, static_cast<double>(w.entries.size())));
+    for (const auto& [key, acc, f] : w.entries) {
+      keys.push_back(convert.toJs(key));
+      accs.push_back(convert.toJs(acc));
+      flags.push_back(number(isolate, f));
+    }
+  }
+  restored_.clear();
+  auto array = [&](std::vector<v8::Local<v8::Value>>& v) {
+    return v8::Array::New(isolate, v.data(), v.size()).As<v8::Value>();
+  };
+  collect(call("windowRestore", {array(starts), array(passed), array(sizes), array(keys),
+                                 array(accs), array(flags)}),
+          convert);
+}
+
+v8::Local<v8::Value> JsWindowCore::call(std::string_view helper,
+                                        std::vector<v8::Local<v8::Value>> args) {
+  JsIsolate& js = site_.worker().js();
+  args.insert(args.begin(), number(js.isolate(), static_cast<double>(id_)));
+  return js.call(site_.label(), site_.worker().helper(helper), v8::Undefined(js.isolate()), args);
+}
+
+void JsWindowCore::collect(v8::Local<v8::Value> taken, ValueConverter& convert) {
+  if (!taken->IsArray()) return;
+  JsIsolate& js = site_.worker().js();
+  v8::Isolate* isolate = js.isolate();
+  v8::Local<v8::Context> context = js.context();
+  v8::Local<v8::Array> parts = taken.As<v8::Array>();
+  auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
+  v8::Local<v8::Array> out = part(0).As<v8::Array>();
+  v8::Local<v8::Array> json = part(1).As<v8::Array>();
+  v8::Local<v8::Array> times = part(2).As<v8::Array>();
+  for (std::uint32_t i = 0, n = out->Length(); i < n; ++i) {
+    v8::Local<v8::Value> item = out->Get(context, i).ToLocalChecked();
+    Value value =
+        item->IsUndefined()
+            ? Value::parseJson(toStdString(isolate, json->Get(context, i).ToLocalChecked()))
+            : convert.fromJs(item);
+    auto time =
+        static_cast<Timestamp>(times->Get(context, i).ToLocalChecked().As<v8::Number>()->Value());
+    buffer_.push_back(Element<Value>{std::move(value), time});
+  }
+  auto late = static_cast<std::uint64_t>(part(3).As<v8::Number>()->Value());
+  if (late > 0) init_.counters->late_dropped.fetch_add(late, std::memory_order_relaxed);
+  if (!spec_.event_time) {
+    v8::Local<v8::Array> created = part(4).As<v8::Array>();
+    for (std::uint32_t i = 0, n = created->Length(); i < n; ++i) {
+      auto t = static_cast<Timestamp>(
+          created->Get(context, i).ToLocalChecked().As<v8::Number>()->Value());
+      if (!timers_.insert(t).second) continue;
+      init_.services->registerProcessingTimer(t, [this](Timestamp at) {
+        timers_.erase(at);
+        fire(at, false);
+        flush();
+      });
+    }
+  }
+  if (buffer_.size() >= init_.batch_size) flush();
+}
+
+void JsWindowCore::flush() {
+  emitChunked(buffer_, init_.batch_size, emit_);
+}
+
+void JsWindowCore::checkTimestamps(const std::vector<Timestamp>& ts) const {
+  for (Timestamp t : ts)
+    if (t == kMinTimestamp)
+      throw Error(
+          "event-time window received an element without a timestamp; call "
+          "assignTimestamps() before the window");
+}
+
+template <class Record>
+void JsWindowCore::addArrays(v8::Local<v8::Value> keys, v8::Local<v8::Value> same,
+                             v8::Local<v8::Array> values, v8::Local<v8::Value> times, Timestamp now,
+                             ValueConverter& convert, Record&& record) {
+  v8::Isolate* isolate = site_.worker().js().isolate();
+  std::size_t from = 0;
+  for (;;) {
+    try {
+      collect(call("windowAdd", {keys, same, values, times, number(isolate, jsTime(now)),
+                                 number(isolate, static_cast<double>(from))}),
+              convert);
+      return;
+    } catch (const UserCodeError& error) {
+      std::size_t failed = site_.failedElement(error);  // throws unless dead-lettering
+      site_.deadLetter(record(failed));
+      from = failed + 1;
+    }
+  }
+}
+
+void JsWindowCore::add(Batch<KeyedValue>& batch) {
+  if (batch.empty()) return;
+  detail::guarded(init_.operator_name, [&] {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::HandleScope handles(isolate);
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, js.context());
+    ensureState(convert);
+    v8::Local<v8::Value> times = v8::Undefined(isolate);
+    Timestamp now = 0;
+    if (spec_.event_time) {
+      times_.clear();
+      for (const auto& e : batch) times_.push_back(e.timestamp);
+      checkTimestamps(times_);
+      times = toFloat64Array(isolate, times_);
+    } else {
+      now = processingTimeNow();
+    }
+    // Keys equal to their value (keyBy(w => w)) are not converted twice.
+    const std::size_t n = batch.size();
+    v8::Local<v8::Uint8Array> same = v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, n), 0, n);
+    auto* same_data = static_cast<std::uint8_t*>(same->Buffer()->GetBackingStore()->Data());
+    std::vector<v8::Local<v8::Value>> keys(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const KeyedValue& kv = batch[i].value;
+      if (kv.first == kv.second)
+        same_data[i] = 1;
+      else
+        keys[i] = convert.toJs(kv.first);
+    }
+    for (auto& k : keys)
+      if (k.IsEmpty()) k = v8::Undefined(isolate);
+    v8::Local<v8::Array> key_array = v8::Array::New(isolate, keys.data(), keys.size());
+    v8::Local<v8::Array> values = convert.toJsArray(
+        batch, 0, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
+    addArrays(key_array, same, values, times, now, convert,
+              [&](std::size_t i) -> const Value& { return batch[i].value.second; });
+  });
+  batch.clear();
+}
+
+bool JsWindowCore::addChained(Batch<Value>& batch, const std::vector<int>& udfs,
+                              const std::vector<std::string>& kinds, int key_udf) {
+  bool done = true;
+  detail::guarded(init_.operator_name, [&] {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::Local<v8::Context> context = js.context();
+    v8::HandleScope handles(isolate);
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, context);
+    ensureState(convert);
+    v8::Local<v8::Value> times = v8::Undefined(isolate);
+    v8::Local<v8::Value> origins = v8::Undefined(isolate);
+    Timestamp now = 0;
+    if (spec_.event_time) {
+      times_.clear();
+      for (const auto& e : batch) times_.push_back(e.timestamp);
+      checkTimestamps(times_);
+      times = toFloat64Array(isolate, times_);
+      origins = v8::Array::New(isolate);
+    } else {
+      now = processingTimeNow();
+    }
+    v8::Local<v8::Value> args[] = {
+        site_.worker().chain(udfs, kinds), number(isolate, key_udf),
+        convert.toJsArray(batch, 0,
+                          [](const Element<Value>& e) -> const Value& { return e.value; }),
+        origins, times};
+    v8::Local<v8::Array> parts;
+    try {
+      parts = js.call(site_.label(), site_.worker().helper("windowChainKeys"),
+                      v8::Undefined(isolate), args)
+                  .As<v8::Array>();
+    } catch (const UserCodeError&) {
+      done = false;
+      return;
+    }
+    auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
+    v8::Local<v8::Array> outputs = part(2).As<v8::Array>();
+    addArrays(part(0), part(1), outputs, part(3), now, convert, [&](std::size_t i) {
+      return convert.fromJs(outputs->Get(context, static_cast<std::uint32_t>(i)).ToLocalChecked());
+    });
+  });
+  if (done) batch.clear();
+  return done;
+}
+
+void JsWindowCore::fire(Timestamp up_to, bool end) {
+  detail::guarded(init_.operator_name, [&] {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::HandleScope handles(isolate);
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, js.context());
+    ensureState(convert);
+    try {
+      collect(call("windowFire", {number(isolate, jsTime(up_to)), v8::Boolean::New(isolate, end)}),
+              convert);
+    } catch (const UserCodeError& error) {
+      site_.failedElement(error);  // a result has no record: this throws
+      throw detail::OperatorFailure(init_.operator_name, error.what());
+    }
+  });
+}
+
+void JsWindowCore::snapshot(StateWriter& w) {
+  // Windows restored but not yet in the isolate (no element since) are written as they are.
+  std::vector<RestoredWindow> windows = restored_;
+  if (state_worker_ != nullptr) {
+    detail::guarded(init_.operator_name, [&] {
+      JsIsolate& js = site_.current().js();
+      JsIsolate::Scope scope(js);
+      v8::Isolate* isolate = js.isolate();
+      v8::Local<v8::Context> context = js.context();
+      v8::HandleScope handles(isolate);
+      v8::TryCatch try_catch(isolate);
+      ValueConverter convert(isolate, context);
+      v8::Local<v8::Array> parts = call("windowSnapshot", {}).As<v8::Array>();
+      auto part = [&](std::uint32_t i) {
+        return parts->Get(context, i).ToLocalChecked().As<v8::Array>();
+      };
+      v8::Local<v8::Array> starts = part(0), passed = part(1), sizes = part(2), keys = part(3),
+                           accs = part(4), flags = part(5);
+      auto at = [&](v8::Local<v8::Array> a, std::uint32_t i) {
+        return a->Get(context, i).ToLocalChecked();
+      };
+      std::uint32_t k = 0;
+      for (std::uint32_t i = 0, n = starts->Length(); i < n; ++i) {
+        RestoredWindow rw;
+        rw.start = static_cast<std::int64_t>(at(starts, i).As<v8::Number>()->Value());
+        rw.passed = at(passed, i)->IsTrue();
+        auto size = static_cast<std::uint32_t>(at(sizes, i).As<v8::Number>()->Value());
+        for (std::uint32_t j = 0; j < size; ++j, ++k)
+          rw.entries.emplace_back(
+              convert.fromJs(at(keys, k)), convert.fromJs(at(accs, k)),
+              static_cast<std::uint8_t>(at(flags, k).As<v8::Number>()->Value()));
+        windows.push_back(std::move(rw));
+      }
+    });
+  }
+  w.writeSize(windows.size());
+  for (const auto& rw : windows) {
+    w.write(rw.start);
+    w.write(rw.passed);
+    w.writeSize(rw.entries.size());
+    for (const auto& [key, acc, flags] : rw.entries) {
+      w.write(key);
+      w.write(acc);
+      w.write(flags);
+    }
+  }
+}
+
+void JsWindowCore::restore(const detail::OperatorRestore& r) {
+  // Runs on the thread that builds the job, not the task's: the windows wait here until the
+  // task's isolate takes them (open()).
+  std::map<std::int64_t, RestoredWindow> windows;
+  for (const auto& bytes : r.previous) {
+    if (bytes.empty()) continue;
+    StateReader reader(bytes);
+    auto n = reader.readSize();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      auto start = reader.read<std::int64_t>();
+      bool passed = reader.read<bool>();
+      RestoredWindow& rw = windows[start];
+      rw.start = start;
+      rw.passed = rw.passed || passed;
+      auto m = reader.readSize();
+      for (std::uint64_t j = 0; j < m; ++j) {
+        auto key = reader.read<Value>();
+        auto acc = reader.read<Value>();
+        auto flags = reader.read<std::uint8_t>();
+        if (detail::ownsKey(key, std::hash<Value>{}, r.subtask, r.parallelism, r.max_parallelism))
+          rw.entries.emplace_back(std::move(key), std::move(acc), flags);
+      }
+    }
+  }
+  for (auto& [start, rw] : windows)
+    if (!rw.entries.empty()) restored_.push_back(std::move(rw));
+}
+
+// ---------------------------------------------------------------------------------------------
+// JsWindowOperator
+
+JsWindowOperator::JsWindowOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
+                                   std::shared_ptr<JsJob> job, JsWindowSpec spec)
+    : detail::OneInputOperator<KeyedValue, Value>(init, out),
+      core_(init, std::move(job), spec, [this](Batch<Value>& b) { this->emit(b); }) {}
+
+void JsWindowOperator::processBatch(Batch<KeyedValue>& batch) {
+  countIn(batch.size());
+  core_.add(batch);
+  core_.flush();
+}
+
+void JsWindowOperator::processWatermark(Timestamp w) {
+  core_.watermark(w);
+  core_.flush();  // results before the watermark that fired them
+  out_->processWatermark(w);
+}
+
+void JsWindowOperator::endInput() {
+  core_.fire(kMaxTimestamp, true);
+  core_.flush();
+  out_->endInput();
+}
+
+// ---------------------------------------------------------------------------------------------
+// JsChainWindowOperator
+
+JsChainWindowOperator::JsChainWindowOperator(const detail::OperatorInit& init,
+                                             detail::Input<Value>* out, std::shared_ptr<JsJob> job,
+                                             std::vector<int> udfs, std::vector<std::string> kinds,
+                                             int key_udf, JsWindowSpec spec)
+    : detail::OneInputOperator<Value, Value>(init, out),
+      core_(init, job, spec, [this](Batch<Value>& b) { this->emit(b); }),
+      udfs_(udfs),
+      kinds_(kinds),
+      key_udf_(key_udf),
+      keyed_input_(core_),
+      step_keys_(stepInit(init), &keyed_input_, job, key_udf),
+      step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
+
+detail::OperatorInit JsChainWindowOperator::stepInit(const detail::OperatorInit& init) {
+  detail::OperatorInit step = init;
+  step.counters = &step_counters_;
+  return step;
+}
+
+void JsChainWindowOperator::open() {
+  core_.open();
+  step_chain_.open();
+  step_keys_.open();
+}
+
+void JsChainWindowOperator::close() {
+  step_keys_.close();
+  step_chain_.close();
+  core_.close();
+}
+
+void JsChainWindowOperator::processBatch(Batch<Value>& batch) {
+  countIn(batch.size());
+  if (batch.empty()) return;
+  if (!core_.addChained(batch, udfs_, kinds_, key_udf_))
+    step_chain_.processBatch(batch);  // through step_keys_ into the window
+  core_.flush();
+}
+
+void JsChainWindowOperator::processWatermark(Timestamp w) {
+  core_.watermark(w);
+  core_.flush();
+  out_->processWatermark(w);
+}
+
+void JsChainWindowOperator::endInput() {
+  core_.fire(kMaxTimestamp, true);
+  core_.flush();
+  out_->endInput();
+}
+
+}  // namespace lightflus::js

@@ -1,0 +1,170 @@
+// Keyed tumbling and sliding windows of TypeScript jobs with their accumulators inside V8.
+//
+// The engine's WindowOperator with a JsWindowFunction keeps each accumulator as a Value: every
+// element crosses into V8 for add() and the accumulator crosses back and forth per fold. Here
+// the window state lives in the isolate (js_window_helpers.hpp): one call per batch adds every
+// element, and after a fused chain and keyBy (JsChainWindowOperator, where no exchange sits in
+// between) the chain's outputs never leave V8 at all: a word of a word count is split, keyed
+// and counted in one call.
+//
+// The state belongs to one isolate, and isolates belong to worker threads, so these operators
+// are threadBound(): their task always runs on one worker thread. Snapshots hold the windows
+// as Values (keys, accumulators, flags), restorable at another parallelism, and the same for
+// both operators, which share the uid of the aggregate they implement.
+//
+// Session windows (merging) stay on the engine's WindowOperator.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "js_operators.hpp"
+
+namespace lightflus::js {
+
+/// What a window aggregate computes (from the job's graph).
+struct JsWindowSpec {
+  bool sliding = false;
+  std::int64_t size = 0;
+  std::int64_t slide = 0;
+  std::int64_t offset = 0;
+  bool event_time = false;
+  std::int64_t lateness = 0;
+  int reduce = -1;  ///< the reduce UDF, or -1 for an aggregate
+  AggregateUdfs aggregate;
+};
+
+/// The part both operators share: the state's calls into JavaScript, results, timers,
+/// snapshots. `emit` hands results downstream.
+class JsWindowCore {
+ public:
+  using Emit = std::function<void(Batch<Value>&)>;
+  JsWindowCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job, JsWindowSpec spec,
+               Emit emit);
+
+  void open();
+  void close();
+  JsCallSite& site() { return site_; }
+
+  /// Adds keyed elements.
+  void add(Batch<KeyedValue>& batch);
+  /// Runs the fused chain and keyBy over `batch`, then adds their outputs. False, with the
+  /// window state unchanged, when a chain or key function threw.
+  bool addChained(Batch<Value>& batch, const std::vector<int>& udfs,
+                  const std::vector<std::string>& kinds, int key_udf);
+  /// Fires what is due at `up_to`, or everything (`end`).
+  void fire(Timestamp up_to, bool end);
+  /// Fires the event-time windows the watermark `w` has passed.
+  void watermark(Timestamp w) {
+    if (spec_.event_time) fire(w, false);
+  }
+  void flush();
+
+  void snapshot(StateWriter& w);
+  void restore(const detail::OperatorRestore& r);
+
+ private:
+  struct RestoredWindow {
+    std::int64_t start = 0;
+    bool passed = false;
+    std::vector<std::tuple<Value, Value, std::uint8_t>> entries;  // key, acc, flags
+  };
+
+  // Makes the state in this thread's isolate on first use (and applies a pending restore);
+  // inside a JsIsolate::Scope.
+  void ensureState(ValueConverter& convert);
+  // Calls a window helper with the state id first; its result goes through collect().
+  v8::Local<v8::Value> call(std::string_view helper, std::vector<v8::Local<v8::Value>> args);
+  // Results, late counts and new windows of a helper call.
+  void collect(v8::Local<v8::Value> taken, ValueConverter& convert);
+  // windowAdd over JS arrays, element `from` on, with dead-letter handling: `record(i)` is
+  // element i as a Value.
+  template <class Record>
+  void addArrays(v8::Local<v8::Value> keys, v8::Local<v8::Value> same, v8::Local<v8::Array> values,
+                 v8::Local<v8::Value> times, Timestamp now, ValueConverter& convert,
+                 Record&& record);
+  void checkTimestamps(const std::vector<Timestamp>& ts) const;
+
+  detail::OperatorInit init_;
+  JsCallSite site_;
+  JsWindowSpec spec_;
+  Emit emit_;
+  const std::int64_t id_;             // the state's id in the isolate
+  JsWorker* state_worker_ = nullptr;  // where the state is
+  std::vector<RestoredWindow> restored_;
+  std::set<Timestamp> timers_;  // processing-time timers registered
+  Batch<Value> buffer_;
+  std::vector<Timestamp> times_;
+};
+
+/// A keyed window aggregate or reduce after a keyBy.
+class JsWindowOperator final : public detail::OneInputOperator<KeyedValue, Value> {
+ public:
+  JsWindowOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
+                   std::shared_ptr<JsJob> job, JsWindowSpec spec);
+
+  bool stateful() const override { return true; }
+  bool threadBound() const override { return true; }
+  void open() override { core_.open(); }
+  void close() override { core_.close(); }
+  void processBatch(Batch<KeyedValue>& batch) override;
+  void processWatermark(Timestamp w) override;
+  void endInput() override;
+  void snapshot(StateWriter& w) override { core_.snapshot(w); }
+  void restore(const detail::OperatorRestore& r) override { core_.restore(r); }
+
+ private:
+  JsWindowCore core_;
+};
+
+/// A chain of map/flatMap/filter, the keyBy after it and the window aggregate or reduce after
+/// that, in one operator: where the keyBy needs no exchange (parallelism 1). A batch in which a
+/// chain or key function throws is redone step by step (dead letters, positions), as in
+/// JsChainKeyByOperator.
+class JsChainWindowOperator final : public detail::OneInputOperator<Value, Value> {
+ public:
+  JsChainWindowOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
+                        std::shared_ptr<JsJob> job, std::vector<int> udfs,
+                        std::vector<std::string> kinds, int key_udf, JsWindowSpec spec);
+
+  bool stateful() const override { return true; }
+  bool threadBound() const override { return true; }
+  void open() override;
+  void close() override;
+  void processBatch(Batch<Value>& batch) override;
+  void processWatermark(Timestamp w) override;
+  void endInput() override;
+  void snapshot(StateWriter& w) override { core_.snapshot(w); }
+  void restore(const detail::OperatorRestore& r) override { core_.restore(r); }
+
+ private:
+  // The step-by-step path's end: keyed elements into the window.
+  class KeyedInput final : public detail::Input<KeyedValue> {
+   public:
+    explicit KeyedInput(JsWindowCore& core) : core_(core) {}
+    void processBatch(Batch<KeyedValue>& batch) override { core_.add(batch); }
+    void processWatermark(Timestamp) override {}
+    void processIdle() override {}
+    void processBarrier(std::uint64_t) override {}
+    void endInput() override {}
+
+   private:
+    JsWindowCore& core_;
+  };
+  detail::OperatorInit stepInit(const detail::OperatorInit& init);
+
+  detail::OperatorCounters step_counters_;  // the step-by-step operators' own counts
+  JsWindowCore core_;
+  std::vector<int> udfs_;
+  std::vector<std::string> kinds_;
+  int key_udf_;
+  KeyedInput keyed_input_;
+  JsKeyByOperator<Value> step_keys_;
+  JsChainOperator<Value> step_chain_;
+};
+
+}  // namespace lightflus::js
