@@ -419,8 +419,7 @@ std::string JsJob::operatorOfUdf(int udf, std::string_view fallback) const {
 std::shared_ptr<JsWorker> JsJob::worker() {
   const auto self = std::this_thread::get_id();
   std::lock_guard lock(mutex_);
-  if (auto it = workers_.find(self); it != workers_.end())
-    if (auto live = it->second.lock()) return live;
+  if (auto it = workers_.find(self); it != workers_.end()) return it->second;
   std::shared_ptr<JsWorker> worker = std::move(spare_);
   if (!worker) {
     worker = std::make_shared<JsWorker>(code_);
@@ -436,8 +435,7 @@ std::shared_ptr<JsWorker> JsJob::worker() {
 
 void JsJob::terminate() {
   std::lock_guard lock(mutex_);
-  for (auto& [thread, weak] : workers_)
-    if (auto worker = weak.lock()) worker->js().isolate()->TerminateExecution();
+  for (auto& [thread, worker] : workers_) worker->js().isolate()->TerminateExecution();
 }
 
 void JsJob::deadLetter(std::string_view operator_name, std::string_view error,

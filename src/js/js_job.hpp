@@ -147,7 +147,10 @@ class JsJob {
   Value graph_;
   std::map<int, std::string> udf_operators_;
   mutable std::mutex mutex_;
-  std::map<std::thread::id, std::weak_ptr<JsWorker>> workers_;
+  // One worker per thread that ran the job, kept until the job goes: the engine's pool moves
+  // tasks between its threads, and a worker let go when its task moved away would have to be
+  // made again (evaluating the job anew, its compiled code cold) when the task came back.
+  std::map<std::thread::id, std::shared_ptr<JsWorker>> workers_;
   std::shared_ptr<JsWorker> spare_;  // the worker that loaded the job, until a thread takes it
 };
 
