@@ -22,6 +22,9 @@ export default function (ctx: ExecutionContext) {
         return tally;
       },
       getResult: (tally: Tally) => `${tally.word} ${tally.count}`,
+      // With merge (Flink's AggregateFunction has it too), each subtask pre-aggregates its batch
+      // before the keyBy exchange at parallelism 2 and more.
+      merge: (a: Tally, b: Tally): Tally => ({ word: a.word || b.word, count: a.count + b.count }),
     })
     .sink(Stdout.new<string>());
 }

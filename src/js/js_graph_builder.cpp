@@ -172,8 +172,13 @@ class Planner {
       if (!fused_into_key_by_.count(static_cast<int>(intField(last, "id")))) continue;
       bool single = runsAlone(op) && runsAlone(window) && runsAlone(key_by);
       for (const Value* part : chainOf(last)) single = single && runsAlone(*part);
-      if (!single) continue;
-      fused_windows_.insert(static_cast<int>(intField(op, "id")));
+      // Otherwise an aggregate that can merge (or a reduce) combines before the exchange, unless
+      // late elements refire windows (allowed lateness): a partial would refire once for several.
+      const Value& lateness = window["window"]["allowedLatenessMs"];
+      if (!single && ((kind == "aggregate" && !op["aggregate"]["merge"].isNumber()) ||
+                      (lateness.isNumber() && lateness.asInt() > 0)))
+        continue;
+      (single ? fused_windows_ : combined_windows_).insert(static_cast<int>(intField(op, "id")));
       fused_into_window_.insert(static_cast<int>(intField(key_by, "id")));
     }
     for (const Value& op : operators.asArray()) add(op);
@@ -207,8 +212,8 @@ class Planner {
       windows_.insert(id);  // built by its reader: a windowed fold, or a release
     } else if (kind == "reduce" || kind == "aggregate") {
       int from = static_cast<int>(op["inputs"][0].asInt());
-      if (fused_windows_.count(id))
-        streams_[id] = chainWindow(op);
+      if (fused_windows_.count(id) || combined_windows_.count(id))
+        streams_[id] = chainWindow(op, combined_windows_.count(id) > 0);
       else
         streams_[id] = windows_.count(from) ? windowed(op, byId(from, op), input(byId(from, op)))
                                             : rolling(op, input(op));
@@ -565,8 +570,9 @@ class Planner {
     return spec;
   }
 
-  // A chain, its keyBy, a tumbling or sliding window and its aggregate, in one operator.
-  Stream chainWindow(const Value& op) {
+  // A chain, its keyBy, a tumbling or sliding window and its aggregate, in one operator; or,
+  // `combined`, the chain, keyBy and a combiner, then the window after the exchange.
+  Stream chainWindow(const Value& op, bool combined) {
     const Value& window_op = byId(static_cast<int>(op["inputs"][0].asInt()), op);
     const Value& key_op = byId(static_cast<int>(window_op["inputs"][0].asInt()), window_op);
     const Value& last = byId(static_cast<int>(key_op["inputs"][0].asInt()), key_op);
@@ -578,11 +584,34 @@ class Planner {
     }
     JsWindowSpec spec = windowSpec(op, window_op);
     auto [udfs, kinds, name] = chainParts(ops);
+    auto job = job_;
+    int key_udf = static_cast<int>(intField(key_op, "udf"));
+    if (combined) {
+      Value combiner = key_op;  // named after its parts
+      combiner["name"] = name + "+" + stringField(key_op, "name") + "+combine";
+      DataStream<KeyedValue> partials =
+          attach<KeyedValue>(*in.plain, combiner, "jsChain+combine",
+                             [job, udfs, kinds, key_udf, spec](const detail::OperatorInit& init,
+                                                               const std::vector<void*>& outs) {
+                               return std::make_unique<JsChainCombineOperator>(
+                                   init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job,
+                                   udfs, kinds, key_udf, spec);
+                             });
+      JsWindowSpec merging = spec;
+      merging.partials = true;
+      return Stream{
+          attach<Value>(
+              partials, op, "window",
+              [job, merging](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+                return std::make_unique<JsWindowOperator>(
+                    init, static_cast<detail::Input<Value>*>(outs[0]), job, merging);
+              },
+              /*hashed=*/true),
+          std::nullopt};
+    }
     Value fused = op;  // named after its parts; the uid stays the aggregate's
     fused["name"] = name + "+" + stringField(key_op, "name") + "+" + stringField(op, "name");
     fused["parallelism"] = Value(1);
-    auto job = job_;
-    int key_udf = static_cast<int>(intField(key_op, "udf"));
     return Stream{attach<Value>(*in.plain, fused, "jsChain+window",
                                 [job, udfs, kinds, key_udf, spec](const detail::OperatorInit& init,
                                                                   const std::vector<void*>& outs) {
@@ -832,6 +861,7 @@ class Planner {
   std::set<int> fused_into_next_;
   std::set<int> fused_into_key_by_;  // chain ends built with the keyBy that reads them
   std::set<int> fused_windows_;      // window aggregates built with their chain and keyBy
+  std::set<int> combined_windows_;   // window aggregates with a combiner before the exchange
   std::set<int> fused_into_window_;  // keyBys built by their window's aggregate
   std::set<int> windows_;
   std::map<int, Stream> streams_;

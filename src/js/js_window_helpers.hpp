@@ -65,15 +65,15 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
     e.fired = true;
     e.dirty = false;
   };
-  const addTo = (st, w, key, v) => {
-    const id = idOf(key);
-    let e = w.keys.get(id);
-    if (e === undefined) {
-      e = { key, acc: undefined, has: false, fired: false, dirty: false };
-      w.keys.set(id, e);
-    }
-    const s = st.spec;
-    if (s.reduce >= 0) {
+  // Folds v into an accumulator holder e ({ acc, has }): an element (add, or reduce), or, with
+  // spec.partials, a combiner's partial [count, accumulator] (merge, or reduce).
+  const fold = (s, e, v) => {
+    if (s.partials) {
+      const a = v[1];
+      if (!e.has) e.acc = a;
+      else if (s.reduce >= 0) { pos.udf = s.reduce; e.acc = udfs[s.reduce](e.acc, a); }
+      else { pos.udf = s.merge; e.acc = udfs[s.merge](e.acc, a); }
+    } else if (s.reduce >= 0) {
       pos.udf = s.reduce;
       e.acc = e.has ? udfs[s.reduce](e.acc, v) : v;
     } else {
@@ -82,17 +82,26 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
       e.acc = udfs[s.add](v, e.acc);
     }
     e.has = true;
+  };
+  const addTo = (st, w, key, v) => {
+    const id = idOf(key);
+    let e = w.keys.get(id);
+    if (e === undefined) {
+      e = { key, acc: undefined, has: false, fired: false, dirty: false };
+      w.keys.set(id, e);
+    }
+    fold(st.spec, e, v);
     if (w.passed) result(st, w, e);  // late, within the allowed lateness
     else if (e.fired) e.dirty = true;
   };
   const late = (st, start) => st.spec.event && start + st.spec.size - 1 + st.spec.lateness <= st.watermark;
   const assign = (st, ts, key, v) => {
-    const s = st.spec;
+    const s = st.spec, weight = s.partials ? v[0] : 1;
     if (!s.sliding) {
       const start = startOf(ts, s.offset, s.size);
       let w = st.last;
       if (w === null || w.start !== start) {
-        if (late(st, start)) { st.late++; return; }
+        if (late(st, start)) { st.late += weight; return; }
         w = st.last = windowAt(st, start);
       }
       addTo(st, w, key, v);
@@ -104,7 +113,7 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
       assigned = true;
       addTo(st, windowAt(st, start), key, v);
     }
-    if (!assigned) st.late++;
+    if (!assigned) st.late += weight;
   };
   // What a call produced: undefined, or [results, json, times, late, created].
   const take = (st) => {
@@ -120,7 +129,7 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
   // The states of this isolate's window operators, by the id the host gave them.
   const states = new Map();
   // spec: { sliding, size, slide, offset, event, lateness, reduce (udf or -1), create, add,
-  // result }.
+  // result, merge, partials (the input is a combiner's partials) }.
   h.windowNew = (id, spec) => {
     states.set(id, { spec, wins: new Map(), watermark: -Infinity, last: null,
                      out: [], json: [], times: [], late: 0, created: [] });
@@ -184,6 +193,47 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
     }
     return take(st);
   };
+  // The combiner before a keyBy exchange: per batch, one partial accumulator per key (and pane:
+  // the slice of time whose elements share their windows) instead of one record per element.
+  // Its state lasts one batch (combineTake empties it), so it needs no snapshot and may be
+  // made again in another isolate.
+  const combiners = new Map();
+  h.combineNew = (id, spec) => { combiners.set(id, { spec, panes: new Map() }); };
+  h.combineDrop = (id) => { combiners.delete(id); };
+  // As windowAdd; times (event time) place elements in panes.
+  h.combineAdd = (id, keys, same, values, times, now, from) => {
+    const st = combiners.get(id), s = st.spec;
+    begin(s.reduce >= 0 ? s.reduce : s.add, "window");
+    for (let i = from, n = values.length; i < n; i++) {
+      pos.index = i;
+      const v = values[i], key = same[i] === 1 ? v : keys[i];
+      const ts = times === undefined ? 0 : times[i];
+      const pane = times === undefined ? 0 : startOf(ts, s.offset, s.sliding ? s.slide : s.size);
+      let m = st.panes.get(pane);
+      if (m === undefined) { m = new Map(); st.panes.set(pane, m); }
+      const id = idOf(key);
+      let p = m.get(id);
+      if (p === undefined) { p = { key, acc: undefined, has: false, n: 0, ts }; m.set(id, p); }
+      fold(s, p, v);
+      p.n++;
+      if (ts > p.ts) p.ts = ts;
+    }
+    pos.index = -1;
+    return undefined;
+  };
+  // The partials: [keys, JSON of [[count, accumulator], ...], times]; empties the combiner.
+  h.combineTake = (id) => {
+    const st = combiners.get(id), keys = [], parts = [], times = [];
+    for (const m of st.panes.values()) {
+      for (const p of m.values()) {
+        if (!p.has) continue;
+        keys.push(p.key); parts.push([p.n, p.acc]); times.push(p.ts);
+      }
+    }
+    st.panes.clear();
+    return [keys, JSON.stringify(parts), times];
+  };
+
   // The state as [starts, passed, sizes, keys, accs, flags] (flags: has 1, fired 2, dirty 4).
   h.windowSnapshot = (id) => {
     const st = states.get(id);

@@ -45,11 +45,12 @@ v8::Local<v8::Float64Array> toFloat64Array(v8::Isolate* isolate,
 // JsWindowCore
 
 JsWindowCore::JsWindowCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job,
-                           JsWindowSpec spec, Emit emit)
+                           JsWindowSpec spec, Emit emit, bool combiner)
     : init_(init),
       site_(std::move(job), init.operator_name),
       spec_(spec),
       emit_(std::move(emit)),
+      combiner_(combiner),
       id_(nextStateId()) {}
 
 void JsWindowCore::open() {
@@ -74,8 +75,8 @@ void JsWindowCore::close() {
     v8::TryCatch try_catch(js.isolate());
     v8::Local<v8::Value> args[] = {number(js.isolate(), static_cast<double>(id_))};
     try {
-      js.call(site_.label(), site_.worker().helper("windowDrop"), v8::Undefined(js.isolate()),
-              args);
+      js.call(site_.label(), site_.worker().helper(combiner_ ? "combineDrop" : "windowDrop"),
+              v8::Undefined(js.isolate()), args);
     } catch (const std::exception&) {
       // The isolate is going away with the job anyway.
     }
@@ -87,7 +88,8 @@ void JsWindowCore::close() {
 void JsWindowCore::ensureState(ValueConverter& convert) {
   JsWorker& worker = site_.current();
   if (state_worker_ == &worker) return;
-  if (state_worker_ != nullptr)
+  // A combiner's state is empty between batches: it may start again in another isolate.
+  if (state_worker_ != nullptr && !combiner_)
     throw Error("internal error: the window state is in another thread's isolate");
   JsIsolate& js = worker.js();
   v8::Isolate* isolate = js.isolate();
@@ -106,8 +108,11 @@ void JsWindowCore::ensureState(ValueConverter& convert) {
   set("create", number(isolate, spec_.aggregate.create));
   set("add", number(isolate, spec_.aggregate.add));
   set("result", number(isolate, spec_.aggregate.result));
+  set("merge", number(isolate, spec_.aggregate.merge));
+  set("partials", v8::Boolean::New(isolate, spec_.partials));
   v8::Local<v8::Value> args[] = {number(isolate, static_cast<double>(id_)), spec};
-  js.call(site_.label(), worker.helper("windowNew"), v8::Undefined(isolate), args);
+  js.call(site_.label(), worker.helper(combiner_ ? "combineNew" : "windowNew"),
+          v8::Undefined(isolate), args);
   state_worker_ = &worker;
   if (restored_.empty()) return;
 
@@ -180,6 +185,36 @@ void JsWindowCore::flush() {
   emitChunked(buffer_, init_.batch_size, emit_);
 }
 
+void JsWindowCore::takePartials(Batch<KeyedValue>& out, Timestamp time) {
+  if (state_worker_ == nullptr) return;
+  detail::guarded(init_.operator_name, [&] {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::Local<v8::Context> context = js.context();
+    v8::HandleScope handles(isolate);
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, context);
+    ensureState(convert);
+    v8::Local<v8::Array> parts = call("combineTake", {}).As<v8::Array>();
+    v8::Local<v8::Array> keys = parts->Get(context, 0).ToLocalChecked().As<v8::Array>();
+    Value partials =
+        Value::parseJson(toStdString(isolate, parts->Get(context, 1).ToLocalChecked()));
+    v8::Local<v8::Array> times = parts->Get(context, 2).ToLocalChecked().As<v8::Array>();
+    keys_.clear();
+    convert.fromJsArray(keys, keys->Length(), keys_);
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+      Timestamp t = time;
+      if (spec_.event_time)
+        t = static_cast<Timestamp>(times->Get(context, static_cast<std::uint32_t>(i))
+                                       .ToLocalChecked()
+                                       .As<v8::Number>()
+                                       ->Value());
+      out.push_back(Element<KeyedValue>{KeyedValue{std::move(keys_[i]), partials[i]}, t});
+    }
+  });
+}
+
 void JsWindowCore::checkTimestamps(const std::vector<Timestamp>& ts) const {
   for (Timestamp t : ts)
     if (t == kMinTimestamp)
@@ -196,8 +231,9 @@ void JsWindowCore::addArrays(v8::Local<v8::Value> keys, v8::Local<v8::Value> sam
   std::size_t from = 0;
   for (;;) {
     try {
-      collect(call("windowAdd", {keys, same, values, times, number(isolate, jsTime(now)),
-                                 number(isolate, static_cast<double>(from))}),
+      collect(call(combiner_ ? "combineAdd" : "windowAdd",
+                   {keys, same, values, times, number(isolate, jsTime(now)),
+                    number(isolate, static_cast<double>(from))}),
               convert);
       return;
     } catch (const UserCodeError& error) {
@@ -472,6 +508,52 @@ void JsChainWindowOperator::endInput() {
   core_.fire(kMaxTimestamp, true);
   core_.flush();
   out_->endInput();
+}
+
+// ---------------------------------------------------------------------------------------------
+// JsChainCombineOperator
+
+JsChainCombineOperator::JsChainCombineOperator(const detail::OperatorInit& init,
+                                               detail::Input<KeyedValue>* out,
+                                               std::shared_ptr<JsJob> job, std::vector<int> udfs,
+                                               std::vector<std::string> kinds, int key_udf,
+                                               JsWindowSpec spec)
+    : detail::OneInputOperator<Value, KeyedValue>(init, out),
+      core_(
+          init, job, spec, [](Batch<Value>&) {}, /*combiner=*/true),
+      udfs_(udfs),
+      kinds_(kinds),
+      key_udf_(key_udf),
+      keyed_input_(core_),
+      step_keys_(stepInit(init), &keyed_input_, job, key_udf),
+      step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
+
+detail::OperatorInit JsChainCombineOperator::stepInit(const detail::OperatorInit& init) {
+  detail::OperatorInit step = init;
+  step.counters = &step_counters_;
+  return step;
+}
+
+void JsChainCombineOperator::open() {
+  core_.open();
+  step_chain_.open();
+  step_keys_.open();
+}
+
+void JsChainCombineOperator::close() {
+  step_keys_.close();
+  step_chain_.close();
+  core_.close();
+}
+
+void JsChainCombineOperator::processBatch(Batch<Value>& batch) {
+  countIn(batch.size());
+  if (batch.empty()) return;
+  const Timestamp time = batch.back().timestamp;
+  if (!core_.addChained(batch, udfs_, kinds_, key_udf_))
+    step_chain_.processBatch(batch);  // through step_keys_ into the combiner
+  core_.takePartials(buffer_, time);
+  emitChunked(buffer_, init_.batch_size, [&](Batch<KeyedValue>& b) { this->emit(b); });
 }
 
 }  // namespace lightflus::js

@@ -36,15 +36,18 @@ struct JsWindowSpec {
   std::int64_t lateness = 0;
   int reduce = -1;  ///< the reduce UDF, or -1 for an aggregate
   AggregateUdfs aggregate;
+  /// The input is a combiner's partials ([count, accumulator]), merged with merge() (reduce).
+  bool partials = false;
 };
 
-/// The part both operators share: the state's calls into JavaScript, results, timers,
-/// snapshots. `emit` hands results downstream.
+/// The part the operators share: the state's calls into JavaScript, results, timers,
+/// snapshots. `emit` hands results downstream. As a combiner (`combiner`), the state is the
+/// partial accumulators of one batch, taken by takePartials().
 class JsWindowCore {
  public:
   using Emit = std::function<void(Batch<Value>&)>;
   JsWindowCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job, JsWindowSpec spec,
-               Emit emit);
+               Emit emit, bool combiner = false);
 
   void open();
   void close();
@@ -63,6 +66,9 @@ class JsWindowCore {
     if (spec_.event_time) fire(w, false);
   }
   void flush();
+  /// A combiner's partials so far, as (key, [count, accumulator]) elements; `time` is their
+  /// timestamp in processing time (in event time, the latest of their elements').
+  void takePartials(Batch<KeyedValue>& out, Timestamp time);
 
   void snapshot(StateWriter& w);
   void restore(const detail::OperatorRestore& r);
@@ -93,12 +99,14 @@ class JsWindowCore {
   JsCallSite site_;
   JsWindowSpec spec_;
   Emit emit_;
+  const bool combiner_;
   const std::int64_t id_;             // the state's id in the isolate
   JsWorker* state_worker_ = nullptr;  // where the state is
   std::vector<RestoredWindow> restored_;
   std::set<Timestamp> timers_;  // processing-time timers registered
   Batch<Value> buffer_;
   std::vector<Timestamp> times_;
+  std::vector<Value> keys_;
 };
 
 /// A keyed window aggregate or reduce after a keyBy.
@@ -158,6 +166,46 @@ class JsChainWindowOperator final : public detail::OneInputOperator<Value, Value
   detail::OperatorInit stepInit(const detail::OperatorInit& init);
 
   detail::OperatorCounters step_counters_;  // the step-by-step operators' own counts
+  JsWindowCore core_;
+  std::vector<int> udfs_;
+  std::vector<std::string> kinds_;
+  int key_udf_;
+  KeyedInput keyed_input_;
+  JsKeyByOperator<Value> step_keys_;
+  JsChainOperator<Value> step_chain_;
+};
+
+/// A chain of map/flatMap/filter and the keyBy after it, combining per batch before the keyBy
+/// exchange of a window aggregate that can merge (or a reduce): one partial accumulator per key
+/// and batch crosses to the JsWindowOperator (spec.partials) instead of every element. The
+/// state lasts one batch, so the operator is stateless between batches. A batch in which a
+/// chain or key function throws is redone step by step, as in JsChainKeyByOperator.
+class JsChainCombineOperator final : public detail::OneInputOperator<Value, KeyedValue> {
+ public:
+  JsChainCombineOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
+                         std::shared_ptr<JsJob> job, std::vector<int> udfs,
+                         std::vector<std::string> kinds, int key_udf, JsWindowSpec spec);
+
+  void open() override;
+  void close() override;
+  void processBatch(Batch<Value>& batch) override;
+
+ private:
+  class KeyedInput final : public detail::Input<KeyedValue> {
+   public:
+    explicit KeyedInput(JsWindowCore& core) : core_(core) {}
+    void processBatch(Batch<KeyedValue>& batch) override { core_.add(batch); }
+    void processWatermark(Timestamp) override {}
+    void processIdle() override {}
+    void processBarrier(std::uint64_t) override {}
+    void endInput() override {}
+
+   private:
+    JsWindowCore& core_;
+  };
+  detail::OperatorInit stepInit(const detail::OperatorInit& init);
+
+  detail::OperatorCounters step_counters_;
   JsWindowCore core_;
   std::vector<int> udfs_;
   std::vector<std::string> kinds_;

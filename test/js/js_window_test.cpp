@@ -1,5 +1,6 @@
 // The window operators of TypeScript jobs whose state lives in V8 (JsWindowOperator,
-// JsChainWindowOperator), driven signal by signal next to the engine's WindowOperator folding
+// JsChainWindowOperator, and JsChainCombineOperator's partials merged by a JsWindowOperator),
+// driven signal by signal next to the engine's WindowOperator folding
 // with JsWindowFunction (the reference): random batches of out-of-order elements, watermarks
 // that make some of them late, allowed lateness; the outputs, their times and the late counts
 // must be the same after every signal. Snapshots move between the two new operators.
@@ -61,7 +62,8 @@ constexpr const char* kJob = R"(
     w.reduce((a: E, b: E): E => ({ k: a.k, v: a.v + b.v })).sink(Stdout.new());
     w.aggregate({ createAccumulator: (): Acc => ({ n: 0, s: 0 }),
                   add: (e: E, a: Acc) => { a.n += 1; a.s += e.v; return a; },
-                  getResult: (a: Acc) => `${a.n}:${a.s}` }).sink(Stdout.new());
+                  getResult: (a: Acc) => `${a.n}:${a.s}`,
+                  merge: (a: Acc, b: Acc) => ({ n: a.n + b.n, s: a.s + b.s }) }).sink(Stdout.new());
   }
 )";
 
@@ -81,6 +83,7 @@ Udfs udfsOf(const JsJob& job) {
       u.aggregate.create = static_cast<int>(op["aggregate"]["createAccumulator"].asInt());
       u.aggregate.add = static_cast<int>(op["aggregate"]["add"].asInt());
       u.aggregate.result = static_cast<int>(op["aggregate"]["getResult"].asInt());
+      u.aggregate.merge = static_cast<int>(op["aggregate"]["merge"].asInt());
     }
   }
   return u;
@@ -144,10 +147,23 @@ class Trio {
           TumblingEventTimeWindows::of(Duration(v.size), Duration(v.offset)), fn, lateness);
     keyed_ = std::make_unique<JsWindowOperator>(init("keyed", counters_[1]), &out_[1], job, spec_);
     fused_ = makeFused(job);
+    if (v.lateness == 0) makeCombiner(job);
     reference_ = static_cast<detail::Input<KeyedValue>*>(reference_op_->input());
     reference_op_->open();
     keyed_->open();
     fused_->open();
+  }
+
+  void makeCombiner(std::shared_ptr<JsJob> job) {
+    JsWindowSpec merging = spec_;
+    merging.partials = true;
+    merged_ =
+        std::make_unique<JsWindowOperator>(init("merged", counters_[3]), &out_[3], job, merging);
+    combiner_ = std::make_unique<JsChainCombineOperator>(
+        init("combiner", combiner_counters_), merged_.get(), job, std::vector<int>{udfs_.filter},
+        std::vector<std::string>{"filter"}, udfs_.key, spec_);
+    merged_->open();
+    combiner_->open();
   }
 
   void send(const Signal& s, bool to_fused = true) {
@@ -155,6 +171,7 @@ class Trio {
       reference_->processWatermark(s.watermark);
       keyed_->processWatermark(s.watermark);
       if (to_fused) fused_->processWatermark(s.watermark);
+      if (combiner_) combiner_->processWatermark(s.watermark);
       return;
     }
     Batch<KeyedValue> keyed;
@@ -167,15 +184,21 @@ class Trio {
       plain.push_back(Element<Value>{e, t});
     }
     Batch<KeyedValue> copy = keyed;
+    Batch<Value> plain_copy = plain;
     reference_->processBatch(copy);
     keyed_->processBatch(keyed);
     if (to_fused) fused_->processBatch(plain);
+    if (combiner_) combiner_->processBatch(plain_copy);
   }
   void end() {
     reference_->endInput();
     keyed_->endInput();
     fused_->endInput();
+    if (combiner_) combiner_->endInput();
   }
+  // With allowed lateness, each late element fires its window again: combined elements would
+  // fire once per partial, so the engine does not combine then (js_graph_builder.cpp).
+  bool combines() const { return combiner_ != nullptr; }
 
   // Replaces the fused operator by one restored from the keyed operator's snapshot.
   void restoreFusedFromKeyed(std::shared_ptr<JsJob> job) {
@@ -220,12 +243,14 @@ class Trio {
   Udfs udfs_;
   JsWindowSpec spec_;
   NoServices services_;
-  detail::OperatorCounters counters_[3];
-  Collected out_[3];
+  detail::OperatorCounters counters_[4], combiner_counters_;
+  Collected out_[4];
   std::unique_ptr<detail::Operator> reference_op_;
   detail::Input<KeyedValue>* reference_ = nullptr;
   std::unique_ptr<JsWindowOperator> keyed_;
   std::unique_ptr<JsChainWindowOperator> fused_;
+  std::unique_ptr<JsWindowOperator> merged_;  // after the combiner
+  std::unique_ptr<JsChainCombineOperator> combiner_;
 };
 
 const std::vector<Variant> kVariants = {
@@ -250,12 +275,15 @@ TEST_CASE("windows with state in V8 fire like the engine's window operator, sign
           trio.send(signals[i]);
           REQUIRE(trio.out(1).sorted() == trio.out(0).sorted());
           REQUIRE(trio.out(2).sorted() == trio.out(0).sorted());
+          if (trio.combines()) REQUIRE(trio.out(3).sorted() == trio.out(0).sorted());
           REQUIRE(trio.late(1) == trio.late(0));
           REQUIRE(trio.late(2) == trio.late(0));
+          if (trio.combines()) REQUIRE(trio.late(3) == trio.late(0));
         }
         trio.end();
         CHECK(trio.out(1).sorted() == trio.out(0).sorted());
         CHECK(trio.out(2).sorted() == trio.out(0).sorted());
+        if (trio.combines()) CHECK(trio.out(3).sorted() == trio.out(0).sorted());
         CHECK(trio.out(0).lines.size() > 20);                // windows fired
         if (variant.lateness == 0) CHECK(trio.late(0) > 0);  // the signals make late elements
       }
