@@ -122,3 +122,57 @@ export default function (ctx: ExecutionContext) {
   assert.match(diagnostics[0], /^4: Property 'startsWith' does not exist on type 'number'/);
   assert.match(diagnostics[1], /^5: Argument of type 'string' is not assignable to parameter of type 'number'/);
 });
+
+test("an import-free job type-checks with the globals, in both module resolutions", () => {
+  // The original documentation's style: no imports, the API's classes are globals. The job sits
+  // in a project with the package in its node_modules, as a user's would.
+  const job = `/// <reference types="lightflus/globals" />
+async function wordCount(ctx: ExecutionContext): Promise<void> {
+  const words: Dataflow<string> = ctx.fromSource(FileSource.lines(ctx.param("input", "in.txt")))
+    .flatMap((line) => line.split(" "));
+  const counts: KeyedDataflow<string, Tuple2<string, number>> = words
+    .map((word) => new Tuple2(word, 1)).keyBy((pair) => pair.t0);
+  counts.window(TumblingWindow.of(Time.seconds(5))).reduce((a, b) => new Tuple2(a.t0, a.t1 + b.t1))
+    .union(ctx.fromSource(Generator.sequence(1, 3)).map((n) => new Tuple2("n", n)))
+    .sink(Stdout.new<Tuple2<string, number>>());
+  await ctx.execute();
+}
+wordCount(ExecutionContext.new("wordCount", "default")).then();
+const typo: number = Time.seconds(1);
+`;
+  const fs = require("node:fs");
+  const os = require("node:os");
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), "lightflus-globals-"));
+  try {
+    fs.mkdirSync(path.join(project, "node_modules"));
+    fs.symlinkSync(PACKAGE_DIR, path.join(project, "node_modules", "lightflus"), "dir");
+    const file = path.join(project, "job.ts");
+    fs.writeFileSync(file, job);
+    for (const [module, resolution] of [
+      [ts.ModuleKind.CommonJS, ts.ModuleResolutionKind.Node10],
+      [ts.ModuleKind.Node16, ts.ModuleResolutionKind.Node16],
+    ]) {
+      const options = { strict: true, noEmit: true, target: ts.ScriptTarget.ES2020, lib: ["lib.es2020.d.ts"],
+                        types: [], module, moduleResolution: resolution };
+      const program = ts.createProgram([file], options);
+      const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
+        const line = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0;
+        return `${line}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+      });
+      // Only the deliberate error: a Duration is not a number.
+      assert.equal(diagnostics.length, 1, diagnostics.join("\n"));
+      assert.match(diagnostics[0], /^13: Type 'Time' is not assignable to type 'number'/);
+    }
+  } finally {
+    fs.rmSync(project, { recursive: true, force: true });
+  }
+});
+
+test("the globals declare every class the runtime defines as a global", () => {
+  const api = require("../dist/index.js");
+  const globals = require("node:fs").readFileSync(path.join(PACKAGE_DIR, "dist", "types", "globals.d.ts"), "utf8");
+  const declared = new Set([...globals.matchAll(/^\s*const (\w+): typeof/gm)].map((m) => m[1]));
+  const defined = Object.keys(api).filter((name) => /^[A-Z]/.test(name));
+  assert.deepEqual(defined.filter((name) => !declared.has(name)), []);
+  assert.deepEqual([...declared].filter((name) => !defined.includes(name)), []);
+});
