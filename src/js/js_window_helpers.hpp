@@ -66,10 +66,10 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
     e.dirty = false;
   };
   // Folds v into an accumulator holder e ({ acc, has }): an element (add, or reduce), or, with
-  // spec.partials, a combiner's partial [count, accumulator] (merge, or reduce).
+  // spec.partials, a combiner's partial { n, acc } (merge, or reduce).
   const fold = (s, e, v) => {
     if (s.partials) {
-      const a = v[1];
+      const a = v.acc;
       if (!e.has) e.acc = a;
       else if (s.reduce >= 0) { pos.udf = s.reduce; e.acc = udfs[s.reduce](e.acc, a); }
       else { pos.udf = s.merge; e.acc = udfs[s.merge](e.acc, a); }
@@ -96,7 +96,7 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
   };
   const late = (st, start) => st.spec.event && start + st.spec.size - 1 + st.spec.lateness <= st.watermark;
   const assign = (st, ts, key, v) => {
-    const s = st.spec, weight = s.partials ? v[0] : 1;
+    const s = st.spec, weight = s.partials ? v.n : 1;
     if (!s.sliding) {
       const start = startOf(ts, s.offset, s.size);
       let w = st.last;
@@ -142,7 +142,8 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
     begin(s.reduce >= 0 ? s.reduce : s.add, "window");
     for (let i = from, n = values.length; i < n; i++) {
       pos.index = i;
-      const v = values[i];
+      // A partial comes as JSON text: one string across the exchange instead of an object.
+      const v = s.partials ? JSON.parse(values[i]) : values[i];
       assign(st, times === undefined ? now : times[i], same[i] === 1 ? v : keys[i], v);
     }
     pos.index = -1;
@@ -221,17 +222,18 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
     pos.index = -1;
     return undefined;
   };
-  // The partials: [keys, JSON of [[count, accumulator], ...], times]; empties the combiner.
+  // The partials: [keys, partials, times], each partial the JSON text of { n: the count of its
+  // elements, acc: the accumulator }; empties the combiner.
   h.combineTake = (id) => {
     const st = combiners.get(id), keys = [], parts = [], times = [];
     for (const m of st.panes.values()) {
       for (const p of m.values()) {
         if (!p.has) continue;
-        keys.push(p.key); parts.push([p.n, p.acc]); times.push(p.ts);
+        keys.push(p.key); parts.push(JSON.stringify({ n: p.n, acc: p.acc })); times.push(p.ts);
       }
     }
     st.panes.clear();
-    return [keys, JSON.stringify(parts), times];
+    return [keys, parts, times];
   };
 
   // The state as [starts, passed, sizes, keys, accs, flags] (flags: has 1, fired 2, dirty 4).

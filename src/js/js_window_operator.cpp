@@ -198,11 +198,12 @@ void JsWindowCore::takePartials(Batch<KeyedValue>& out, Timestamp time) {
     ensureState(convert);
     v8::Local<v8::Array> parts = call("combineTake", {}).As<v8::Array>();
     v8::Local<v8::Array> keys = parts->Get(context, 0).ToLocalChecked().As<v8::Array>();
-    Value partials =
-        Value::parseJson(toStdString(isolate, parts->Get(context, 1).ToLocalChecked()));
+    v8::Local<v8::Array> texts = parts->Get(context, 1).ToLocalChecked().As<v8::Array>();
     v8::Local<v8::Array> times = parts->Get(context, 2).ToLocalChecked().As<v8::Array>();
     keys_.clear();
     convert.fromJsArray(keys, keys->Length(), keys_);
+    partials_.clear();
+    convert.fromJsArray(texts, texts->Length(), partials_);
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       Timestamp t = time;
       if (spec_.event_time)
@@ -210,7 +211,8 @@ void JsWindowCore::takePartials(Batch<KeyedValue>& out, Timestamp time) {
                                        .ToLocalChecked()
                                        .As<v8::Number>()
                                        ->Value());
-      out.push_back(Element<KeyedValue>{KeyedValue{std::move(keys_[i]), partials[i]}, t});
+      out.push_back(
+          Element<KeyedValue>{KeyedValue{std::move(keys_[i]), std::move(partials_[i])}, t});
     }
   });
 }
@@ -457,14 +459,12 @@ void JsWindowOperator::endInput() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// JsChainWindowOperator
+// JsChainedCore
 
-JsChainWindowOperator::JsChainWindowOperator(const detail::OperatorInit& init,
-                                             detail::Input<Value>* out, std::shared_ptr<JsJob> job,
-                                             std::vector<int> udfs, std::vector<std::string> kinds,
-                                             int key_udf, JsWindowSpec spec)
-    : detail::OneInputOperator<Value, Value>(init, out),
-      core_(init, job, spec, [this](Batch<Value>& b) { this->emit(b); }),
+JsChainedCore::JsChainedCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job,
+                             std::vector<int> udfs, std::vector<std::string> kinds, int key_udf,
+                             JsWindowSpec spec, JsWindowCore::Emit emit, bool combiner)
+    : core_(init, job, spec, std::move(emit), combiner),
       udfs_(udfs),
       kinds_(kinds),
       key_udf_(key_udf),
@@ -472,41 +472,57 @@ JsChainWindowOperator::JsChainWindowOperator(const detail::OperatorInit& init,
       step_keys_(stepInit(init), &keyed_input_, job, key_udf),
       step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
 
-detail::OperatorInit JsChainWindowOperator::stepInit(const detail::OperatorInit& init) {
+detail::OperatorInit JsChainedCore::stepInit(const detail::OperatorInit& init) {
   detail::OperatorInit step = init;
   step.counters = &step_counters_;
   return step;
 }
 
-void JsChainWindowOperator::open() {
+void JsChainedCore::open() {
   core_.open();
   step_chain_.open();
   step_keys_.open();
 }
 
-void JsChainWindowOperator::close() {
+void JsChainedCore::close() {
   step_keys_.close();
   step_chain_.close();
   core_.close();
 }
 
+void JsChainedCore::add(Batch<Value>& batch) {
+  if (!core_.addChained(batch, udfs_, kinds_, key_udf_))
+    step_chain_.processBatch(batch);  // through step_keys_ into the core
+}
+
+// ---------------------------------------------------------------------------------------------
+// JsChainWindowOperator
+
+JsChainWindowOperator::JsChainWindowOperator(const detail::OperatorInit& init,
+                                             detail::Input<Value>* out, std::shared_ptr<JsJob> job,
+                                             std::vector<int> udfs, std::vector<std::string> kinds,
+                                             int key_udf, JsWindowSpec spec)
+    : detail::OneInputOperator<Value, Value>(init, out),
+      chained_(
+          init, std::move(job), std::move(udfs), std::move(kinds), key_udf, spec,
+          [this](Batch<Value>& b) { this->emit(b); }, /*combiner=*/false) {}
+
 void JsChainWindowOperator::processBatch(Batch<Value>& batch) {
   countIn(batch.size());
   if (batch.empty()) return;
-  if (!core_.addChained(batch, udfs_, kinds_, key_udf_))
-    step_chain_.processBatch(batch);  // through step_keys_ into the window
-  core_.flush();
+  chained_.add(batch);
+  chained_.core().flush();
 }
 
 void JsChainWindowOperator::processWatermark(Timestamp w) {
-  core_.watermark(w);
-  core_.flush();
+  chained_.core().watermark(w);
+  chained_.core().flush();  // results before the watermark that fired them
   out_->processWatermark(w);
 }
 
 void JsChainWindowOperator::endInput() {
-  core_.fire(kMaxTimestamp, true);
-  core_.flush();
+  chained_.core().fire(kMaxTimestamp, true);
+  chained_.core().flush();
   out_->endInput();
 }
 
@@ -519,40 +535,16 @@ JsChainCombineOperator::JsChainCombineOperator(const detail::OperatorInit& init,
                                                std::vector<std::string> kinds, int key_udf,
                                                JsWindowSpec spec)
     : detail::OneInputOperator<Value, KeyedValue>(init, out),
-      core_(
-          init, job, spec, [](Batch<Value>&) {}, /*combiner=*/true),
-      udfs_(udfs),
-      kinds_(kinds),
-      key_udf_(key_udf),
-      keyed_input_(core_),
-      step_keys_(stepInit(init), &keyed_input_, job, key_udf),
-      step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
-
-detail::OperatorInit JsChainCombineOperator::stepInit(const detail::OperatorInit& init) {
-  detail::OperatorInit step = init;
-  step.counters = &step_counters_;
-  return step;
-}
-
-void JsChainCombineOperator::open() {
-  core_.open();
-  step_chain_.open();
-  step_keys_.open();
-}
-
-void JsChainCombineOperator::close() {
-  step_keys_.close();
-  step_chain_.close();
-  core_.close();
-}
+      chained_(
+          init, std::move(job), std::move(udfs), std::move(kinds), key_udf, spec,
+          [](Batch<Value>&) {}, /*combiner=*/true) {}
 
 void JsChainCombineOperator::processBatch(Batch<Value>& batch) {
   countIn(batch.size());
   if (batch.empty()) return;
   const Timestamp time = batch.back().timestamp;
-  if (!core_.addChained(batch, udfs_, kinds_, key_udf_))
-    step_chain_.processBatch(batch);  // through step_keys_ into the combiner
-  core_.takePartials(buffer_, time);
+  chained_.add(batch);
+  chained_.core().takePartials(buffer_, time);
   emitChunked(buffer_, init_.batch_size, [&](Batch<KeyedValue>& b) { this->emit(b); });
 }
 

@@ -36,7 +36,8 @@ struct JsWindowSpec {
   std::int64_t lateness = 0;
   int reduce = -1;  ///< the reduce UDF, or -1 for an aggregate
   AggregateUdfs aggregate;
-  /// The input is a combiner's partials ([count, accumulator]), merged with merge() (reduce).
+  /// The input is a combiner's partials (JSON text of {n: count, acc: accumulator}), merged with
+  /// merge() (or the reduce function).
   bool partials = false;
 };
 
@@ -66,7 +67,7 @@ class JsWindowCore {
     if (spec_.event_time) fire(w, false);
   }
   void flush();
-  /// A combiner's partials so far, as (key, [count, accumulator]) elements; `time` is their
+  /// A combiner's partials so far, as (key, JSON text of {n, acc}) elements; `time` is their
   /// timestamp in processing time (in event time, the latest of their elements').
   void takePartials(Batch<KeyedValue>& out, Timestamp time);
 
@@ -106,7 +107,7 @@ class JsWindowCore {
   std::set<Timestamp> timers_;  // processing-time timers registered
   Batch<Value> buffer_;
   std::vector<Timestamp> times_;
-  std::vector<Value> keys_;
+  std::vector<Value> keys_, partials_;
 };
 
 /// A keyed window aggregate or reduce after a keyBy.
@@ -129,28 +130,25 @@ class JsWindowOperator final : public detail::OneInputOperator<KeyedValue, Value
   JsWindowCore core_;
 };
 
-/// A chain of map/flatMap/filter, the keyBy after it and the window aggregate or reduce after
-/// that, in one operator: where the keyBy needs no exchange (parallelism 1). A batch in which a
-/// chain or key function throws is redone step by step (dead letters, positions), as in
-/// JsChainKeyByOperator.
-class JsChainWindowOperator final : public detail::OneInputOperator<Value, Value> {
+/// A chain of map/flatMap/filter and the keyBy after it, feeding a JsWindowCore: one call into
+/// JavaScript per batch. A batch in which a chain or key function throws is redone step by step,
+/// by a JsChainOperator and a JsKeyByOperator feeding the core, which find the failing element
+/// (dead letters, positions) as the separate operators do; the window state is untouched until
+/// the chain and keys of the whole batch are computed.
+class JsChainedCore {
  public:
-  JsChainWindowOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
-                        std::shared_ptr<JsJob> job, std::vector<int> udfs,
-                        std::vector<std::string> kinds, int key_udf, JsWindowSpec spec);
+  JsChainedCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job, std::vector<int> udfs,
+                std::vector<std::string> kinds, int key_udf, JsWindowSpec spec,
+                JsWindowCore::Emit emit, bool combiner);
 
-  bool stateful() const override { return true; }
-  bool threadBound() const override { return true; }
-  void open() override;
-  void close() override;
-  void processBatch(Batch<Value>& batch) override;
-  void processWatermark(Timestamp w) override;
-  void endInput() override;
-  void snapshot(StateWriter& w) override { core_.snapshot(w); }
-  void restore(const detail::OperatorRestore& r) override { core_.restore(r); }
+  void open();
+  void close();
+  /// Runs the chain and keyBy over `batch` and adds their outputs to the core.
+  void add(Batch<Value>& batch);
+  JsWindowCore& core() { return core_; }
 
  private:
-  // The step-by-step path's end: keyed elements into the window.
+  // The step-by-step path's end: keyed elements into the core.
   class KeyedInput final : public detail::Input<KeyedValue> {
    public:
     explicit KeyedInput(JsWindowCore& core) : core_(core) {}
@@ -175,44 +173,44 @@ class JsChainWindowOperator final : public detail::OneInputOperator<Value, Value
   JsChainOperator<Value> step_chain_;
 };
 
+/// A chain of map/flatMap/filter, the keyBy after it and the window aggregate or reduce after
+/// that, in one operator: where the keyBy needs no exchange (parallelism 1).
+class JsChainWindowOperator final : public detail::OneInputOperator<Value, Value> {
+ public:
+  JsChainWindowOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
+                        std::shared_ptr<JsJob> job, std::vector<int> udfs,
+                        std::vector<std::string> kinds, int key_udf, JsWindowSpec spec);
+
+  bool stateful() const override { return true; }
+  bool threadBound() const override { return true; }
+  void open() override { chained_.open(); }
+  void close() override { chained_.close(); }
+  void processBatch(Batch<Value>& batch) override;
+  void processWatermark(Timestamp w) override;
+  void endInput() override;
+  void snapshot(StateWriter& w) override { chained_.core().snapshot(w); }
+  void restore(const detail::OperatorRestore& r) override { chained_.core().restore(r); }
+
+ private:
+  JsChainedCore chained_;
+};
+
 /// A chain of map/flatMap/filter and the keyBy after it, combining per batch before the keyBy
 /// exchange of a window aggregate that can merge (or a reduce): one partial accumulator per key
 /// and batch crosses to the JsWindowOperator (spec.partials) instead of every element. The
-/// state lasts one batch, so the operator is stateless between batches. A batch in which a
-/// chain or key function throws is redone step by step, as in JsChainKeyByOperator.
+/// state lasts one batch, so the operator is stateless between batches.
 class JsChainCombineOperator final : public detail::OneInputOperator<Value, KeyedValue> {
  public:
   JsChainCombineOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                          std::shared_ptr<JsJob> job, std::vector<int> udfs,
                          std::vector<std::string> kinds, int key_udf, JsWindowSpec spec);
 
-  void open() override;
-  void close() override;
+  void open() override { chained_.open(); }
+  void close() override { chained_.close(); }
   void processBatch(Batch<Value>& batch) override;
 
  private:
-  class KeyedInput final : public detail::Input<KeyedValue> {
-   public:
-    explicit KeyedInput(JsWindowCore& core) : core_(core) {}
-    void processBatch(Batch<KeyedValue>& batch) override { core_.add(batch); }
-    void processWatermark(Timestamp) override {}
-    void processIdle() override {}
-    void processBarrier(std::uint64_t) override {}
-    void endInput() override {}
-
-   private:
-    JsWindowCore& core_;
-  };
-  detail::OperatorInit stepInit(const detail::OperatorInit& init);
-
-  detail::OperatorCounters step_counters_;
-  JsWindowCore core_;
-  std::vector<int> udfs_;
-  std::vector<std::string> kinds_;
-  int key_udf_;
-  KeyedInput keyed_input_;
-  JsKeyByOperator<Value> step_keys_;
-  JsChainOperator<Value> step_chain_;
+  JsChainedCore chained_;
 };
 
 }  // namespace lightflus::js

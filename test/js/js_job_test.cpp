@@ -8,6 +8,7 @@
 #include <cctype>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -54,6 +55,22 @@ std::vector<std::string> sortedStrings(const std::vector<Value>& values) {
   std::sort(lines.begin(), lines.end());
   return lines;
 }
+
+// The dead letters of a job run with the dead-letter policy (written from the job's threads;
+// read them once the run is over).
+struct DeadLetters {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  JsJobOptions options() {
+    JsJobOptions o;
+    o.on_error = ErrorPolicy::kDeadLetter;
+    o.dead_letters = [this](std::string_view line) {
+      std::lock_guard lock(mutex);
+      lines.emplace_back(line);
+    };
+    return o;
+  }
+};
 
 // Words as the word count splits them: runs of ASCII letters and digits, lower-cased.
 std::map<std::string, std::int64_t> countWords(const std::string& text) {
@@ -325,14 +342,9 @@ TEST_CASE("a throwing UDF fails the job with its operator, message and line", "[
 
 TEST_CASE("with the dead-letter policy a throwing UDF's record goes to the dead letters",
           "[js][job][errors]") {
-  std::vector<std::string> letters;
-  std::mutex mutex;
-  JsJobOptions options;
-  options.on_error = ErrorPolicy::kDeadLetter;
-  options.dead_letters = [&](std::string_view line) {
-    std::lock_guard lock(mutex);
-    letters.emplace_back(line);
-  };
+  DeadLetters dead;
+  JsJobOptions options = dead.options();
+  const std::vector<std::string>& letters = dead.lines;
   auto out =
       run(readFile(sourcePath("test/js/jobs/throwing_udf.ts")), "throwing_udf.ts", 1, options);
   CHECK(sortedStrings(out) == std::vector<std::string>{"10", "20", "40", "50"});
@@ -345,14 +357,9 @@ TEST_CASE("with the dead-letter policy a throwing UDF's record goes to the dead 
 
 TEST_CASE("keyBy and reduce UDFs that throw send their records to the dead letters",
           "[js][job][errors]") {
-  std::vector<std::string> letters;
-  std::mutex mutex;
-  JsJobOptions options;
-  options.on_error = ErrorPolicy::kDeadLetter;
-  options.dead_letters = [&](std::string_view line) {
-    std::lock_guard lock(mutex);
-    letters.emplace_back(line);
-  };
+  DeadLetters dead;
+  JsJobOptions options = dead.options();
+  const std::vector<std::string>& letters = dead.lines;
   auto out = run(R"(
     const ctx = ExecutionContext.new("bad");
     ctx.fromSource(Generator.sequence(1, 20))
@@ -383,14 +390,9 @@ TEST_CASE("a chain fused with its keyBy handles keys and throwing UDFs like two 
       .sink(Stdout.new());
     ctx.execute();
   )";
-  std::vector<std::string> letters;
-  std::mutex mutex;
-  JsJobOptions options;
-  options.on_error = ErrorPolicy::kDeadLetter;
-  options.dead_letters = [&](std::string_view line) {
-    std::lock_guard lock(mutex);
-    letters.emplace_back(line);
-  };
+  DeadLetters dead;
+  JsJobOptions options = dead.options();
+  const std::vector<std::string>& letters = dead.lines;
   auto out = run(job, "fused.js", 1, options);
   // By hand: elements n and n + 100 for n in 1..30 but 5 (the map throws) and 9 (the key
   // function throws for 9, after which 109 still gets its key); multiples of 3 are their own
@@ -408,7 +410,6 @@ TEST_CASE("a chain fused with its keyBy handles keys and throwing UDFs like two 
   CHECK(out.size() == count);
   CHECK(std::count(out.begin(), out.end(), Value(k0)) == 1);
   CHECK(std::count(out.begin(), out.end(), Value(k1)) == 1);
-  std::lock_guard lock(mutex);
   REQUIRE(letters.size() == 2);
   std::vector<std::string> operators;
   for (const auto& l : letters)
@@ -456,16 +457,10 @@ TEST_CASE("a chain fused with its keyBy and window handles throwing UDFs like se
   std::sort(expected.begin(), expected.end());
   for (int parallelism : {1, 2}) {
     SECTION("dead letters, p" + std::to_string(parallelism)) {
-      std::vector<std::string> letters;
-      std::mutex mutex;
-      JsJobOptions options;
-      options.on_error = ErrorPolicy::kDeadLetter;
-      options.dead_letters = [&](std::string_view line) {
-        std::lock_guard lock(mutex);
-        letters.emplace_back(line);
-      };
+      DeadLetters dead;
+      JsJobOptions options = dead.options();
+      const std::vector<std::string>& letters = dead.lines;
       CHECK(sortedStrings(run(job, "fused_window.js", parallelism, options)) == expected);
-      std::lock_guard lock(mutex);
       REQUIRE(letters.size() == 2);
       std::vector<std::string> records;
       for (const auto& l : letters) {
