@@ -53,16 +53,24 @@ JsWindowCore::JsWindowCore(const detail::OperatorInit& init, std::shared_ptr<JsJ
       combiner_(combiner),
       id_(nextStateId()) {}
 
-void JsWindowCore::open() {
-  site_.open();
-  // Restored processing-time windows need their timers before any element arrives.
-  if (!restored_.empty()) {
+template <class Body>
+void JsWindowCore::inIsolate(Body&& body) {
+  detail::guarded(init_.operator_name, [&] {
     JsIsolate& js = site_.current().js();
     JsIsolate::Scope scope(js);
     v8::HandleScope handles(js.isolate());
     v8::TryCatch try_catch(js.isolate());
     ValueConverter convert(js.isolate(), js.context());
-    detail::guarded(init_.operator_name, [&] { ensureState(convert); });
+    ensureState(convert);
+    body(js, convert);
+  });
+}
+
+void JsWindowCore::open() {
+  site_.open();
+  // Restored processing-time windows need their timers before any element arrives.
+  if (!restored_.empty()) {
+    inIsolate([](JsIsolate&, ValueConverter&) {});  // makes the state from restored_
     flush();
   }
 }
@@ -187,15 +195,8 @@ void JsWindowCore::flush() {
 
 void JsWindowCore::takePartials(Batch<KeyedValue>& out, Timestamp time) {
   if (state_worker_ == nullptr) return;
-  detail::guarded(init_.operator_name, [&] {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
-    v8::Isolate* isolate = js.isolate();
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Local<v8::Context> context = js.context();
-    v8::HandleScope handles(isolate);
-    v8::TryCatch try_catch(isolate);
-    ValueConverter convert(isolate, context);
-    ensureState(convert);
     v8::Local<v8::Array> parts = call("combineTake", {}).As<v8::Array>();
     v8::Local<v8::Array> keys = parts->Get(context, 0).ToLocalChecked().As<v8::Array>();
     v8::Local<v8::Array> texts = parts->Get(context, 1).ToLocalChecked().As<v8::Array>();
@@ -248,14 +249,8 @@ void JsWindowCore::addArrays(v8::Local<v8::Value> keys, v8::Local<v8::Value> sam
 
 void JsWindowCore::add(Batch<KeyedValue>& batch) {
   if (batch.empty()) return;
-  detail::guarded(init_.operator_name, [&] {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    v8::HandleScope handles(isolate);
-    v8::TryCatch try_catch(isolate);
-    ValueConverter convert(isolate, js.context());
-    ensureState(convert);
     v8::Local<v8::Value> times = v8::Undefined(isolate);
     Timestamp now = 0;
     if (spec_.event_time) {
@@ -292,15 +287,9 @@ void JsWindowCore::add(Batch<KeyedValue>& batch) {
 bool JsWindowCore::addChained(Batch<Value>& batch, const std::vector<int>& udfs,
                               const std::vector<std::string>& kinds, int key_udf) {
   bool done = true;
-  detail::guarded(init_.operator_name, [&] {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
     v8::Local<v8::Context> context = js.context();
-    v8::HandleScope handles(isolate);
-    v8::TryCatch try_catch(isolate);
-    ValueConverter convert(isolate, context);
-    ensureState(convert);
     v8::Local<v8::Value> times = v8::Undefined(isolate);
     v8::Local<v8::Value> origins = v8::Undefined(isolate);
     Timestamp now = 0;
@@ -338,14 +327,8 @@ bool JsWindowCore::addChained(Batch<Value>& batch, const std::vector<int>& udfs,
 }
 
 void JsWindowCore::fire(Timestamp up_to, bool end) {
-  detail::guarded(init_.operator_name, [&] {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    v8::HandleScope handles(isolate);
-    v8::TryCatch try_catch(isolate);
-    ValueConverter convert(isolate, js.context());
-    ensureState(convert);
     try {
       collect(call("windowFire", {number(isolate, jsTime(up_to)), v8::Boolean::New(isolate, end)}),
               convert);
@@ -360,14 +343,8 @@ void JsWindowCore::snapshot(StateWriter& w) {
   // Windows restored but not yet in the isolate (no element since) are written as they are.
   std::vector<RestoredWindow> windows = restored_;
   if (state_worker_ != nullptr) {
-    detail::guarded(init_.operator_name, [&] {
-      JsIsolate& js = site_.current().js();
-      JsIsolate::Scope scope(js);
-      v8::Isolate* isolate = js.isolate();
+    inIsolate([&](JsIsolate& js, ValueConverter& convert) {
       v8::Local<v8::Context> context = js.context();
-      v8::HandleScope handles(isolate);
-      v8::TryCatch try_catch(isolate);
-      ValueConverter convert(isolate, context);
       v8::Local<v8::Array> parts = call("windowSnapshot", {}).As<v8::Array>();
       auto part = [&](std::uint32_t i) {
         return parts->Get(context, i).ToLocalChecked().As<v8::Array>();
@@ -448,13 +425,11 @@ void JsWindowOperator::processBatch(Batch<KeyedValue>& batch) {
 
 void JsWindowOperator::processWatermark(Timestamp w) {
   core_.watermark(w);
-  core_.flush();  // results before the watermark that fired them
   out_->processWatermark(w);
 }
 
 void JsWindowOperator::endInput() {
-  core_.fire(kMaxTimestamp, true);
-  core_.flush();
+  core_.end();
   out_->endInput();
 }
 
@@ -516,13 +491,11 @@ void JsChainWindowOperator::processBatch(Batch<Value>& batch) {
 
 void JsChainWindowOperator::processWatermark(Timestamp w) {
   chained_.core().watermark(w);
-  chained_.core().flush();  // results before the watermark that fired them
   out_->processWatermark(w);
 }
 
 void JsChainWindowOperator::endInput() {
-  chained_.core().fire(kMaxTimestamp, true);
-  chained_.core().flush();
+  chained_.core().end();
   out_->endInput();
 }
 

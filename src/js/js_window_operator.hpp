@@ -62,9 +62,16 @@ class JsWindowCore {
                   const std::vector<std::string>& kinds, int key_udf);
   /// Fires what is due at `up_to`, or everything (`end`).
   void fire(Timestamp up_to, bool end);
-  /// Fires the event-time windows the watermark `w` has passed.
+  /// Fires the event-time windows the watermark `w` has passed and hands their results on
+  /// (before the watermark that fired them goes downstream).
   void watermark(Timestamp w) {
     if (spec_.event_time) fire(w, false);
+    flush();
+  }
+  /// The input ended: fires everything left and hands it on.
+  void end() {
+    fire(kMaxTimestamp, true);
+    flush();
   }
   void flush();
   /// A combiner's partials so far, as (key, JSON text of {n, acc}) elements; `time` is their
@@ -84,6 +91,10 @@ class JsWindowCore {
   // Makes the state in this thread's isolate on first use (and applies a pending restore);
   // inside a JsIsolate::Scope.
   void ensureState(ValueConverter& convert);
+  // Runs body(js, convert) in this thread's isolate (scopes entered, the state made), failures
+  // tagged with the operator's name.
+  template <class Body>
+  void inIsolate(Body&& body);
   // Calls a window helper with the state id first; its result goes through collect().
   v8::Local<v8::Value> call(std::string_view helper, std::vector<v8::Local<v8::Value>> args);
   // Results, late counts and new windows of a helper call.
