@@ -27,6 +27,9 @@ fail() {
 
 # Starts dev-kafka with the given flags; sets broker_pid and brokers.
 start_broker() {
+  # A fresh file: the child truncates it only once it runs, and until then the check below
+  # would see the previous broker's address (then read the file empty).
+  rm -f "$tmp/broker.out" "$tmp/broker.err"
   "$lightflusd" dev-kafka "$@" > "$tmp/broker.out" 2> "$tmp/broker.err" &
   broker_pid=$!
   # Up to 30 s: a loaded CI machine can be slow to start it.
