@@ -45,7 +45,9 @@ concept Serializable = requires(StateWriter& w, StateReader& r, const T& v) {
 /// Appends the binary form of values to a byte string.
 class StateWriter {
  public:
-  explicit StateWriter(std::string& out) : out_(&out) {}
+  /// `checkpoint_id`: the checkpoint this snapshot belongs to (0 outside a checkpoint).
+  explicit StateWriter(std::string& out, std::uint64_t checkpoint_id = 0)
+      : out_(&out), checkpoint_id_(checkpoint_id) {}
   void writeBytes(const void* data, std::size_t n) {
     out_->append(static_cast<const char*>(data), n);
   }
@@ -55,9 +57,13 @@ class StateWriter {
     Serializer<T>::write(*this, value);
   }
   std::string& buffer() { return *out_; }
+  /// The checkpoint being taken (ids increase, also across restores); 0 outside a checkpoint.
+  /// Two-phase-commit sinks tag what they will commit on notifyCheckpointComplete(id) with it.
+  std::uint64_t checkpointId() const noexcept { return checkpoint_id_; }
 
  private:
   std::string* out_;
+  std::uint64_t checkpoint_id_;
 };
 
 /// Reads values back in the order they were written; throws InputError when the data ends
