@@ -221,7 +221,8 @@ TEST_CASE("a job restored from a snapshot continues at the snapshot's positions"
                  .uid("kafka-in")
                  .map([](const std::string& s) { return s; })
                  .collect("restored");
-  ctx.execute(ExecutionOptions{.restore = snapshot});
+  // The first job's collect sink is not restored (this job collects anew): drop its state.
+  ctx.execute(ExecutionOptions{.restore = snapshot, .allow_non_restored_state = true});
   CHECK(sorted(out.values()) == sorted(expected));
 }
 

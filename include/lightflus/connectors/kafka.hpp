@@ -21,8 +21,11 @@
 // The sink is idempotent by default (no duplicates from retries, order kept per partition),
 // checks every delivery report (a failed delivery fails the job), and flushes when a
 // checkpoint is taken and at the end: at-least-once. With KafkaDelivery::ExactlyOnce it writes
-// in Kafka transactions committed when a checkpoint completes: read_committed readers see
-// every record once. See docs/kafka.md. No librdkafka header is included here.
+// in Kafka transactions committed when a checkpoint completes, keeps the records of the epochs
+// not committed yet in its snapshot, and after a restore produces again those whose
+// transaction did not commit (a marker committed in each transaction says which did):
+// read_committed readers see every record once, across crashes at any moment and changes of
+// parallelism. See docs/kafka.md. No librdkafka header is included here.
 #pragma once
 
 #include <cstdint>
@@ -174,6 +177,8 @@ namespace detail {
 /// The librdkafka producer behind KafkaSink (compiled; one per sink subtask).
 class LIGHTFLUS_API KafkaProducer {
  public:
+  /// Connects to the brokers. ExactlyOnce: fences earlier producers of the subtask's
+  /// transactional id (aborting what they left open) and begins a transaction.
   KafkaProducer(KafkaSinkOptions options, const SinkContext& ctx);
   ~KafkaProducer();
   KafkaProducer(const KafkaProducer&) = delete;
@@ -182,17 +187,29 @@ class LIGHTFLUS_API KafkaProducer {
   void produce(const std::string* key, std::string_view value, Timestamp timestamp);
   /// Serves delivery reports; throws ConnectorError if a delivery failed.
   void poll();
-  /// Waits until every queued message is delivered; throws ConnectorError on a failure.
+  /// Before a snapshot: waits until every queued message is delivered (ExactlyOnce: serves
+  /// delivery reports only; the commit flushes). Throws ConnectorError on a failure.
   void flush();
-  /// ExactlyOnce: the current transaction is complete up to here (after flush()).
-  void prepareCommit();
-  /// ExactlyOnce: commits the prepared transaction and begins the next one.
-  void commit();
+  /// ExactlyOnce: closes the current epoch as checkpoint `w.checkpointId()` and writes the
+  /// records of every epoch not committed yet. Other deliveries write nothing.
+  void snapshot(StateWriter& w);
+  /// ExactlyOnce: commits every epoch up to checkpoint `checkpoint_id` in one transaction.
+  void commit(std::uint64_t checkpoint_id);
+  /// At the end of the input: delivers (ExactlyOnce: commits) everything written.
+  void finish();
 
  private:
   struct State;
   std::unique_ptr<State> state_;
 };
+
+/// The exactly-once restore (docs/kafka.md): for each old sink subtask's snapshot in
+/// `previous`, fences its transactional id (aborting what it left open), reads its marker and
+/// produces again, in one committed transaction, its epochs whose transaction did not commit.
+/// KafkaSink::restore() runs it while the job is being restored, before any subtask of the new
+/// job writes, so that recovered records come before new ones in every partition.
+LIGHTFLUS_API void recoverKafkaEpochs(const KafkaSinkOptions& options,
+                                      const std::vector<std::string>& previous);
 
 /// Appends the default serialization of a value: JSON for Value, the bytes for strings,
 /// the decimal form for numbers.
@@ -246,18 +263,18 @@ class KafkaSink final : public Sink<T> {
   void flush() override {
     if (producer_) producer_->flush();
   }
-  void snapshot(StateWriter&) override {
-    if (producer_) producer_->prepareCommit();
+  void snapshot(StateWriter& w) override {
+    if (producer_) producer_->snapshot(w);
   }
-  void notifyCheckpointComplete(std::uint64_t) override {
-    if (producer_) producer_->commit();
+  void restore(const std::vector<std::string>& previous) override {
+    detail::recoverKafkaEpochs(options_, previous);
+  }
+  void notifyCheckpointComplete(std::uint64_t checkpoint_id) override {
+    if (producer_) producer_->commit(checkpoint_id);
   }
   void close() override {
     if (!producer_) return;
-    producer_->flush();
-    // At the end of a bounded job the last transaction commits: no checkpoint follows it.
-    producer_->prepareCommit();
-    producer_->commit();
+    producer_->finish();
     producer_.reset();
   }
 

@@ -1,63 +1,70 @@
-// KafkaProducer: the librdkafka producer behind KafkaSink.
+// KafkaProducer: the producer behind KafkaSink, and the exactly-once protocol.
 //
-// Delivery reports are served after every batch and on flush; the first failed delivery is
-// kept and thrown, so that a record librdkafka gave up on (after its retries, within
-// delivery_timeout) fails the job instead of disappearing. In ExactlyOnce mode a transaction
-// is open at all times: snapshot (prepareCommit) closes it for writing, the checkpoint's
-// completion (commit) commits it and begins the next. Records written in between are held in
-// memory and produced into the next transaction, so that a transaction holds exactly the
-// records of one checkpoint.
+// AtLeastOnce and Idempotent: records go straight to librdkafka; a snapshot flushes.
+//
+// ExactlyOnce (docs/kafka.md, "Exactly-once" has the argument): the records written between
+// two checkpoints form an epoch, named by the checkpoint that closes it. The sink keeps the
+// records of every epoch that has not committed (write-ahead) and puts them in its snapshot.
+// When checkpoint N completes, the epochs up to N are committed in one transaction that also
+// records N as the committed offset of the subtask's marker group. At most one epoch is
+// produced ahead of its checkpoint (streamed into the open transaction while nothing older
+// waits); records of later epochs wait in memory until the older ones commit, so that a
+// transaction never holds records of a checkpoint that has not completed. A restore reads the
+// marker of every old subtask it takes over and produces again the epochs that did not commit,
+// in a transaction of that old subtask's transactional id (which also fences it and aborts
+// what it left open), before anything new is written (recoverKafkaEpochs).
 #include <fmt/format.h>
 
-#include <mutex>
-#include <vector>
+#include <algorithm>
+#include <deque>
 
+#include "kafka_epochs.hpp"
+#include "kafka_producer_client.hpp"
 #include "lightflus/connectors/kafka.hpp"
-#include "rdkafka_handles.hpp"
 
 namespace lightflus::detail {
 
+struct KafkaProducer::State {
+  KafkaSinkOptions options;
+  std::string where;  // "topic 'x' (subtask 1)" for messages
+  bool transactional = false;
+  std::string transactional_id;  // "<transactional_id>-<subtask>"
+  std::string marker_group;      // "<transactional_id>-<subtask>-epochs"
+  std::unique_ptr<ProducerClient> producer;
+  std::deque<EpochRecords> closed;  // closed by a snapshot, not committed yet; oldest first
+  EpochRecords open;                // written since the last snapshot
+
+  void commitUpTo(std::uint64_t checkpoint_id);
+};
+
 namespace {
 
-struct HeldRecord {
-  std::optional<std::string> key;
-  std::string value;
-  Timestamp timestamp;
-};
+void produceAll(ProducerClient& producer, EpochRecords& epoch) {
+  if (epoch.in_transaction) return;
+  epoch.forEach([&](std::optional<std::string_view> key, std::string_view value, Timestamp ts) {
+    producer.produce(key, value, ts);
+  });
+  epoch.in_transaction = true;
+}
 
-/// The first failed delivery, written by librdkafka's delivery callback.
-struct DeliveryLog : ClientLog {
-  std::string first_error;  // guarded by mutex
-};
-
-void onDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  auto* log = static_cast<DeliveryLog*>(static_cast<ClientLog*>(opaque));
-  std::lock_guard lock(log->mutex);
-  if (log->first_error.empty())
-    log->first_error = fmt::format("{} (partition {})", rd_kafka_err2str(m->err), m->partition);
+/// Commits the epochs [first, last) with `marker`; on an error that requires an abort, aborts,
+/// produces them again and retries (twice).
+template <class It>
+void commitEpochs(ProducerClient& producer, It first, It last, std::optional<EpochMarker> marker) {
+  for (int attempt = 0;; ++attempt) {
+    for (auto it = first; it != last; ++it) produceAll(producer, *it);
+    KafkaErrorObject error = producer.tryCommit(marker);
+    if (!error) return;
+    if (attempt >= 2 || !rd_kafka_error_txn_requires_abort(error.get()))
+      throw ConnectorError(fmt::format("Kafka sink to {}: committing the transaction failed: {}",
+                                       producer.where(), rd_kafka_error_string(error.get())));
+    producer.abortTransaction();
+    producer.beginTransaction();
+    for (auto it = first; it != last; ++it) it->in_transaction = false;
+  }
 }
 
 }  // namespace
-
-struct KafkaProducer::State {
-  KafkaSinkOptions options;
-  std::string where;       // "topic 'x' (subtask 1)" for messages
-  DeliveryLog deliveries;  // before client: librdkafka's threads end before it goes
-  KafkaClient client;
-  KafkaTopic topic;  // after client: destroyed first
-  bool transactional = false;
-  bool prepared = false;  // the open transaction is closed for writing (a snapshot was taken)
-  std::vector<HeldRecord> held;
-
-  void checkDeliveries() {
-    std::lock_guard lock(deliveries.mutex);
-    if (!deliveries.first_error.empty())
-      throw ConnectorError(fmt::format("Kafka sink to {}: a message could not be delivered: {}",
-                                       where, deliveries.first_error));
-  }
-  void produceNow(const std::string* key, std::string_view value, Timestamp timestamp);
-};
 
 KafkaProducer::KafkaProducer(KafkaSinkOptions options, const SinkContext& ctx)
     : state_(std::make_unique<State>()) {
@@ -69,110 +76,117 @@ KafkaProducer::KafkaProducer(KafkaSinkOptions options, const SinkContext& ctx)
   s.transactional = s.options.delivery == KafkaDelivery::ExactlyOnce;
   if (s.transactional && s.options.transactional_id.empty())
     throw ConfigError("a Kafka sink with KafkaDelivery::ExactlyOnce needs a transactional_id");
-
-  std::map<std::string, std::string> props{
-      {"bootstrap.servers", s.options.brokers},
-      {"enable.idempotence", s.options.delivery == KafkaDelivery::AtLeastOnce ? "false" : "true"},
-      // Java's default partitioner, so that keys land where Java producers put them.
-      {"partitioner", "murmur2_random"},
-      {"linger.ms", "5"},
-      {"message.timeout.ms", std::to_string(s.options.delivery_timeout.count())},
-  };
   if (s.transactional) {
-    props["transactional.id"] = fmt::format("{}-{}", s.options.transactional_id, ctx.subtask);
-    props["transaction.timeout.ms"] = "60000";
+    s.transactional_id = fmt::format("{}-{}", s.options.transactional_id, ctx.subtask);
+    s.marker_group = s.transactional_id + "-epochs";
   }
-  for (const auto& [k, v] : s.options.properties) props[k] = v;
-  KafkaConf conf = makeKafkaConf(props);
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), onDelivery);
-  keepLog(conf.get(), &s.deliveries);
-  s.client = makeKafkaClient(RD_KAFKA_PRODUCER, std::move(conf));
-  s.topic.reset(rd_kafka_topic_new(s.client.get(), s.options.topic.c_str(), nullptr));
-  if (!s.topic) throw ConnectorError("cannot create a Kafka topic handle for " + s.where);
-
-  // Reach the brokers now, so that a wrong address fails the job at start, not at the end.
-  const rd_kafka_metadata_t* md = nullptr;
-  auto err = rd_kafka_metadata(s.client.get(), 0, s.topic.get(), &md,
-                               static_cast<int>(s.options.connect_timeout.count()));
-  KafkaMetadata owned(md);
-  if (err)
-    throw ConnectorError(fmt::format(
-        "Kafka sink to {}: cannot reach the brokers '{}' within {} ms ({}{}); check the address "
-        "and that the brokers run",
-        s.where, s.options.brokers, s.options.connect_timeout.count(), rd_kafka_err2str(err),
-        s.deliveries.lastErrorSuffix()));
+  s.producer =
+      std::make_unique<ProducerClient>(s.options, s.options.topic, s.transactional_id, s.where);
   if (s.transactional) {
-    // With the same transactional.id as before a restart, this also aborts what the previous
-    // incarnation left open and fences it off.
-    throwIf(rd_kafka_init_transactions(s.client.get(),
-                                       static_cast<int>(s.options.connect_timeout.count())),
-            "Kafka sink to " + s.where + ": initializing transactions failed");
-    throwIf(rd_kafka_begin_transaction(s.client.get()),
-            "Kafka sink to " + s.where + ": beginning a transaction failed");
+    // Fences the producers with this transactional id of earlier runs and aborts what they
+    // left open (their epochs were recovered by recoverKafkaEpochs during the restore).
+    s.producer->initTransactions();
+    s.producer->beginTransaction();
+    s.open.in_transaction = true;  // nothing waits: records stream into the transaction
   }
 }
 
 KafkaProducer::~KafkaProducer() = default;
 
-void KafkaProducer::State::produceNow(const std::string* key, std::string_view value,
-                                      Timestamp timestamp) {
-  for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        client.get(), RD_KAFKA_V_RKT(topic.get()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_KEY(key ? key->data() : nullptr, key ? key->size() : 0),
-        RD_KAFKA_V_TIMESTAMP(timestamp >= 0 ? timestamp : 0), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      throw ConnectorError(
-          fmt::format("Kafka sink to {}: producing failed: {}", where, rd_kafka_err2str(err)));
-    // librdkafka's queue is full: wait for deliveries (this is the sink's backpressure).
-    rd_kafka_poll(client.get(), 10);
-    checkDeliveries();
-  }
-}
-
 void KafkaProducer::produce(const std::string* key, std::string_view value, Timestamp timestamp) {
   auto& s = *state_;
-  if (s.prepared) {
-    s.held.push_back(HeldRecord{key ? std::optional<std::string>(*key) : std::nullopt,
-                                std::string(value), timestamp});
+  std::optional<std::string_view> k;
+  if (key) k = *key;
+  if (!s.transactional) {
+    s.producer->produce(k, value, timestamp);
     return;
   }
-  s.produceNow(key, value, timestamp);
+  s.open.append(k, value, timestamp);
+  // Streamed only while no older epoch waits for its checkpoint (see the file's comment).
+  if (s.open.in_transaction) s.producer->produce(k, value, timestamp);
 }
 
 void KafkaProducer::poll() {
-  rd_kafka_poll(state_->client.get(), 0);
-  state_->checkDeliveries();
+  state_->producer->poll();
 }
 
 void KafkaProducer::flush() {
   auto& s = *state_;
-  // Past delivery_timeout every message has a delivery report, so this loop ends.
-  while (rd_kafka_outq_len(s.client.get()) > 0) {
-    rd_kafka_flush(s.client.get(), 100);
-    s.checkDeliveries();
-  }
-  s.checkDeliveries();
+  // The transaction's commit flushes; a checkpoint need not wait for the deliveries, since its
+  // snapshot holds the records.
+  if (s.transactional)
+    s.producer->poll();
+  else
+    s.producer->flush();
 }
 
-void KafkaProducer::prepareCommit() {
-  if (state_->transactional) state_->prepared = true;
-}
-
-void KafkaProducer::commit() {
+void KafkaProducer::snapshot(StateWriter& w) {
   auto& s = *state_;
-  if (!s.transactional || !s.prepared) return;
-  int timeout = static_cast<int>(s.options.delivery_timeout.count());
-  throwIf(rd_kafka_commit_transaction(s.client.get(), timeout),
-          "Kafka sink to " + s.where + ": committing the transaction failed");
-  throwIf(rd_kafka_begin_transaction(s.client.get()),
-          "Kafka sink to " + s.where + ": beginning a transaction failed");
-  s.prepared = false;
-  auto held = std::move(s.held);
-  s.held.clear();
-  for (const auto& r : held) s.produceNow(r.key ? &*r.key : nullptr, r.value, r.timestamp);
+  if (!s.transactional) return;
+  std::uint64_t id = w.checkpointId();
+  if (id == 0 || (!s.closed.empty() && id <= s.closed.back().checkpoint_id))
+    throw ConnectorError(fmt::format(
+        "Kafka sink to {}: snapshot for checkpoint {} after checkpoint {}: exactly-once needs "
+        "increasing checkpoint ids",
+        s.where, id, s.closed.empty() ? 0 : s.closed.back().checkpoint_id));
+  if (s.open.count > 0) {
+    s.open.checkpoint_id = id;
+    s.closed.push_back(std::move(s.open));
+    s.open = EpochRecords{};  // held (not in the transaction) until the closed epochs commit
+  }
+  EpochSnapshot::write(w, s.transactional_id, s.marker_group, s.options.topic, s.closed);
+}
+
+void KafkaProducer::commit(std::uint64_t checkpoint_id) {
+  if (state_->transactional) state_->commitUpTo(checkpoint_id);
+}
+
+void KafkaProducer::State::commitUpTo(std::uint64_t checkpoint_id) {
+  auto end = std::find_if(closed.begin(), closed.end(),
+                          [&](const EpochRecords& e) { return e.checkpoint_id > checkpoint_id; });
+  if (end == closed.begin()) return;  // nothing closed up to that checkpoint
+  EpochMarker marker{marker_group, options.topic, std::prev(end)->checkpoint_id};
+  commitEpochs(*producer, closed.begin(), end, marker);
+  closed.erase(closed.begin(), end);
+  producer->beginTransaction();
+  if (closed.empty()) {
+    // Nothing older waits any more: the open epoch goes into the new transaction and streams.
+    produceAll(*producer, open);
+  }
+}
+
+void KafkaProducer::finish() {
+  auto& s = *state_;
+  if (!s.transactional) {
+    s.producer->flush();
+    return;
+  }
+  // The input ended: no checkpoint follows, so everything written commits now.
+  std::optional<EpochMarker> marker;
+  if (!s.closed.empty())
+    marker = EpochMarker{s.marker_group, s.options.topic, s.closed.back().checkpoint_id};
+  s.closed.push_back(std::move(s.open));
+  s.open = EpochRecords{};
+  commitEpochs(*s.producer, s.closed.begin(), s.closed.end(), marker);
+  s.closed.clear();
+}
+
+void recoverKafkaEpochs(const KafkaSinkOptions& options, const std::vector<std::string>& previous) {
+  for (const auto& bytes : previous) {
+    if (bytes.empty()) continue;  // a subtask that was not exactly-once
+    EpochSnapshot old = EpochSnapshot::read(bytes);
+    ProducerClient client(
+        options, old.topic, old.transactional_id,
+        fmt::format("topic '{}' (recovering '{}')", old.topic, old.transactional_id));
+    // Now no transaction of the old subtask is undecided: its marker is final.
+    client.initTransactions();
+    std::uint64_t committed = committedEpoch(options, old.marker_group, old.topic);
+    std::erase_if(old.pending, [&](const EpochRecords& e) { return e.checkpoint_id <= committed; });
+    if (old.pending.empty()) continue;
+    client.beginTransaction();
+    commitEpochs(client, old.pending.begin(), old.pending.end(),
+                 EpochMarker{old.marker_group, old.topic, old.pending.back().checkpoint_id});
+  }
 }
 
 }  // namespace lightflus::detail

@@ -34,6 +34,9 @@ using KafkaPartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t,
                                            RdKafkaDeleter<rd_kafka_topic_partition_list_destroy>>;
 using KafkaMessage = std::unique_ptr<rd_kafka_message_t, RdKafkaDeleter<rd_kafka_message_destroy>>;
 using KafkaErrorObject = std::unique_ptr<rd_kafka_error_t, RdKafkaDeleter<rd_kafka_error_destroy>>;
+using KafkaGroupMetadata =
+    std::unique_ptr<rd_kafka_consumer_group_metadata_t,
+                    RdKafkaDeleter<rd_kafka_consumer_group_metadata_destroy>>;
 using KafkaMockCluster =
     std::unique_ptr<rd_kafka_mock_cluster_t, RdKafkaDeleter<rd_kafka_mock_cluster_destroy>>;
 
