@@ -7,16 +7,18 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "atomic_file.hpp"
-#include "js_graph_builder.hpp"
-#include "lightflus/connectors/ingest.hpp"
+#include "ingest_log.hpp"
+#include "job_process_command.hpp"
 
 namespace lightflus::server {
 
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
 
 struct JobRegistry::Job {
   std::string id;
@@ -25,27 +27,36 @@ struct JobRegistry::Job {
   std::string error;
   std::string graph_json;
   std::string plan;
-  std::shared_ptr<js::JsJob> js;
-  std::optional<JobHandle> handle;
-  std::string persisted_status;
+  std::vector<std::string> http_sources;
+  std::vector<OperatorMetrics> metrics;
+  CheckpointStats checkpoints;
   std::int64_t created_at_ms = 0;
+  int restarts = 0;
+  // The job's process while it has one; a restart is due at `restart_at`.
+  std::shared_ptr<JobProcess> process;
+  std::optional<Clock::time_point> restart_at;
+  bool stopping = false;
   // Rates: the counters at the last sample (by operator id), and when it was taken.
   std::map<int, std::pair<std::uint64_t, std::uint64_t>> sampled;
-  std::chrono::steady_clock::time_point sampled_at;
+  Clock::time_point sampled_at;
   std::map<int, JobInfo::Rate> rates;
-  /// The queues of the job's HttpSources, by operator name.
-  std::map<std::string, std::shared_ptr<IngestQueue<Value>>> ingest;
+  // The ingest logs of the job's HttpSources (opened on first use), and how far the job read
+  // each (its last report).
+  std::map<std::string, std::shared_ptr<IngestLog>> logs;
+  std::map<std::string, std::uint64_t> ingest_next;
 };
 
 namespace {
 
-// Records an HttpSource holds before POSTs wait for the job to catch up.
-constexpr std::size_t kIngestQueueCapacity = 10'000;
-
-// The engine's status names, but "stopped" for a cancelled job (the REST API's word).
-const char* statusOf(JobStatus status) {
-  return status == JobStatus::Cancelled ? "stopped" : toString(status);
-}
+// Records an HttpSource's log may hold beyond what the job has read before POSTs wait for it
+// to catch up (backpressure).
+constexpr std::uint64_t kIngestLag = 10'000;
+// How long a submission waits for its job's process to load the job.
+constexpr std::chrono::seconds kLoadTimeout{60};
+// How long a stopping job's process may take before it is killed.
+constexpr std::chrono::seconds kStopTimeout{5};
+// How long a savepoint may take.
+constexpr std::chrono::seconds kSavepointTimeout{60};
 
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -76,6 +87,10 @@ std::string jobJson(const std::string& id, const JobSpec& spec, std::int64_t cre
   out.Bool(spec.javascript);
   out.Key("createdAt");
   out.Int64(created_at_ms);
+  out.Key("from");
+  out.String(spec.from.c_str());
+  out.Key("allowNonRestoredState");
+  out.Bool(spec.allow_non_restored_state);
   out.Key("params");
   out.StartObject();
   for (const auto& [key, value] : spec.params) {
@@ -83,18 +98,6 @@ std::string jobJson(const std::string& id, const JobSpec& spec, std::int64_t cre
     out.String(value.c_str());
   }
   out.EndObject();
-  out.EndObject();
-  return buffer.GetString();
-}
-
-std::string statusJson(const std::string& status, const std::string& error) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> out(buffer);
-  out.StartObject();
-  out.Key("status");
-  out.String(status.c_str());
-  out.Key("error");
-  out.String(error.c_str());
   out.EndObject();
   return buffer.GetString();
 }
@@ -112,6 +115,54 @@ std::string stringMember(const rapidjson::Value& object, const char* key) {
   return it != object.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
 }
 
+std::string statusJson(const std::string& status, const std::string& error, int restarts,
+                       const std::vector<OperatorMetrics>& metrics, const std::string& plan,
+                       const std::string& graph, const std::vector<std::string>& http_sources) {
+  std::string sources;
+  for (const auto& name : http_sources) sources += (sources.empty() ? "" : ",") + jsonString(name);
+  return fmt::format(
+      R"({{"status":{},"error":{},"restarts":{},"operators":{},"plan":{},"graph":{},"httpSources":[{}]}})",
+      jsonString(status), jsonString(error), restarts, encodeMetrics(metrics), jsonString(plan),
+      jsonString(graph), sources);
+}
+
+// Reads a job's directory back; throws Error when it is damaged.
+void readJobDir(const fs::path& dir, JobSpec& spec, std::string& status, std::string& error,
+                std::int64_t& created_at_ms) {
+  rapidjson::Document meta = parseJson(dir / "job.json");
+  spec.name = stringMember(meta, "name");
+  if (meta.HasMember("parallelism") && meta["parallelism"].IsInt())
+    spec.parallelism = meta["parallelism"].GetInt();
+  spec.javascript = meta.HasMember("javascript") && meta["javascript"].IsTrue();
+  spec.from = stringMember(meta, "from");
+  spec.allow_non_restored_state =
+      meta.HasMember("allowNonRestoredState") && meta["allowNonRestoredState"].IsTrue();
+  if (meta.HasMember("createdAt") && meta["createdAt"].IsInt64())
+    created_at_ms = meta["createdAt"].GetInt64();
+  if (meta.HasMember("params") && meta["params"].IsObject())
+    for (const auto& param : meta["params"].GetObject())
+      if (param.value.IsString()) spec.params[param.name.GetString()] = param.value.GetString();
+  spec.source = readWholeFile(dir / sourceFileName(spec));
+  rapidjson::Document doc = parseJson(dir / "status.json");
+  status = stringMember(doc, "status");
+  error = stringMember(doc, "error");
+  static const std::set<std::string> known = {"created", "running", "finished", "failed",
+                                              "stopped"};
+  if (!known.contains(status))
+    throw Error("'" + (dir / "status.json").string() + "' holds no known status");
+}
+
+bool hasCheckpoints(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".lfsnap") return true;
+  return false;
+}
+
+std::string formatSeconds(double seconds) {
+  return fmt::format("{}", seconds);
+}
+
 }  // namespace
 
 bool isValidJobName(std::string_view name) noexcept {
@@ -124,8 +175,13 @@ bool isValidJobName(std::string_view name) noexcept {
   return true;
 }
 
-JobRegistry::JobRegistry(fs::path data_dir, std::size_t max_jobs, RunOptions defaults)
-    : jobs_dir_(std::move(data_dir) / "jobs"), max_jobs_(max_jobs), defaults_(std::move(defaults)) {
+JobRegistry::JobRegistry(fs::path data_dir, std::size_t max_jobs, RunOptions defaults,
+                         SupervisionOptions supervision)
+    : data_dir_(std::move(data_dir)),
+      jobs_dir_(data_dir_ / "jobs"),
+      max_jobs_(max_jobs),
+      defaults_(std::move(defaults)),
+      supervision_(std::move(supervision)) {
   fs::create_directories(jobs_dir_);
   monitor_ = std::jthread([this](std::stop_token stop) { monitor(stop); });
 }
@@ -134,36 +190,54 @@ JobRegistry::~JobRegistry() {
   shutdown();
 }
 
-std::shared_ptr<JobRegistry::Job> JobRegistry::startLoaded(JobSpec spec, std::string id) {
-  RunOptions options = defaults_;
-  options.params = spec.params;
-  std::string file_name =
-      (spec.name.empty() ? std::string("job") : spec.name) + (spec.javascript ? ".js" : ".ts");
-  auto js = loadJob(spec.source, jsJobOptions(options, file_name));
-  auto job = std::make_shared<Job>();
-  job->id = std::move(id);
-  job->graph_json = js->graphJson();
-  if (spec.name.empty()) {
-    const Value& name = js->graph()["job"]["name"];
-    spec.name = name.isString() ? std::string(name.asString()) : "job";
+std::vector<std::string> JobRegistry::allowedRoots() const {
+  if (!supervision_.allow_paths.empty()) return supervision_.allow_paths;
+  return {data_dir_.string()};
+}
+
+std::shared_ptr<JobProcess> JobRegistry::launch(const Job& job) {
+  const fs::path dir = jobs_dir_ / job.id;
+  const fs::path checkpoints = dir / "checkpoints";
+  std::vector<std::string> args = {supervision_.executable,
+                                   "job-process",
+                                   "--control-fd",
+                                   "3",
+                                   "--job-dir",
+                                   dir.string(),
+                                   "--file-name",
+                                   (job.spec.name.empty() ? std::string("job") : job.spec.name) +
+                                       (job.spec.javascript ? ".js" : ".ts")};
+  for (const auto& root : allowedRoots()) {
+    args.push_back("--allow-path");
+    args.push_back(root);
   }
-  job->spec = std::move(spec);
-  js::JsGraphOptions graph_options;
-  graph_options.http_source = [job](const Value& op) -> SourceFactory<Value> {
-    std::string name = op["name"].isString() ? std::string(op["name"].asString()) : "http";
-    if (job->ingest.contains(name))
-      throw ConfigError("the job has two HttpSources named '" + name +
-                        "'; give them different names with .name()");
-    auto queue = std::make_shared<IngestQueue<Value>>(kIngestQueueCapacity);
-    job->ingest[name] = queue;
-    return [queue] { return std::make_unique<IngestSource<Value>>(queue); };
-  };
-  StartedJob started = startJob(js, job->spec.parallelism, std::move(graph_options));
-  job->js = std::move(started.js);
-  job->plan = started.handle.describePlan();
-  job->handle.emplace(std::move(started.handle));
-  job->status = "running";
-  return job;
+  args.insert(args.end(), {"--checkpoint-dir", checkpoints.string(), "--heap-limit",
+                           std::to_string(defaults_.heap_limit_mib), "--time-limit",
+                           formatSeconds(defaults_.time_limit_seconds), "--on-error",
+                           defaults_.on_error == js::ErrorPolicy::kFail ? "fail" : "dead-letter",
+                           "--keep-checkpoints", std::to_string(defaults_.keep_checkpoints)});
+  if (defaults_.checkpoint_interval.count() > 0) {
+    args.push_back("--checkpoint-interval");
+    args.push_back(fmt::format("{}ms", defaults_.checkpoint_interval.count()));
+  }
+  if (job.spec.parallelism > 0) {
+    args.push_back("--parallelism");
+    args.push_back(std::to_string(job.spec.parallelism));
+  }
+  for (const auto& [key, value] : job.spec.params) {
+    args.push_back("--set");
+    args.push_back(key + "=" + value);
+  }
+  // A savepoint to start from counts only until the job has checkpoints of its own.
+  if (!job.spec.from.empty() && !hasCheckpoints(checkpoints)) {
+    args.push_back("--from");
+    args.push_back(job.spec.from);
+    if (job.spec.allow_non_restored_state) args.push_back("--allow-non-restored-state");
+  }
+  args.push_back((dir / sourceFileName(job.spec)).string());
+  std::string name = job.spec.name.empty() ? job.id : job.spec.name;
+  return JobProcess::start(spawner_, args, supervision_.limits,
+                           fmt::format("lightflusd: job {} ({}): ", name, job.id));
 }
 
 std::size_t JobRegistry::restore() {
@@ -171,40 +245,39 @@ std::size_t JobRegistry::restore() {
   for (const auto& entry : fs::directory_iterator(jobs_dir_)) {
     if (!entry.is_directory()) continue;
     auto job = std::make_shared<Job>();
+    job->id = entry.path().filename().string();
     try {
-      rapidjson::Document meta = parseJson(entry.path() / "job.json");
+      readJobDir(entry.path(), job->spec, job->status, job->error, job->created_at_ms);
       rapidjson::Document status = parseJson(entry.path() / "status.json");
-      job->id = entry.path().filename().string();
-      job->spec.name = stringMember(meta, "name");
-      if (meta.HasMember("parallelism") && meta["parallelism"].IsInt())
-        job->spec.parallelism = meta["parallelism"].GetInt();
-      job->spec.javascript = meta.HasMember("javascript") && meta["javascript"].IsTrue();
-      if (meta.HasMember("createdAt") && meta["createdAt"].IsInt64())
-        job->created_at_ms = meta["createdAt"].GetInt64();
-      if (meta.HasMember("params") && meta["params"].IsObject())
-        for (const auto& param : meta["params"].GetObject())
-          if (param.value.IsString())
-            job->spec.params[param.name.GetString()] = param.value.GetString();
-      job->spec.source = readWholeFile(entry.path() / sourceFileName(job->spec));
-      job->status = stringMember(status, "status");
-      job->error = stringMember(status, "error");
-    } catch (const Error& e) {
-      std::fprintf(stderr, "lightflusd: skipping job directory: %s\n", e.what());
+      if (status.HasMember("restarts") && status["restarts"].IsInt())
+        job->restarts = status["restarts"].GetInt();
+      if (status.HasMember("operators")) job->metrics = decodeMetrics(status["operators"]);
+      job->plan = stringMember(status, "plan");
+      job->graph_json = stringMember(status, "graph");
+      if (status.HasMember("httpSources") && status["httpSources"].IsArray())
+        for (const auto& name : status["httpSources"].GetArray())
+          if (name.IsString()) job->http_sources.emplace_back(name.GetString());
+    } catch (const std::exception& e) {
+      // Listed as failed, so that it does not vanish; DELETE removes it.
+      job->status = "failed";
+      job->error = std::string("the job's directory is damaged: ") + e.what();
+      std::fprintf(stderr, "lightflusd: job %s: %s\n", job->id.c_str(), job->error.c_str());
+      std::lock_guard lock(mutex_);
+      jobs_[job->id] = job;
       continue;
     }
-    job->persisted_status = job->status;
-    if (job->status == "running") {
+    if (job->status == "running" || job->status == "created") {
       try {
-        auto started = startLoaded(job->spec, job->id);
-        started->persisted_status = "running";
-        started->created_at_ms = job->created_at_ms;
-        job = started;
+        // Cut off torn writes of the ingest logs before the job reads them.
+        for (const auto& name : job->http_sources)
+          job->logs[name] = std::make_shared<IngestLog>(ingestLogPath(entry.path(), name));
+        job->status = "running";
+        job->process = launch(*job);
         ++restarted;
       } catch (const std::exception& e) {
         job->status = "failed";
         job->error = e.what();
         persistStatus(*job);
-        job->persisted_status = job->status;
       }
     }
     std::lock_guard lock(mutex_);
@@ -221,13 +294,15 @@ JobInfo JobRegistry::create(JobSpec spec) {
   if (spec.parallelism < 0 || spec.parallelism > 1024)
     throw JobRegistryError(JobRegistryError::Reason::kInvalid,
                            "parallelism must be between 1 and 1024");
-  {
-    // Refused before the (slow) load when the daemon is full.
-    std::lock_guard lock(mutex_);
-    if (jobs_.size() + reserved_names_.size() >= max_jobs_)
-      throw JobRegistryError(
-          JobRegistryError::Reason::kTooManyJobs,
-          fmt::format("the daemon holds its limit of {} jobs; delete one first", max_jobs_));
+  if (!spec.from.empty()) {
+    try {
+      checkAllowedPath("the savepoint to start from,", spec.from, allowedRoots());
+    } catch (const ConfigError& e) {
+      throw JobRegistryError(JobRegistryError::Reason::kInvalid, e.what());
+    }
+    if (!fs::exists(spec.from))
+      throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                             "there is no savepoint or checkpoint at '" + spec.from + "'");
   }
   auto reserve = [this](const std::string& name) {
     std::lock_guard lock(mutex_);
@@ -246,31 +321,58 @@ JobInfo JobRegistry::create(JobSpec spec) {
     std::lock_guard lock(mutex_);
     reserved_names_.erase(name);
   };
+  {
+    // Refused before the (slow) load when the daemon is full.
+    std::lock_guard lock(mutex_);
+    if (jobs_.size() + reserved_names_.size() >= max_jobs_)
+      throw JobRegistryError(
+          JobRegistryError::Reason::kTooManyJobs,
+          fmt::format("the daemon holds its limit of {} jobs; delete one first", max_jobs_));
+  }
   // A named job reserves its name before the slow load; an unnamed one once its name is known.
   std::string reserved = spec.name;
   if (!reserved.empty()) reserve(reserved);
-  std::shared_ptr<Job> job;
+  auto job = std::make_shared<Job>();
+  job->id = newJobId();
+  job->spec = std::move(spec);
+  const fs::path dir = jobs_dir_ / job->id;
   try {
-    job = startLoaded(std::move(spec), newJobId());
-    if (reserved.empty()) {
-      reserved = job->spec.name;
-      if (!isValidJobName(reserved))
-        throw JobRegistryError(JobRegistryError::Reason::kInvalid,
-                               "the job's name '" + reserved + "' is not valid; pass ?name=");
-      reserve(reserved);
-    }
-    fs::path dir = jobs_dir_ / job->id;
     fs::create_directories(dir);
     writeFileAtomically(dir / sourceFileName(job->spec), job->spec.source);
+    job->process = launch(*job);
+    job->process->waitStarted(kLoadTimeout);
+    JobProcess::State state = job->process->state();
+    if (!state.started) {
+      std::string why = !state.load_error.empty() ? state.load_error
+                        : state.exited
+                            ? JobProcess::failureReason(state)
+                            : fmt::format("the job did not load within {} s", kLoadTimeout.count());
+      throw JobRegistryError(JobRegistryError::Reason::kInvalid, why);
+    }
+    if (job->spec.name.empty()) {
+      job->spec.name = state.name;
+      if (!isValidJobName(job->spec.name))
+        throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                               "the job's name '" + job->spec.name + "' is not valid; pass ?name=");
+      reserve(job->spec.name);
+      reserved = job->spec.name;
+    }
+    job->status = "running";
+    job->graph_json = state.graph_json;
+    job->plan = state.plan;
+    job->http_sources = state.http_sources;
+    job->checkpoints.restored_from = state.restored_from;
+    job->checkpoints.restored_id = state.restored_id;
     job->created_at_ms = nowMs();
     writeFileAtomically(dir / "job.json", jobJson(job->id, job->spec, job->created_at_ms));
     persistStatus(*job);
-    job->persisted_status = job->status;
   } catch (...) {
-    if (job && job->handle) {
-      job->handle->cancel();
-      job->js->terminate();
+    if (job->process) {
+      job->process->kill();
+      job->process->waitExit(kStopTimeout);
     }
+    std::error_code ec;
+    fs::remove_all(dir, ec);
     if (!reserved.empty()) release(reserved);
     throw;
   }
@@ -292,11 +394,9 @@ JobInfo JobRegistry::infoOf(const Job& job) const {
   info.graph_json = job.graph_json;
   info.created_at_ms = job.created_at_ms;
   info.rates = job.rates;
-  if (job.handle) {
-    info.status = statusOf(job.handle->status());
-    info.error = job.handle->error();
-    info.metrics = job.handle->metrics();
-  }
+  info.metrics = job.metrics;
+  info.checkpoints = job.checkpoints;
+  info.restarts = job.restarts;
   // Without a requested parallelism, report the one the job runs with.
   if (info.parallelism == 0)
     for (const auto& m : info.metrics) info.parallelism = std::max(info.parallelism, m.parallelism);
@@ -319,46 +419,90 @@ std::optional<JobInfo> JobRegistry::get(const std::string& id) const {
 
 void JobRegistry::ingest(const std::string& id, const std::string& source,
                          std::vector<Value>&& records, std::chrono::milliseconds timeout) {
-  std::shared_ptr<IngestQueue<Value>> queue;
+  std::shared_ptr<Job> job;
+  std::shared_ptr<IngestLog> log;
+  std::string name;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end())
+      throw JobRegistryError(JobRegistryError::Reason::kNotFound, "no job with id '" + id + "'");
+    job = it->second;
+    const auto& sources = job->http_sources;
+    if (sources.empty())
+      throw JobRegistryError(JobRegistryError::Reason::kNotFound,
+                             "job '" + job->spec.name + "' has no HttpSource to post events to");
+    if (source.empty() && sources.size() > 1) {
+      std::string names;
+      for (const auto& n : sources) names += (names.empty() ? "" : ", ") + n;
+      throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                             "job '" + job->spec.name + "' has several HttpSources (" + names +
+                                 "): pick one with ?source=NAME");
+    }
+    name = source.empty() ? sources.front() : source;
+    if (std::find(sources.begin(), sources.end(), name) == sources.end())
+      throw JobRegistryError(
+          JobRegistryError::Reason::kNotFound,
+          "job '" + job->spec.name + "' has no HttpSource named '" + source + "'");
+    if (job->status != "running" || job->stopping)
+      throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
+                             "job '" + job->spec.name + "' is " + job->status +
+                                 ", not running: it takes no more events");
+    auto& slot = job->logs[name];
+    if (!slot) slot = std::make_shared<IngestLog>(ingestLogPath(jobs_dir_ / job->id, name));
+    log = slot;
+  }
+  // Backpressure: wait while the job lags too far behind its log.
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    std::uint64_t next = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (job->status != "running" || job->stopping)
+        throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
+                               "job " + id + " stopped; it takes no more events");
+      if (job->process) {
+        auto reported = job->process->ingestNext(name);
+        if (reported) job->ingest_next[name] = *reported;
+      }
+      next = job->ingest_next[name];
+    }
+    const std::uint64_t lag = log->records() > next ? log->records() - next : 0;
+    if (lag == 0 || lag + records.size() <= kIngestLag) break;
+    if (Clock::now() >= deadline)
+      throw JobRegistryError(JobRegistryError::Reason::kBusy,
+                             fmt::format("job {} has {} records of its HttpSource '{}' to read and "
+                                         "did not catch up within {} ms; nothing was taken, "
+                                         "retry later",
+                                         id, lag, name, timeout.count()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  log->append(records);
+  std::shared_ptr<JobProcess> process;
+  {
+    std::lock_guard lock(mutex_);
+    process = job->process;
+  }
+  if (process) process->wake(name);
+}
+
+std::string JobRegistry::savepoint(const std::string& id) {
+  std::shared_ptr<JobProcess> process;
   {
     std::lock_guard lock(mutex_);
     auto it = jobs_.find(id);
     if (it == jobs_.end())
       throw JobRegistryError(JobRegistryError::Reason::kNotFound, "no job with id '" + id + "'");
     const Job& job = *it->second;
-    if (job.ingest.empty())
-      throw JobRegistryError(JobRegistryError::Reason::kNotFound,
-                             "job '" + job.spec.name + "' has no HttpSource to post events to");
-    if (source.empty() && job.ingest.size() > 1) {
-      std::string names;
-      for (const auto& [name, q] : job.ingest) names += (names.empty() ? "" : ", ") + name;
-      throw JobRegistryError(JobRegistryError::Reason::kInvalid,
-                             "job '" + job.spec.name + "' has several HttpSources (" + names +
-                                 "): pick one with ?source=NAME");
-    }
-    auto q = source.empty() ? job.ingest.begin() : job.ingest.find(source);
-    if (q == job.ingest.end())
-      throw JobRegistryError(
-          JobRegistryError::Reason::kNotFound,
-          "job '" + job.spec.name + "' has no HttpSource named '" + source + "'");
-    if (!job.handle || job.handle->status() != JobStatus::Running)
+    if (job.status != "running" || !job.process || job.stopping)
       throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
-                             "job '" + job.spec.name + "' is " + infoOf(job).status +
-                                 ", not running: it takes no more events");
-    queue = q->second;
+                             "job '" + job.spec.name + "' is " + job.status +
+                                 (job.restart_at ? " (restarting)" : "") +
+                                 ", not running: there is nothing to take a savepoint of");
+    process = job.process;
   }
-  switch (queue->offer(std::move(records), timeout)) {
-    case OfferResult::Accepted:
-      return;
-    case OfferResult::TimedOut:
-      throw JobRegistryError(JobRegistryError::Reason::kBusy,
-                             fmt::format("job {}'s HttpSource holds {} records and did not make "
-                                         "room within {} ms; nothing was taken, retry later",
-                                         id, queue->size(), timeout.count()));
-    case OfferResult::Closed:
-      throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
-                             "job " + id + " stopped; it takes no more events");
-  }
+  fs::path path = data_dir_ / "savepoints" / fmt::format("savepoint-{}-{}.lfsnap", id, nowMs());
+  return process->savepoint(fs::absolute(path).string(), kSavepointTimeout);
 }
 
 bool JobRegistry::remove(const std::string& id) {
@@ -369,13 +513,14 @@ bool JobRegistry::remove(const std::string& id) {
     if (it == jobs_.end()) return false;
     job = it->second;
     jobs_.erase(it);
+    job->stopping = true;
   }
-  for (auto& [name, queue] : job->ingest) queue->close();
-  if (job->handle) {
-    job->handle->cancel();
-    job->js->terminate();
-    job->handle->waitFor(Duration(5000));
+  if (job->process) {
+    job->process->stop();
+    if (!job->process->waitExit(kStopTimeout)) job->process->kill();
+    job->process.reset();
   }
+  job->logs.clear();
   std::error_code ec;
   fs::remove_all(jobs_dir_ / job->id, ec);
   if (ec)  // the job is gone from the daemon; its leftover directory is only reported
@@ -394,35 +539,38 @@ void JobRegistry::shutdown() {
     jobs.swap(jobs_);
   }
   for (auto& [id, job] : jobs) {
-    for (auto& [name, queue] : job->ingest) queue->close();
-    if (!job->handle) continue;
-    job->handle->cancel();
-    job->js->terminate();
+    job->stopping = true;
+    if (job->process) job->process->stop();
   }
-  for (auto& [id, job] : jobs)
-    if (job->handle) job->handle->waitFor(Duration(5000));
+  for (auto& [id, job] : jobs) {
+    if (!job->process) continue;
+    if (!job->process->waitExit(kStopTimeout)) {
+      std::fprintf(stderr, "lightflusd: job %s did not stop within %lld s; killing it\n",
+                   id.c_str(), static_cast<long long>(kStopTimeout.count()));
+      job->process->kill();
+    }
+    job->process.reset();
+  }
 }
 
 void JobRegistry::persistStatus(const Job& job) const {
-  std::string status = job.status;
-  std::string error = job.error;
-  if (job.handle) {
-    status = statusOf(job.handle->status());
-    error = job.handle->error();
-  }
-  writeFileAtomically(jobs_dir_ / job.id / "status.json", statusJson(status, error));
+  writeFileAtomically(jobs_dir_ / job.id / "status.json",
+                      statusJson(job.status, job.error, job.restarts, job.metrics, job.plan,
+                                 job.graph_json, job.http_sources));
 }
 
-void JobRegistry::sampleRates(Job& job, std::chrono::steady_clock::time_point now) {
+void JobRegistry::sampleRates(Job& job, Clock::time_point now) {
   const double seconds = std::chrono::duration<double>(now - job.sampled_at).count();
   if (!job.sampled.empty() && seconds < 1.0) return;
   std::map<int, std::pair<std::uint64_t, std::uint64_t>> counts;
-  for (const auto& m : job.handle->metrics()) counts[m.id] = {m.records_in, m.records_out};
+  for (const auto& m : job.metrics) counts[m.id] = {m.records_in, m.records_out};
   if (!job.sampled.empty()) {
     job.rates.clear();
     for (const auto& [op, count] : counts) {
       auto before = job.sampled.find(op);
-      if (before == job.sampled.end()) continue;
+      if (before == job.sampled.end() || count.first < before->second.first ||
+          count.second < before->second.second)
+        continue;
       job.rates[op] = {static_cast<double>(count.first - before->second.first) / seconds,
                        static_cast<double>(count.second - before->second.second) / seconds};
     }
@@ -431,30 +579,95 @@ void JobRegistry::sampleRates(Job& job, std::chrono::steady_clock::time_point no
   job.sampled_at = now;
 }
 
+bool JobRegistry::supervise(Job& job, Clock::time_point now) {
+  if (!job.process || job.stopping) return false;
+  JobProcess::State state = job.process->state();
+  bool changed = false;
+  if (state.started && job.plan != state.plan) {
+    job.plan = state.plan;
+    job.graph_json = state.graph_json;
+    job.http_sources = state.http_sources;
+    changed = true;
+  }
+  if (state.started && !state.report) {
+    job.checkpoints = {};
+    job.checkpoints.restored_from = state.restored_from;
+    job.checkpoints.restored_id = state.restored_id;
+  }
+  if (state.report) {
+    job.metrics = state.report->operators;
+    job.checkpoints = state.report->checkpoints;
+    for (const auto& [name, next] : state.report->ingest_next) job.ingest_next[name] = next;
+    sampleRates(job, now);
+  }
+  if (!state.exited) return changed;
+  job.process.reset();
+  job.rates.clear();
+  job.sampled.clear();
+  if (!state.load_error.empty()) {
+    // A job that loaded once but no longer does (its savepoint is gone, ...): restarting
+    // would not help.
+    job.status = "failed";
+    job.error = state.load_error;
+  } else if (state.ended_cleanly) {
+    job.status = state.report->status;
+    job.error = state.report->error;
+  } else if (job.restarts < supervision_.max_restarts) {
+    ++job.restarts;
+    auto delay = supervision_.restart_backoff * (1 << std::min(job.restarts - 1, 10));
+    job.restart_at = now + delay;
+    job.error =
+        fmt::format("restarting in {} ms (restart {} of {}) after {}", delay.count(), job.restarts,
+                    supervision_.max_restarts, JobProcess::failureReason(state));
+    std::fprintf(stderr, "lightflusd: job %s: %s\n", job.id.c_str(), job.error.c_str());
+  } else {
+    job.status = "failed";
+    job.error = JobProcess::failureReason(state) +
+                (job.restarts > 0 ? fmt::format(" (after {} restarts)", job.restarts) : "");
+    std::fprintf(stderr, "lightflusd: job %s failed: %s\n", job.id.c_str(), job.error.c_str());
+  }
+  return true;
+}
+
 void JobRegistry::monitor(std::stop_token stop) {
   while (!stop.stop_requested()) {
-    std::vector<std::shared_ptr<Job>> ended;
+    std::vector<std::shared_ptr<Job>> changed, due;
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, stop, std::chrono::milliseconds(200), [] { return false; });
       if (stop.stop_requested()) break;
-      const auto now = std::chrono::steady_clock::now();
+      const auto now = Clock::now();
       for (auto& [id, job] : jobs_) {
-        if (!job->handle) continue;
-        sampleRates(*job, now);
-        std::string status = statusOf(job->handle->status());
-        if (status != "running" && status != job->persisted_status) ended.push_back(job);
+        if (supervise(*job, now)) changed.push_back(job);
+        if (job->restart_at && *job->restart_at <= now && !job->process) {
+          job->restart_at.reset();
+          due.push_back(job);
+        }
       }
     }
-    // Written outside the lock: an fsync must not hold up the API.
-    for (const auto& job : ended) {
-      for (auto& [name, queue] : job->ingest) queue->close();  // wakes POSTs waiting for room
+    // Written and started outside the lock: an fsync or a fork must not hold up the API.
+    for (const auto& job : changed) {
       try {
         persistStatus(*job);
-        std::lock_guard lock(mutex_);
-        job->persisted_status = statusOf(job->handle->status());
       } catch (const Error& e) {
         std::fprintf(stderr, "lightflusd: job %s: %s\n", job->id.c_str(), e.what());
+      }
+    }
+    for (const auto& job : due) {
+      std::shared_ptr<JobProcess> process;
+      std::string error;
+      try {
+        process = launch(*job);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      std::lock_guard lock(mutex_);
+      if (job->stopping) continue;  // deleted meanwhile; the process dies with `process`
+      if (process) {
+        job->process = std::move(process);
+      } else {
+        job->status = "failed";
+        job->error = error;
       }
     }
   }

@@ -1,14 +1,18 @@
 // JobRegistry: the daemon's jobs, in memory and on disk.
 //
 // A job is submitted as source text (TypeScript or JavaScript) with a name, parameters and a
-// parallelism; the registry loads it in V8, starts it on the engine and keeps its handle. Each
-// job has a directory under `<data-dir>/jobs/<id>/` holding `source.ts|js`, `job.json` (name,
-// params, parallelism) and `status.json` (status, last error), each written atomically
-// (temp file, fsync, rename), so a crash never leaves a half-written file in the registry. A
-// restarted daemon reads these directories back and restarts the jobs whose status is running.
+// parallelism; the registry runs it in a process of its own (job_process.hpp), which loads it
+// in V8, checkpoints it under its directory and reports its counters. Each job has a directory
+// under `<data-dir>/jobs/<id>/` holding `source.ts|js`, `job.json` (name, params, parallelism)
+// `status.json` (status, last error, restarts, final counters, plan and graph), each written
+// atomically (temp file, fsync, rename), `checkpoints/` and the ingest logs of its HttpSources
+// (`ingest/`). A restarted daemon reads these directories back and restarts the jobs whose
+// status is running; they resume from their newest checkpoint.
 //
-// Jobs run concurrently; a job that fails (a UDF error, a runaway loop, an exhausted heap) only
-// changes its own status. A monitor thread persists a job's status once it ends.
+// A job whose process ends abnormally (a signal: V8 aborting on a huge allocation, the kernel
+// killing it) is restarted from its checkpoint after 1 s, 2 s, 4 s ... at most
+// `max_restarts` times, then marked failed with the reason; the daemon and the other jobs go
+// on. A monitor thread watches the processes and persists a job's status when it changes.
 #pragma once
 
 #include <chrono>
@@ -25,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "job_process.hpp"
 #include "lightflus/error.hpp"
 #include "lightflus/executor.hpp"
 #include "lightflus/value.hpp"
@@ -39,6 +44,11 @@ struct JobSpec {
   std::map<std::string, std::string> params;
   int parallelism = 0;
   bool javascript = false;  ///< the source is JavaScript (else TypeScript)
+  /// A savepoint or checkpoint file to start from (only at the first start; later starts
+  /// resume from the job's own checkpoints).
+  std::string from;
+  /// With `from`: drop state of operators the job no longer has.
+  bool allow_non_restored_state = false;
 };
 
 /// What a client sees of a job.
@@ -61,6 +71,23 @@ struct JobInfo {
   std::map<int, Rate> rates;
   /// When the job was submitted (milliseconds since the Unix epoch; 0 if unknown).
   std::int64_t created_at_ms = 0;
+  /// The job's checkpoints (in its current process).
+  CheckpointStats checkpoints;
+  /// Times the job's process was restarted after ending abnormally.
+  int restarts = 0;
+};
+
+/// How the registry runs and supervises job processes.
+struct SupervisionOptions {
+  /// The lightflusd binary the job processes run (`job-process`).
+  std::string executable = "/proc/self/exe";
+  /// Restarts of a job whose process ended abnormally, before it is marked failed.
+  int max_restarts = 3;
+  /// The first restart's delay; each next one doubles it.
+  std::chrono::milliseconds restart_backoff{1000};
+  ChildLimits limits;
+  /// Roots the jobs' file connectors (and `from`) may use; empty: the data dir.
+  std::vector<std::string> allow_paths;
 };
 
 /// A request the registry refuses; `reason` picks the HTTP status.
@@ -79,8 +106,10 @@ bool isValidJobName(std::string_view name) noexcept;
 
 class JobRegistry {
  public:
-  /// `defaults` gives the heap and time limits and error policy of every job.
-  JobRegistry(std::filesystem::path data_dir, std::size_t max_jobs, RunOptions defaults);
+  /// `defaults` gives the heap and time limits, error policy and checkpoint interval (0: the
+  /// job's own, else 5 s) of every job.
+  JobRegistry(std::filesystem::path data_dir, std::size_t max_jobs, RunOptions defaults,
+              SupervisionOptions supervision = {});
   /// Cancels the jobs still running (see shutdown()).
   ~JobRegistry();
   JobRegistry(const JobRegistry&) = delete;
@@ -92,16 +121,20 @@ class JobRegistry {
   JobInfo create(JobSpec spec);
   std::vector<JobInfo> list() const;
   std::optional<JobInfo> get(const std::string& id) const;
-  /// Offers records to the job's HttpSource named `source` (empty: its only one) and returns
-  /// once they are all in the job's queue. Throws JobRegistryError: kNotFound (no such job or
-  /// source), kInvalid (several sources and none named), kNotRunning, kBusy (the job did not
-  /// make room within `timeout`; nothing was taken).
+  /// Appends records to the ingest log of the job's HttpSource named `source` (empty: its only
+  /// one) and returns once they are durable (fsynced). Throws JobRegistryError: kNotFound (no
+  /// such job or source), kInvalid (several sources and none named), kNotRunning, kBusy (the
+  /// job lags more than 10,000 records behind its log and did not catch up within `timeout`;
+  /// nothing was taken).
   void ingest(const std::string& id, const std::string& source, std::vector<Value>&& records,
               std::chrono::milliseconds timeout);
+  /// Takes a savepoint of a running job into `<data-dir>/savepoints/` and returns its path.
+  /// Throws JobRegistryError (kNotFound, kNotRunning) or Error (the savepoint failed).
+  std::string savepoint(const std::string& id);
   /// Stops a job and deletes it from memory and disk; false if there is no such job.
   bool remove(const std::string& id);
-  /// Cancels every running job without changing its persisted status (still running), so
-  /// that a restarted daemon resumes it.
+  /// Stops every job's process without changing its persisted status (still running), so
+  /// that a restarted daemon resumes it from its checkpoints.
   void shutdown();
 
  private:
@@ -110,13 +143,21 @@ class JobRegistry {
   JobInfo infoOf(const Job& job) const;
   void persistStatus(const Job& job) const;
   void monitor(std::stop_token stop);
+  // Takes the job's process's latest report and notices how it ended (called by the monitor
+  // with the lock held); true when the job's status.json needs writing.
+  bool supervise(Job& job, std::chrono::steady_clock::time_point now);
   // Updates the job's rates from its counters once a second (called by the monitor).
   static void sampleRates(Job& job, std::chrono::steady_clock::time_point now);
-  std::shared_ptr<Job> startLoaded(JobSpec spec, std::string id);
+  // Starts the job's process (resuming from its checkpoints).
+  std::shared_ptr<JobProcess> launch(const Job& job);
+  std::vector<std::string> allowedRoots() const;
 
+  std::filesystem::path data_dir_;
   std::filesystem::path jobs_dir_;
   std::size_t max_jobs_;
   RunOptions defaults_;
+  SupervisionOptions supervision_;
+  ProcessSpawner spawner_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;  // by id
   std::set<std::string> reserved_names_;              // names of jobs being loaded

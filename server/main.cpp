@@ -12,6 +12,7 @@
 #include <span>
 #include <string_view>
 
+#include "job_process_command.hpp"
 #include "lightflus/error.hpp"
 #include "run_command.hpp"
 #include "serve_command.hpp"
@@ -78,6 +79,23 @@ int devKafka(std::span<char* const> args) {
 }
 #endif
 
+// Internal: one job of `serve` in its own process (job_process_command.hpp); not in the help.
+int jobProcess(std::span<char* const> args) {
+  lightflus::server::JobProcessOptions options;
+  try {
+    options = lightflus::server::parseJobProcessOptions(args);
+  } catch (const lightflus::ConfigError& e) {
+    std::fprintf(stderr, "lightflusd job-process: %s\n", e.what());
+    return 2;
+  }
+  try {
+    return lightflus::server::runJobProcess(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lightflusd: error: %s\n", e.what());
+    return 1;
+  }
+}
+
 int serve(std::span<char* const> args) {
   for (char* arg : args) {
     if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0) {
@@ -114,6 +132,7 @@ int main(int argc, char** argv) {
   if (command == "dev-kafka") return devKafka(args.subspan(2));
 #endif
   if (command == "serve") return serve(args.subspan(2));
+  if (command == "job-process") return jobProcess(args.subspan(2));
   if (command == "dev-kafka") {
     std::fprintf(
         stderr,

@@ -60,7 +60,16 @@ void redactSecrets(rapidjson::Value& value) {
   }
 }
 
-// A job as JSON; `detail` adds the plan, the graph and the parameters.
+// Whether a job parameter's name looks like a secret's: *password*, *token*, *secret*, *key
+// (case-insensitive).
+bool isSecretName(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("password") != std::string::npos || lower.find("token") != std::string::npos ||
+         lower.find("secret") != std::string::npos || lower.ends_with("key");
+}
+
+// A job as JSON; `detail` adds the plan, the graph, the parameters and the checkpoints.
 void writeJob(Writer& out, const JobInfo& job, bool detail) {
   out.StartObject();
   out.Key("id");
@@ -106,8 +115,35 @@ void writeJob(Writer& out, const JobInfo& job, bool detail) {
     out.StartObject();
     for (const auto& [key, value] : job.params) {
       out.Key(key.c_str());
-      writeString(out, value);
+      writeString(out, isSecretName(key) && !value.empty() ? "***" : value);
     }
+    out.EndObject();
+    out.Key("restarts");
+    out.Int(job.restarts);
+    const CheckpointStats& c = job.checkpoints;
+    out.Key("checkpoints");
+    out.StartObject();
+    out.Key("completed");
+    out.Uint64(c.completed);
+    out.Key("failed");
+    out.Uint64(c.failed);
+    out.Key("lastId");
+    out.Uint64(c.last_id);
+    out.Key("lastPath");
+    writeString(out, c.last_path);
+    out.Key("lastCompletedAt");
+    if (c.last_completed_at_ms > 0)
+      writeString(out, isoTime(c.last_completed_at_ms));
+    else
+      out.Null();
+    out.Key("lastDurationMs");
+    out.Double(c.last_duration_ms);
+    out.Key("lastSizeBytes");
+    out.Uint64(c.last_size_bytes);
+    out.Key("lastError");
+    writeString(out, c.last_error);
+    out.Key("restoredFrom");
+    writeString(out, c.restored_from);
     out.EndObject();
     out.Key("plan");
     writeString(out, job.plan);
@@ -153,6 +189,13 @@ void writeJob(Writer& out, const JobInfo& job, bool detail) {
     out.EndArray();
   }
   out.EndObject();
+}
+
+std::string jsonQuoted(std::string_view text) {
+  rapidjson::StringBuffer buffer;
+  Writer out(buffer);
+  writeString(out, text);
+  return buffer.GetString();
 }
 
 std::string jobJson(const JobInfo& job, bool detail) {
@@ -221,6 +264,10 @@ JobSpec jobSpecOf(const Request& request, std::string_view query) {
       spec.parallelism = parseParallelism(value);
     else if (key == "language")
       spec.javascript = value == "js" || value == "javascript";
+    else if (key == "from")
+      spec.from = value;
+    else if (key == "allowNonRestoredState")
+      spec.allow_non_restored_state = value == "true" || value == "1" || value.empty();
     else if (key.starts_with("param.") && key.size() > 6)
       spec.params[key.substr(6)] = value;
   }
@@ -244,6 +291,10 @@ JobSpec jobSpecOf(const Request& request, std::string_view query) {
                              "parallelism expects a number of at least 1");
     spec.parallelism = envelope["parallelism"].GetInt();
   }
+  if (envelope.HasMember("from") && envelope["from"].IsString())
+    spec.from = envelope["from"].GetString();
+  if (envelope.HasMember("allowNonRestoredState"))
+    spec.allow_non_restored_state = envelope["allowNonRestoredState"].IsTrue();
   if (envelope.HasMember("language") && envelope["language"].IsString())
     spec.javascript = std::string_view(envelope["language"].GetString()) == "js";
   if (envelope.HasMember("params") && envelope["params"].IsObject()) {
@@ -366,6 +417,7 @@ Router::Router(JobRegistry& registry, BearerAuth auth)
       {http::verb::get, "/v1/jobs/{id}", true, with_id(&Router::getJob)},
       {http::verb::delete_, "/v1/jobs/{id}", true, with_id(&Router::deleteJob)},
       {http::verb::post, "/v1/jobs/{id}/events", true, with_id(&Router::postEvents)},
+      {http::verb::post, "/v1/jobs/{id}/savepoint", true, with_id(&Router::savepoint)},
   };
 }
 
@@ -490,7 +542,24 @@ Response Router::postEvents(const Request& request, const std::string& id) const
   return jsonResponse(http::status::ok, fmt::format(R"({{"accepted":{}}})", count));
 }
 
-Response Router::deleteJob(const Request&, const std::string& id) const {
+Response Router::savepoint(const Request&, const std::string& id) const {
+  std::string path = registry_.savepoint(id);
+  return jsonResponse(http::status::ok, fmt::format(R"({{"savepoint":{}}})", jsonQuoted(path)));
+}
+
+Response Router::deleteJob(const Request& request, const std::string& id) const {
+  std::string_view target = toStringView(request.target());
+  auto question = target.find('?');
+  bool with_savepoint = false;
+  if (question != std::string_view::npos)
+    for (const auto& [key, value] : parseQuery(target.substr(question + 1)))
+      if (key == "savepoint") with_savepoint = value == "true" || value == "1" || value.empty();
+  if (with_savepoint) {
+    // Stop with a savepoint: the job goes on until it is stopped right after the savepoint.
+    std::string path = registry_.savepoint(id);
+    registry_.remove(id);
+    return jsonResponse(http::status::ok, fmt::format(R"({{"savepoint":{}}})", jsonQuoted(path)));
+  }
   if (!registry_.remove(id))
     return errorResponse(http::status::not_found, "no job with id '" + id + "'");
   Response response{http::status::no_content, 11};

@@ -4,12 +4,16 @@
 //   GET    /metrics         Prometheus text: per job and operator counters
 //   GET    /v1/jobs         every job, with status and counters
 //   POST   /v1/jobs         submit a job: its source as the body (?name=&parallelism=&param.K=V)
-//                           or a JSON envelope {"name","source","params","parallelism"}
+//                           or a JSON envelope {"name","source","params","parallelism","from",
+//                           "allowNonRestoredState"}
 //   GET    /v1/jobs/{id}    one job: status, plan, graph, per-operator counters, last error
-//   DELETE /v1/jobs/{id}    stop and remove a job
+//   DELETE /v1/jobs/{id}    stop and remove a job (?savepoint=true: take a savepoint first and
+//                           answer 200 {"savepoint": PATH})
+//   POST   /v1/jobs/{id}/savepoint  take a savepoint of a running job: 200 {"savepoint": PATH}
 //   POST   /v1/jobs/{id}/events  records for the job's HttpSource (?source=NAME when it has
 //                           several): JSON (an array is a list of records) or NDJSON; 200
-//                           {"accepted": n} once all are in the job, 503 when it is too busy
+//                           {"accepted": n} once all are in the job's ingest log (fsynced),
+//                           503 when the job lags too far behind
 //
 // Errors are JSON {"error", "detail"}: 400 bad input (with the job's file:line:col), 401
 // without the token, 404 unknown route or job, 405 wrong method, 409 name taken or job not
@@ -57,6 +61,7 @@ class Router {
   Response getJob(const Request& request, const std::string& id) const;
   Response deleteJob(const Request& request, const std::string& id) const;
   Response postEvents(const Request& request, const std::string& id) const;
+  Response savepoint(const Request& request, const std::string& id) const;
 
   JobRegistry& registry_;
   BearerAuth auth_;

@@ -41,8 +41,13 @@ const char* serveUsage() noexcept {
          "                        [--max-body-bytes N] [--max-jobs N] [--threads N]\n"
          "                        [--heap-limit MiB] [--time-limit SECONDS]\n"
          "                        [--on-error fail|dead-letter]\n"
+         "                        [--checkpoint-interval DURATION] [--keep-checkpoints N]\n"
+         "                        [--max-restarts N] [--job-workers N] [--job-nice N]\n"
+         "                        [--allow-path DIR ...]\n"
          "  defaults: --bind 127.0.0.1 --port 8080 --data-dir ./lightflus-data\n"
-         "  --max-body-bytes 10485760 --max-jobs 100; the token also from LIGHTFLUS_TOKEN.\n";
+         "  --max-body-bytes 10485760 --max-jobs 100 --max-restarts 3 --job-workers 2\n"
+         "  --job-nice 5; checkpoints every 5 s (or the job's own interval); file connectors\n"
+         "  only under the data dir unless --allow-path; the token also from LIGHTFLUS_TOKEN.\n";
 }
 
 ServeOptions parseServeOptions(std::span<char* const> args) {
@@ -69,7 +74,18 @@ ServeOptions parseServeOptions(std::span<char* const> args) {
       options.max_jobs = parseNumber<std::size_t>(arg, value(), 1, 100000);
     } else if (arg == "--threads") {
       options.threads = parseNumber<int>(arg, value(), 1, 256);
-    } else if (arg == "--heap-limit" || arg == "--time-limit" || arg == "--on-error") {
+    } else if (arg == "--max-restarts") {
+      options.supervision.max_restarts = parseNumber<int>(arg, value(), 0, 100);
+    } else if (arg == "--job-workers") {
+      options.supervision.limits.workers = parseNumber<int>(arg, value(), 1, 256);
+    } else if (arg == "--job-nice") {
+      options.supervision.limits.nice = parseNumber<int>(arg, value(), 0, 19);
+    } else if (arg == "--allow-path") {
+      std::string_view dir = value();
+      if (dir.empty()) throw ConfigError("--allow-path expects a directory");
+      options.supervision.allow_paths.emplace_back(dir);
+    } else if (arg == "--heap-limit" || arg == "--time-limit" || arg == "--on-error" ||
+               arg == "--keep-checkpoints" || arg == "--checkpoint-interval") {
       job_flags.push_back(args[i]);
       value();
       job_flags.push_back(args[i]);
@@ -95,7 +111,8 @@ ServeOptions parseServeOptions(std::span<char* const> args) {
 }
 
 int serve(const ServeOptions& options) {
-  JobRegistry registry(options.data_dir, options.max_jobs, options.job_defaults);
+  JobRegistry registry(options.data_dir, options.max_jobs, options.job_defaults,
+                       options.supervision);
   std::size_t resumed = registry.restore();
   Router router(registry, BearerAuth(options.token));
 
@@ -115,7 +132,9 @@ int serve(const ServeOptions& options) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
-    std::fprintf(stderr, "lightflusd: %s: stopping (jobs resume on the next start)\n",
+    std::fprintf(stderr,
+                 "lightflusd: %s: stopping (jobs resume from their checkpoints on the next "
+                 "start)\n",
                  signal == SIGINT ? "SIGINT" : "SIGTERM");
     listener->stop();
     registry.shutdown();

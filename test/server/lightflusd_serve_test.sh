@@ -64,7 +64,7 @@ wait_status() {  # wait_status ID STATUS: waits up to 20 s for the job's status
 }
 
 # 1. A daemon without a token: submit, results, counters.
-start_daemon open --data-dir "$tmp/data" --time-limit 1
+start_daemon open --data-dir "$tmp/data" --time-limit 1 --allow-path "$tmp"
 daemon=$pid
 request 200 "$base/healthz"
 
@@ -183,7 +183,7 @@ kill -TERM "$daemon"
 status=0
 wait "$daemon" || status=$?
 [ "$status" = 0 ] || fail "the daemon exited with $status after SIGTERM"
-start_daemon restarted --data-dir "$tmp/data" --time-limit 1
+start_daemon restarted --data-dir "$tmp/data" --time-limit 1 --allow-path "$tmp"
 daemon=$pid
 grep -q '1 jobs resumed' "$tmp/restarted.log" || fail "the ticker was not resumed"
 request 200 "$base/v1/jobs"

@@ -1,11 +1,15 @@
-// The daemon's parts without a socket: job names, the token check, atomic files, routing and
-// the Prometheus text. The HTTP server end to end is lightflusd_serve_test.sh.
+// The daemon's parts without a socket: job names, the token check, atomic files, routing, the
+// Prometheus text, ingest logs and allowed paths. The HTTP server end to end is
+// lightflusd_serve_test.sh.
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "atomic_file.hpp"
 #include "auth.hpp"
+#include "ingest_log.hpp"
+#include "job_process_command.hpp"
 #include "job_registry.hpp"
 #include "prometheus.hpp"
 #include "routes.hpp"
@@ -120,4 +124,46 @@ TEST_CASE("the Prometheus text has one sample per job, operator and counter", "[
   CHECK(text.find("lightflus_operator_backpressure_seconds_total{job=\"a\\\"b\",job_id=\"42\","
                   "operator=\"gen\",operator_id=\"0\",kind=\"source\"} 1.5\n") !=
         std::string::npos);
+}
+
+TEST_CASE("an ingest log counts its acknowledged records and cuts off a torn last write",
+          "[server]") {
+  TempDir dir;
+  fs::path path = ingestLogPath(dir.path, "clicks");
+  CHECK(path == dir.path / "ingest" / "clicks.wal");
+  CHECK(ingestLogPath(dir.path, "a/b").filename() == "x612f62.wal");
+  {
+    IngestLog log(path);
+    log.append({lightflus::Value::parseJson(R"({"n":1})"), lightflus::Value::parseJson("2")});
+    log.append({lightflus::Value::parseJson(R"("three")")});
+    CHECK(log.records() == 3);
+  }
+  const auto intact = fs::file_size(path);
+  {
+    std::FILE* f = std::fopen(path.c_str(), "ab");
+    std::fputs("0badc0de 5 [1,2", f);  // a write the daemon died in: never acknowledged
+    std::fclose(f);
+  }
+  IngestLog reopened(path);
+  CHECK(reopened.records() == 3);
+  CHECK(fs::file_size(path) == intact);
+  reopened.append({lightflus::Value::parseJson("4")});
+  CHECK(reopened.records() == 4);
+}
+
+TEST_CASE("serve jobs' file connectors must stay under the allowed roots", "[server]") {
+  TempDir dir;
+  auto graph = [](const std::string& path) {
+    return lightflus::Value::parseJson(
+        R"({"operators":[{"name":"out","kind":"sink","connector":{"type":"file","path":")" + path +
+        R"("}}]})");
+  };
+  std::vector<std::string> roots = {dir.path.string()};
+  CHECK_NOTHROW(checkAllowedPaths(graph((dir.path / "out.txt").string()), roots));
+  CHECK_NOTHROW(checkAllowedPaths(graph("/dev/null"), roots));
+  CHECK_NOTHROW(checkAllowedPaths(graph("/etc/passwd"), {}));
+  CHECK_THROWS_WITH(checkAllowedPaths(graph("/etc/passwd"), roots),
+                    Catch::Contains("operator 'out' would touch '/etc/passwd'"));
+  CHECK_THROWS_WITH(checkAllowedPaths(graph((dir.path / ".." / "escape.txt").string()), roots),
+                    Catch::Contains("outside the paths this daemon allows"));
 }
