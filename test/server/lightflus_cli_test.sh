@@ -59,7 +59,7 @@ expect_error() {
 
 # 1. The daemon, with a token.
 token=cli-test-token
-"$lightflusd" serve --port 0 --data-dir "$tmp/data" --token "$token" > "$tmp/daemon.out" 2> "$tmp/daemon.log" &
+"$lightflusd" serve --port 0 --data-dir "$tmp/data" --allow-path "$tmp" --token "$token" > "$tmp/daemon.out" 2> "$tmp/daemon.log" &
 pid=$!
 port=
 for _ in $(seq 100); do
@@ -171,6 +171,32 @@ expect_ok delete job "$id"
 expect_ok get jobs -o json
 [ "$(python3 -c "import json; print(len(json.load(open('$tmp/out'))))")" = 0 ] || fail "after delete: $(cat "$tmp/out")"
 expect_error "no job with the id or name \"$id\"" delete job "$id"
+# 10b. Savepoints: take one of a running job, stop it with another, start new code from it.
+cat > "$project/ticks.ts" << 'EOF'
+import { ExecutionContext, FileSink, Generator } from "lightflus";
+
+function ticks(ctx: ExecutionContext) {
+  ctx
+    .fromSource(Generator.sequence(0).ratePerSecond(200))
+    .map((n: number) => n * 2)
+    .name("double")
+    .sink(FileSink.lines<number>(ctx.param("output")));
+}
+EOF
+expect_ok apply -f ticks.ts --set "output=$tmp/ticks.txt"
+expect_ok savepoint ticks
+savepoint=$(cat "$tmp/out")
+[ -s "$savepoint" ] || fail "savepoint printed '$savepoint', which is no file"
+expect_ok delete job ticks --savepoint
+final=$(cat "$tmp/out")
+[ -s "$final" ] && [ "$final" != "$savepoint" ] || fail "delete --savepoint printed '$final'"
+expect_ok apply -f ticks.ts --set "output=$tmp/ticks.txt" --from "$final"
+expect_ok describe job ticks -o json
+[ "$(python3 -c "import json; print(json.load(open('$tmp/out'))['checkpoints']['restoredFrom'])")" = "$final" ] ||
+  fail "the job did not start from the savepoint: $(cat "$tmp/out")"
+expect_error "the savepoint to start from, '/etc/passwd' is outside the paths this daemon allows" apply -f ticks.ts --name ticks2 --from /etc/passwd
+expect_error "allow-non-restored-state goes with --from" apply -f ticks.ts --allow-non-restored-state
+expect_ok delete job ticks
 
 # 11. The original deploy path: a compiled job run with Node.js while LIGHTFLUS_ENDPOINT is set
 #     deploys itself (the package's Node.js entry, index.js, as node_modules/lightflus).

@@ -51,6 +51,10 @@ export interface JobSubmission {
   params: Record<string, string>;
   parallelism?: number;
   language: "js" | "ts";
+  /** A savepoint (or checkpoint) file on the server to start from. */
+  from?: string;
+  /** With `from`: drop the state of operators the job no longer has. */
+  allowNonRestoredState?: boolean;
 }
 
 interface Answer {
@@ -86,6 +90,18 @@ export class Client {
   async deleteJob(id: string): Promise<boolean> {
     const answer = await this.request("DELETE", `/v1/jobs/${encodeURIComponent(id)}`, undefined, [404]);
     return answer.status !== 404;
+  }
+
+  /** `DELETE /v1/jobs/{id}?savepoint=true`: stops the job with a savepoint; returns its path. */
+  async stopWithSavepoint(id: string): Promise<string> {
+    const answer = await this.request("DELETE", `/v1/jobs/${encodeURIComponent(id)}?savepoint=true`);
+    return (this.json(answer) as { savepoint: string }).savepoint;
+  }
+
+  /** `POST /v1/jobs/{id}/savepoint`: takes a savepoint of a running job; returns its path. */
+  async savepoint(id: string): Promise<string> {
+    const answer = await this.request("POST", `/v1/jobs/${encodeURIComponent(id)}/savepoint`, "");
+    return (this.json(answer) as { savepoint: string }).savepoint;
   }
 
   private json(answer: Answer): unknown {

@@ -25,6 +25,9 @@ export interface DeployOptions {
   name?: string | undefined;
   params: Record<string, string>;
   parallelism?: number | undefined;
+  /** A savepoint on the server to start from, and whether state for missing operators may go. */
+  from?: string | undefined;
+  allowNonRestoredState?: boolean | undefined;
   /** The folder `file` and the file names in messages are relative to (default: the current one). */
   cwd?: string | undefined;
 }
@@ -55,6 +58,8 @@ export async function deployJob(client: Client, options: DeployOptions, bundle?:
       params: options.params,
       ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
       language: "js",
+      ...(options.from === undefined ? {} : { from: options.from }),
+      ...(options.allowNonRestoredState === true ? { allowNonRestoredState: true } : {}),
     });
   } catch (error) {
     if (error instanceof ServerError && error.status === 400) {

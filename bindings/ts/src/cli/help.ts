@@ -15,7 +15,8 @@ Commands:
   apply -f JOB.ts        bundle a job (with its imports) and submit it; prints its id
   get jobs               list the server's jobs
   describe job ID|NAME   show a job: status, counters per operator, plan, last error
-  delete job ID|NAME     stop a job and remove it
+  delete job ID|NAME     stop a job and remove it (--savepoint: take a savepoint first)
+  savepoint ID|NAME      take a savepoint of a running job; prints its path on the server
   create NAME            write NAME.ts (a job skeleton) and a tsconfig.json
   create-task NAME       the same (the original CLI's name)
   config set-credential [TOKEN]
@@ -33,6 +34,7 @@ Run \`lightflus COMMAND --help\` for a command's flags. Documentation: docs/cli.
 
 export const COMMAND_HELP: Record<string, string> = {
   apply: `Usage: lightflus apply -f JOB.ts [--name NAME] [--set KEY=VALUE]... [--parallelism N]
+                       [--from SAVEPOINT [--allow-non-restored-state]]
 
 Bundles JOB.ts (TypeScript or JavaScript) and everything it imports (local files, npm
 packages) into one script with esbuild, submits it to the server and prints the new job's id.
@@ -46,6 +48,10 @@ Flags:
       --set KEY=VALUE    a job parameter, read with ctx.param("KEY"); repeatable
   -p, --parallelism N    the job's default parallelism
       --dry-run          print the bundle instead of submitting it
+      --from SAVEPOINT   start from the state in this savepoint (a path on the server, as
+                         \`lightflus savepoint\` prints it); operators match by uid
+      --allow-non-restored-state
+                         with --from: drop the state of operators the job no longer has
 
 ${CONNECTION}`,
   get: `Usage: lightflus get jobs [ID|NAME] [-o table|json]
@@ -66,9 +72,20 @@ Flags:
   -o, --output FORMAT    text (default) or json
 
 ${CONNECTION}`,
-  delete: `Usage: lightflus delete job ID|NAME
+  delete: `Usage: lightflus delete job ID|NAME [--savepoint]
 
 Stops the job and removes it from the server.
+
+Flags:
+      --savepoint        take a savepoint first and print its path (start new code from it
+                         with \`lightflus apply -f JOB.ts --from PATH\`)
+
+${CONNECTION}`,
+  savepoint: `Usage: lightflus savepoint ID|NAME
+
+Takes a savepoint of a running job (a consistent copy of its state, kept until you delete it)
+and prints its path on the server. Start a job from it with
+\`lightflus apply -f JOB.ts --from PATH\`.
 
 ${CONNECTION}`,
   create: `Usage: lightflus create NAME

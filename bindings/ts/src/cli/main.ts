@@ -103,8 +103,22 @@ async function dispatch(invocation: Invocation, io: Io): Promise<void> {
       resourceKind(args[0], "delete");
       const c = client();
       const job = await findJob(c, args[1]!);
+      if (invocation.flags.savepoint === true) {
+        const path = await c.stopWithSavepoint(job.id);
+        io.stderr(`job ${job.name} (${job.id}) stopped with a savepoint\n`);
+        io.stdout(`${path}\n`);
+        return;
+      }
       if (!(await c.deleteJob(job.id))) throw new CliError(`job ${args[1]} is already gone from ${c.connection.server}`);
       io.stdout(`job ${job.name} (${job.id}) deleted\n`);
+      return;
+    }
+    case "savepoint": {
+      const c = client();
+      const job = await findJob(c, args[0]!);
+      const path = await c.savepoint(job.id);
+      io.stderr(`savepoint of job ${job.name} (${job.id}) taken\n`);
+      io.stdout(`${path}\n`);
       return;
     }
     case "create":
@@ -133,7 +147,11 @@ async function apply(invocation: Invocation, client: () => Client, io: Io): Prom
     return;
   }
   const c = client();
-  const job = await deployJob(c, { file, name, params, parallelism, cwd: io.cwd });
+  const from = stringFlag(invocation, "from");
+  const allowNonRestoredState = invocation.flags["allow-non-restored-state"] === true;
+  if (allowNonRestoredState && from === undefined)
+    throw new UsageError("--allow-non-restored-state goes with --from SAVEPOINT");
+  const job = await deployJob(c, { file, name, params, parallelism, from, allowNonRestoredState, cwd: io.cwd });
   io.stderr(`job ${job.name} submitted to ${c.connection.server} (status ${job.status})\n`);
   io.stdout(`${job.id}\n`);
 }
