@@ -34,7 +34,7 @@ struct Run {
       : input("eo-in-" + name), output("eo-out-" + name), transactional_id("eo-" + name) {
     createTopic(broker().bootstrapServers(), input, 4);
     createTopic(broker().bootstrapServers(), output, 4);
-    kcatProduce(broker().bootstrapServers(), input, sequenceInput(kRecords, kKeys), -1, true);
+    kcatProduce(broker().bootstrapServers(), input, sequenceInput(0, kRecords, kKeys), -1, true);
   }
 
   SequenceJobOptions job(bool bounded) const {

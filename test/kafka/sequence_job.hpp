@@ -85,16 +85,15 @@ inline void buildSequenceJob(ExecutionContext& ctx, const SequenceJobOptions& o)
       .uid("output");
 }
 
-/// Input lines for kcatProduce(..., keyed = true): "<key>:<key>:<seq>", `keys` keys, `count`
-/// records in all, the keys taking turns.
-inline std::vector<std::string> sequenceInput(long count, int keys) {
+/// Input lines for kcatProduce(..., keyed = true): "<key>:<key>:<seq>" for the records
+/// [from, to) of a stream where `keys` keys take turns (record i: key i % keys, seq
+/// i / keys + 1), so that consecutive ranges continue each other.
+inline std::vector<std::string> sequenceInput(long from, long to, int keys) {
   std::vector<std::string> lines;
-  lines.reserve(static_cast<std::size_t>(count));
-  std::vector<long> next(static_cast<std::size_t>(keys), 1);
-  for (long i = 0; i < count; ++i) {
-    int k = static_cast<int>(i % keys);
-    std::string key = "k" + std::to_string(k);
-    lines.push_back(key + ":" + key + ":" + std::to_string(next[static_cast<std::size_t>(k)]++));
+  lines.reserve(static_cast<std::size_t>(to - from));
+  for (long i = from; i < to; ++i) {
+    std::string key = "k" + std::to_string(i % keys);
+    lines.push_back(key + ":" + key + ":" + std::to_string(i / keys + 1));
   }
   return lines;
 }
