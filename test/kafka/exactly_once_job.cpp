@@ -11,6 +11,7 @@
 // notifying it: the moment between a checkpoint becoming durable and the sinks' commit.
 // PAUSE_EVERY = n > 0 slows the job down (1 ms of sleep every n records per subtask), so that
 // a kill finds it in the middle of its input.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -38,7 +39,9 @@ int main(int argc, char** argv) {
                                  .output = argv[3],
                                  .transactional_id = argv[4],
                                  .pause_every = pause_every});
-    ExecutionOptions options{.parallelism = parallelism};
+    // Small batches: less data in flight ahead of a barrier, so that checkpoints of the slowed
+    // job complete within the test's runs.
+    ExecutionOptions options{.parallelism = parallelism, .batch_size = 256};
     CheckpointStore store(dir);
     auto found = store.latest();
     for (const auto& why : found.rejected) std::cerr << "refused: " << why << "\n";
@@ -53,7 +56,12 @@ int main(int argc, char** argv) {
       options.checkpoints = {.directory = dir,
                              .interval = Duration(200),
                              .log = [](const std::string& line) { std::cerr << line << "\n"; }};
+    auto begin = std::chrono::steady_clock::now();
     auto job = ctx.start(std::move(options));
+    std::cerr << "running after "
+              << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+                     .count()
+              << " ms (restore and recovery included)\n";
     for (int taken = 0; crash_after > 0 && !job.waitFor(Duration(200));) {
       Snapshot snapshot = job.takeCheckpoint();
       store.write(snapshot);

@@ -150,7 +150,7 @@ TEST_CASE("an exactly-once Kafka job killed with SIGKILL again and again writes 
     }
     JobProcess job(command(parallelism, 0), log);
     produceChunk(k);  // while the job starts and reads
-    auto delay = std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 1500)(random));
+    auto delay = std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 3000)(random));
     std::this_thread::sleep_for(delay);
     {
       INFO("run " << k << ": " << readFile(log));
