@@ -116,8 +116,10 @@ struct KafkaSinkOptions {
   std::string brokers;
   std::string topic;
   KafkaDelivery delivery = KafkaDelivery::Idempotent;
-  /// ExactlyOnce: subtask i uses the transactional.id "<transactional_id>-<i>". Keep it stable
-  /// across restarts: a restarted job aborts its predecessor's open transactions with it.
+  /// ExactlyOnce: subtask i uses the transactional.id "<transactional_id>-<i>" and records
+  /// the epoch each transaction completes in the consumer group "<transactional_id>-<i>-epochs".
+  /// Keep it stable across restarts and unique per job: a restore fences the old subtasks' ids
+  /// and reads their groups to tell which epochs committed (docs/kafka.md).
   std::string transactional_id;
   /// How long the sink waits for the brokers at start before failing the job.
   Duration connect_timeout{10'000};
