@@ -139,9 +139,11 @@ class Planner {
     for (const Value& op : operators.asArray()) {
       if (!isStateless(stringField(op, "kind")) || op["inputs"].size() != 1) continue;
       const Value& input = byId(static_cast<int>(op["inputs"][0].asInt()), op);
+      // Equal parallelism only: `map(f).parallelism(1).filter(g)` runs g with the job's
+      // parallelism, and fusing it into the map would run it with 1.
       if (isStateless(stringField(input, "kind")) &&
           consumers_[static_cast<int>(intField(input, "id"))] == 1 &&
-          (op["parallelism"].isNull() || op["parallelism"] == input["parallelism"]))
+          op["parallelism"] == input["parallelism"])
         fused_into_next_.insert(static_cast<int>(intField(input, "id")));
     }
     // A chain whose only reader is a keyBy (with the same parallelism) fuses into it: one call
@@ -397,6 +399,10 @@ class Planner {
     auto [udfs, kinds, name] = chainParts(ops);
     Value op = key_op;  // the fused operator: named after its parts
     op["name"] = name + "+" + stringField(key_op, "name");
+    // A keyBy partitions its input and runs with its input's parallelism: the fused operator
+    // runs with the chain's. (With the job's default instead, a rebalance into it would
+    // reorder each key's elements.)
+    if (op["parallelism"].isNull()) op["parallelism"] = (*ops.front())["parallelism"];
     auto job = job_;
     int key_udf = static_cast<int>(intField(key_op, "udf"));
     return Stream{std::nullopt,
@@ -473,9 +479,18 @@ class Planner {
             init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf);
       };
     };
+    // Without a parallelism of its own, a keyBy runs with its input's (chained to it): a
+    // rebalance into it would reorder each key's elements.
+    auto follow = [&](DataStream<KeyedValue> s) {
+      if (op["parallelism"].isNull())
+        detail::GraphBuilder(s.graph()).node(s.nodeId()).follow_input = true;
+      return s;
+    };
     if (in.keyed)
-      return Stream{std::nullopt, attach<KeyedValue>(*in.keyed, op, "keyBy", make(*in.keyed))};
-    return Stream{std::nullopt, attach<KeyedValue>(*in.plain, op, "keyBy", make(*in.plain))};
+      return Stream{std::nullopt,
+                    follow(attach<KeyedValue>(*in.keyed, op, "keyBy", make(*in.keyed)))};
+    return Stream{std::nullopt,
+                  follow(attach<KeyedValue>(*in.plain, op, "keyBy", make(*in.plain)))};
   }
 
   Stream assignTimestamps(const Value& op, const Stream& in) {
