@@ -5,13 +5,14 @@
 // becomes a hash exchange over a fixed number of key groups, and the task subtasks run
 // cooperatively on a pool of worker threads shared by all jobs. Tasks talk through bounded
 // channels of batches, flushed when a batch is full or after `buffer_timeout`; a full channel
-// parks its producer, which is backpressure, up to the sources. An exception in any operator cancels the job and is reported with the job's
-// and the operator's name. triggerCheckpoint() takes a consistent snapshot (aligned barriers)
-// that a new job can start from.
+// parks its producer, which is backpressure, up to the sources. An exception in any operator
+// cancels the job and is reported with the job's and the operator's name. triggerCheckpoint() takes
+// a consistent snapshot (aligned barriers) that a new job can start from.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,8 @@ class LIGHTFLUS_API Snapshot {
  public:
   struct OperatorState {
     std::string name;
+    /// The operator's kind ("reduce", "window", "sink", ...); empty in version 1 snapshots.
+    std::string kind;
     int parallelism = 1;
     std::vector<std::string> subtasks;  ///< the bytes each subtask wrote
   };
@@ -41,13 +44,31 @@ class LIGHTFLUS_API Snapshot {
   std::string job_name;
   std::map<std::string, OperatorState> operators;  ///< by operator uid
 
-  /// The binary form (versioned).
+  /// The binary form (versioned): a header and one section per operator, each section
+  /// protected by a CRC32C checksum (see checkpoint.hpp).
   std::string serialize() const;
-  /// Parses serialize()'s output; throws InputError if it is not a Lightflus snapshot.
+  /// Parses serialize()'s output; throws InputError naming the section when the data is not a
+  /// Lightflus snapshot, is truncated, or a checksum does not match.
   static Snapshot deserialize(std::string_view bytes);
-  /// Writes atomically: a temp file in the same directory, fsync, rename.
+  /// Writes atomically: a temp file in the same directory, fsync, rename, fsync the directory.
   void writeTo(const std::string& path) const;
   static Snapshot readFrom(const std::string& path);
+};
+
+/// Periodic checkpoints of a running job (see checkpoint.hpp for the directory's layout).
+///
+///     options.checkpoints = {.directory = "ck", .interval = Duration(1000)};
+struct CheckpointConfig {
+  /// Where checkpoints are written (created if missing); empty: no periodic checkpoints.
+  std::string directory;
+  /// Time between the end of one checkpoint and the start of the next.
+  Duration interval{5000};
+  /// Complete checkpoints kept in the directory (older ones are deleted); at least 1.
+  int retain = 3;
+  /// A checkpoint that has not completed after this long is abandoned (the job goes on).
+  Duration timeout{60'000};
+  /// Progress and problems, one line each (e.g. to stderr); may be empty.
+  std::function<void(const std::string&)> log;
 };
 
 /// How a job runs.
@@ -62,6 +83,32 @@ struct ExecutionOptions {
   Duration buffer_timeout{10};
   /// Start from this snapshot (operators matched by uid).
   std::shared_ptr<const Snapshot> restore;
+  /// Where `restore` came from, for messages (a path; may be empty).
+  std::string restore_source;
+  /// Restore even when the snapshot holds state of an operator (uid) the job no longer has;
+  /// that state is dropped. Without it such a restore fails (Flink's
+  /// --allowNonRestoredState).
+  bool allow_non_restored_state = false;
+  /// Periodic checkpoints (none unless `checkpoints.directory` is set).
+  CheckpointConfig checkpoints;
+};
+
+/// What the job's checkpoints have done so far.
+struct CheckpointStats {
+  std::uint64_t completed = 0;
+  std::uint64_t failed = 0;
+  /// The newest complete checkpoint: its id, file, when it completed (ms since the Unix
+  /// epoch), how long it took and its size. Zero/empty when there is none yet.
+  std::uint64_t last_id = 0;
+  std::string last_path;
+  std::int64_t last_completed_at_ms = 0;
+  double last_duration_ms = 0;
+  std::uint64_t last_size_bytes = 0;
+  /// Why the latest checkpoint that failed failed (empty when none did).
+  std::string last_error;
+  /// The checkpoint the job was restored from (0/empty when it started fresh).
+  std::uint64_t restored_id = 0;
+  std::string restored_from;
 };
 
 enum class JobStatus { Running, Finished, Failed, Cancelled };
@@ -98,9 +145,19 @@ class LIGHTFLUS_API JobHandle {
   bool waitFor(Duration timeout);
   /// Stops the job; wait() then returns normally.
   void cancel();
-  /// Takes a consistent snapshot of the running job (blocks until every task took part).
-  /// Throws Error if the job ends first or `timeout` passes.
+  /// Takes a consistent snapshot of the running job (blocks until every task took part), then
+  /// tells the operators it completed (sinks commit). Throws Error if the job ends first or
+  /// `timeout` passes. The snapshot is not persisted: to keep it, use savepoint(), or
+  /// takeCheckpoint() and notifyCheckpointComplete() after persisting it yourself.
   Snapshot triggerCheckpoint(Duration timeout = Duration(60'000));
+  /// Takes a consistent snapshot without telling the operators it completed.
+  Snapshot takeCheckpoint(Duration timeout = Duration(60'000));
+  /// Tells the operators that checkpoint `id` is durable (two-phase-commit sinks commit).
+  void notifyCheckpointComplete(std::uint64_t id);
+  /// Takes a checkpoint, writes it atomically to `path`, then notifies completion. Returns
+  /// the snapshot's id.
+  std::uint64_t savepoint(const std::string& path, Duration timeout = Duration(60'000));
+  CheckpointStats checkpointStats() const;
   JobStatus status() const;
   /// The first error (empty unless failed).
   std::string error() const;
@@ -113,6 +170,7 @@ class LIGHTFLUS_API JobHandle {
 };
 
 /// Plans and starts a job (used by ExecutionContext::start()).
-LIGHTFLUS_API JobHandle startJob(std::shared_ptr<const detail::StreamGraph> graph, ExecutionOptions options);
+LIGHTFLUS_API JobHandle startJob(std::shared_ptr<const detail::StreamGraph> graph,
+                                 ExecutionOptions options);
 
 }  // namespace lightflus

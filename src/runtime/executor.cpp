@@ -1,8 +1,10 @@
 // The executor: planning (chaining, gates, exchanges), task threads, failure propagation,
 // checkpoints.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include "job_runtime.hpp"
@@ -18,7 +20,61 @@ JobRuntime::JobRuntime(std::shared_ptr<const StreamGraph> graph, ExecutionOption
     : graph_(std::move(graph)), options_(std::move(options)), scheduler_(Scheduler::shared()) {
   if (options_.batch_size == 0) throw ConfigError("batch_size must be at least 1");
   if (options_.channel_capacity == 0) throw ConfigError("channel_capacity must be at least 1");
+  if (options_.restore) checkRestore();
   plan();
+  if (options_.restore) checkAllRestored();
+  if (!options_.checkpoints.directory.empty())
+    coordinator_ = std::make_unique<CheckpointCoordinator>(*this, options_.checkpoints);
+}
+
+void JobRuntime::checkRestore() {
+  const auto& snapshot = *options_.restore;
+  // Checkpoint ids go on from the restored one: sinks that record the checkpoint they
+  // committed (Kafka's exactly-once sink) rely on ids never going back.
+  next_checkpoint_ = snapshot.checkpoint_id;
+  checkpoint_stats_.restored_id = snapshot.checkpoint_id;
+  checkpoint_stats_.restored_from = options_.restore_source;
+}
+
+namespace {
+// "jsChain+window" and "jsWindow" hold the state of a "window": the fused and JavaScript forms
+// of an operator write the same state as the plain one.
+std::string kindFamily(std::string_view kind) {
+  if (auto plus = kind.rfind('+'); plus != std::string_view::npos) kind.remove_prefix(plus + 1);
+  std::string family(kind);
+  if (family.size() > 2 && family.starts_with("js") && std::isupper(family[2])) {
+    family.erase(0, 2);
+    family[0] = static_cast<char>(std::tolower(family[0]));
+  }
+  return family;
+}
+}  // namespace
+
+bool JobRuntime::kindMatches(const NodeSpec& node, const Snapshot::OperatorState& state) const {
+  if (state.kind.empty() || kindFamily(state.kind) == kindFamily(node.kind)) return true;
+  if (options_.allow_non_restored_state) return false;  // dropped, like state of a lost uid
+  throw ConfigError(fmt::format(
+      "job '{}': the state with uid '{}' was written by a '{}' operator ('{}'), but the job's "
+      "operator with that uid is a '{}' ('{}'): operators were added or removed before it. "
+      "Give operators stable uids, or drop that state with --allow-non-restored-state "
+      "(C++: ExecutionOptions::allow_non_restored_state)",
+      graph_->job_name, node.uid, state.kind, state.name, node.kind, node.name));
+}
+
+void JobRuntime::checkAllRestored() const {
+  if (options_.allow_non_restored_state) return;
+  std::vector<std::string> unknown;
+  for (const auto& [uid, op] : options_.restore->operators)
+    if (!restored_uids_.contains(uid))
+      unknown.push_back(fmt::format("'{}' (operator '{}')", uid, op.name));
+  if (unknown.empty()) return;
+  std::string from = options_.restore_source.empty() ? std::string("the snapshot")
+                                                     : "'" + options_.restore_source + "'";
+  throw ConfigError(fmt::format(
+      "job '{}': {} holds state of {} that no operator of the job takes (renamed or removed?). "
+      "Give the operator its old uid, or allow dropping that state (lightflusd: "
+      "--allow-non-restored-state; C++: ExecutionOptions::allow_non_restored_state)",
+      graph_->job_name, from, fmt::join(unknown, ", ")));
 }
 
 JobRuntime::~JobRuntime() {
@@ -198,7 +254,8 @@ void* JobRuntime::build(int node_id, int subtask, Task& task) {
   }
   if (options_.restore && op->stateful()) {
     auto it = options_.restore->operators.find(node.uid);
-    if (it != options_.restore->operators.end()) {
+    if (it != options_.restore->operators.end() && kindMatches(node, it->second)) {
+      restored_uids_.insert(node.uid);
       OperatorRestore r{subtask, init.parallelism, g.max_parallelism, it->second.subtasks};
       try {
         op->restore(r);
@@ -227,6 +284,7 @@ void JobRuntime::start() {
       }
     scheduler_.schedule(t.get());
   }
+  if (coordinator_) coordinator_->start();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,6 +302,7 @@ void JobRuntime::fail(const std::string& op, int subtask, const std::string& cau
     for (auto& [id, pending] : pending_)
       pending.promise.set_exception(std::make_exception_ptr(Error(error_)));
     pending_.clear();
+    if (coordinator_) coordinator_->wake();
   }
   cancelled_ = true;
   for (auto& per_node : gates_)
@@ -259,6 +318,7 @@ void JobRuntime::cancel() {
       pending.promise.set_exception(
           std::make_exception_ptr(Error("job was cancelled before the checkpoint completed")));
     pending_.clear();
+    if (coordinator_) coordinator_->wake();
   }
   cancelled_ = true;
   for (auto& per_node : gates_)
@@ -276,6 +336,10 @@ void JobRuntime::taskEnded(Task& task) {
       pending.promise.set_exception(
           std::make_exception_ptr(Error("job ended before the checkpoint completed")));
     pending_.clear();
+    if (coordinator_) {
+      if (status_ == JobStatus::Finished) coordinator_->jobFinished();
+      coordinator_->wake();
+    }
     ended_cv_.notify_all();
   }
 }
@@ -347,6 +411,49 @@ std::string JobRuntime::describePlan() const {
 // Checkpoints
 
 Snapshot JobRuntime::triggerCheckpoint(Duration timeout) {
+  Snapshot s = takeCheckpoint(timeout);
+  notifyCheckpointComplete(s.checkpoint_id);
+  return s;
+}
+
+void JobRuntime::notifyCheckpointComplete(std::uint64_t id) {
+  for (auto& t : tasks_) t->notifyComplete(id);
+}
+
+std::uint64_t JobRuntime::savepoint(const std::string& path, Duration timeout) {
+  Snapshot s = takeCheckpoint(timeout);
+  s.writeTo(path);
+  notifyCheckpointComplete(s.checkpoint_id);
+  return s.checkpoint_id;
+}
+
+CheckpointStats JobRuntime::checkpointStats() const {
+  std::lock_guard lock(mutex_);
+  return checkpoint_stats_;
+}
+
+void JobRuntime::recordCheckpoint(const CheckpointStats& outcome, bool ok) {
+  std::lock_guard lock(mutex_);
+  auto& s = checkpoint_stats_;
+  if (ok) {
+    ++s.completed;
+    s.last_id = outcome.last_id;
+    s.last_path = outcome.last_path;
+    s.last_completed_at_ms = outcome.last_completed_at_ms;
+    s.last_duration_ms = outcome.last_duration_ms;
+    s.last_size_bytes = outcome.last_size_bytes;
+  } else {
+    ++s.failed;
+    s.last_error = outcome.last_error;
+  }
+}
+
+bool JobRuntime::ended() const {
+  std::lock_guard lock(mutex_);
+  return live_tasks_ == 0;
+}
+
+Snapshot JobRuntime::takeCheckpoint(Duration timeout) {
   std::future<Snapshot> result;
   std::uint64_t id;
   {
@@ -373,9 +480,7 @@ Snapshot JobRuntime::triggerCheckpoint(Duration timeout) {
     throw Error(fmt::format("job '{}': checkpoint {} did not complete within {} ms",
                             graph_->job_name, id, timeout.count()));
   }
-  Snapshot s = result.get();
-  for (auto& t : tasks_) t->notifyComplete(id);
-  return s;
+  return result.get();
 }
 
 void JobRuntime::acknowledge(std::uint64_t id, Task& task,
@@ -388,6 +493,7 @@ void JobRuntime::acknowledge(std::uint64_t id, Task& task,
     const auto& n = graph_->nodes[static_cast<std::size_t>(node)];
     auto& op = p.snapshot.operators[n.uid];
     op.name = n.name;
+    op.kind = n.kind;
     op.parallelism = parallelism(node);
     op.subtasks.resize(static_cast<std::size_t>(op.parallelism));
     op.subtasks[static_cast<std::size_t>(task.subtask())] = std::move(bytes);
@@ -551,7 +657,7 @@ void Task::takeSnapshot(std::uint64_t id) {
   for (std::size_t i = 0; i < operators.size(); ++i) {
     if (!operators[i]->stateful()) continue;
     std::string bytes;
-    StateWriter w(bytes);
+    StateWriter w(bytes, id);
     operators[i]->snapshot(w);
     states.emplace_back(operator_nodes[i], std::move(bytes));
   }
@@ -603,6 +709,18 @@ void JobHandle::cancel() {
 }
 Snapshot JobHandle::triggerCheckpoint(Duration timeout) {
   return runtime_->triggerCheckpoint(timeout);
+}
+Snapshot JobHandle::takeCheckpoint(Duration timeout) {
+  return runtime_->takeCheckpoint(timeout);
+}
+void JobHandle::notifyCheckpointComplete(std::uint64_t id) {
+  runtime_->notifyCheckpointComplete(id);
+}
+std::uint64_t JobHandle::savepoint(const std::string& path, Duration timeout) {
+  return runtime_->savepoint(path, timeout);
+}
+CheckpointStats JobHandle::checkpointStats() const {
+  return runtime_->checkpointStats();
 }
 JobStatus JobHandle::status() const {
   return runtime_->status();

@@ -8,8 +8,10 @@
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <set>
 #include <vector>
 
+#include "checkpoint_coordinator.hpp"
 #include "lightflus/detail/graph.hpp"
 #include "lightflus/executor.hpp"
 #include "lightflus/source.hpp"
@@ -86,6 +88,15 @@ class JobRuntime {
   bool waitFor(Duration timeout);
   void cancel();
   Snapshot triggerCheckpoint(Duration timeout);
+  /// Aligned-barrier snapshot of every task; operators are not told it completed.
+  Snapshot takeCheckpoint(Duration timeout);
+  void notifyCheckpointComplete(std::uint64_t id);
+  std::uint64_t savepoint(const std::string& path, Duration timeout);
+  CheckpointStats checkpointStats() const;
+  /// Called by the coordinator: records a checkpoint's outcome.
+  void recordCheckpoint(const CheckpointStats& outcome, bool ok);
+  /// Blocks until the job ended or `timeout` passed; true if it ended. For the coordinator.
+  bool ended() const;
   JobStatus status() const;
   std::string error() const;
   std::vector<OperatorMetrics> metrics() const;
@@ -106,6 +117,11 @@ class JobRuntime {
   Scheduler& scheduler() { return scheduler_; }
 
  private:
+  void checkRestore();
+  // Whether `state` was written by an operator of `node`'s kind; throws ConfigError when not,
+  // unless non-restored state is allowed (then false: the state is dropped).
+  bool kindMatches(const NodeSpec& node, const Snapshot::OperatorState& state) const;
+  void checkAllRestored() const;
   void plan();
   void* build(int node, int subtask, Task& task);
   void checkConsumers() const;
@@ -136,6 +152,10 @@ class JobRuntime {
   std::atomic<bool> cancelled_{false};
   std::uint64_t next_checkpoint_ = 0;
   std::map<std::uint64_t, PendingCheckpoint> pending_;
+  CheckpointStats checkpoint_stats_;
+  std::set<std::string> restored_uids_;  // uids whose state went into an operator
+  // Last: stopped and joined before anything it uses is destroyed.
+  std::unique_ptr<CheckpointCoordinator> coordinator_;
 };
 
 }  // namespace lightflus::detail

@@ -1,0 +1,248 @@
+// Checkpoints on disk: checksums, the store (retention, fallback to an intact checkpoint),
+// periodic checkpoints of a running job, strict restore, and the file sink's exactly-once
+// restore.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "lightflus/lightflus.hpp"
+
+using namespace lightflus;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/lightflus-checkpoint-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string path;
+};
+
+Snapshot sampleSnapshot(std::uint64_t id) {
+  Snapshot s;
+  s.checkpoint_id = id;
+  s.job_name = "sample";
+  s.operators["a"] = {"count", "reduce", 2, {"state of subtask 0", std::string(300, 'x')}};
+  s.operators["b"] = {"sink", "sink", 1, {"offset 42"}};
+  s.operators["c"] = {"source", "source", 1, {""}};
+  return s;
+}
+
+std::string readBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+void writeBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+using KV = std::pair<int, std::int64_t>;
+constexpr std::uint64_t kCount = 40'000;
+
+// A rate-limited generator -> keyed rolling sum -> collect, with fixed uids.
+CollectResult<KV> buildSumJob(ExecutionContext& ctx, const std::string& sum_uid = "sum") {
+  return ctx
+      .generate(
+          [](std::uint64_t i) {
+            return KV{static_cast<int>(i % 7), 1};
+          },
+          GeneratorOptions{.count = kCount, .rate = 100'000})
+      .parallelism(1)
+      .uid("numbers")
+      .keyBy([](const KV& kv) { return kv.first; })
+      .reduce([](const KV& a, const KV& b) {
+        return KV{a.first, a.second + b.second};
+      })
+      .uid(sum_uid)
+      .collect("sums");
+}
+
+// The final count per key: the largest rolling sum seen for it.
+std::map<int, std::int64_t> finalCounts(const CollectResult<KV>& sums) {
+  std::map<int, std::int64_t> last;
+  for (const auto& [k, v] : sums.values()) last[k] = std::max(last[k], v);
+  return last;
+}
+
+template <class F>
+bool eventually(F done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("crc32c matches the standard check value", "[checkpoint]") {
+  CHECK(crc32c("123456789") == 0xE3069283u);
+  CHECK(crc32c("") == 0u);
+  // Incremental equals whole.
+  CHECK(crc32c("6789", crc32c("12345")) == 0xE3069283u);
+}
+
+TEST_CASE("a flipped bit anywhere in a checkpoint is refused, naming the section", "[checkpoint]") {
+  std::string bytes = sampleSnapshot(7).serialize();
+  REQUIRE(Snapshot::deserialize(bytes).operators.size() == 3);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    for (int bit : {0, 7}) {
+      std::string damaged = bytes;
+      damaged[i] = static_cast<char>(damaged[i] ^ (1 << bit));
+      INFO("byte " << i << " bit " << bit);
+      CHECK_THROWS_AS(Snapshot::deserialize(damaged), InputError);
+    }
+  }
+  CHECK_THROWS_WITH(Snapshot::deserialize(bytes.substr(0, bytes.size() - 1)),
+                    Catch::Contains("truncated"));
+  std::string damaged = bytes;
+  damaged[bytes.size() - 20] ^= 1;  // inside the last operator's section
+  CHECK_THROWS_WITH(Snapshot::deserialize(damaged),
+                    Catch::Contains("operator 3 of 3") && Catch::Contains("checksum mismatch"));
+}
+
+TEST_CASE("the store keeps the newest checkpoints and falls back past damaged ones",
+          "[checkpoint]") {
+  TempDir dir;
+  CheckpointStore store(dir.path + "/ck", 2);
+  CHECK_FALSE(store.latest().snapshot);
+  for (std::uint64_t id : {1, 2, 3}) store.write(sampleSnapshot(id));
+  auto files = store.list();
+  REQUIRE(files.size() == 2);  // retain 2
+  CHECK(files[0] == store.pathOf(3));
+  CHECK(store.latest().snapshot->checkpoint_id == 3);
+
+  // Damage the newest: the store reports it and returns the one before.
+  std::string bytes = readBytes(files[0]);
+  bytes[bytes.size() / 2] ^= 0x10;
+  writeBytes(files[0], bytes);
+  auto found = store.latest();
+  REQUIRE(found.snapshot);
+  CHECK(found.snapshot->checkpoint_id == 2);
+  REQUIRE(found.rejected.size() == 1);
+  CHECK_THAT(found.rejected[0], Catch::Contains("chk-00000000000000000003"));
+
+  // Truncate the other too: nothing intact is left, and loadCheckpoint says why.
+  writeBytes(files[1], readBytes(files[1]).substr(0, 30));
+  CHECK_FALSE(store.latest().snapshot);
+  CHECK_THROWS_WITH(loadCheckpoint(dir.path + "/ck"),
+                    Catch::Contains("no intact checkpoint") && Catch::Contains("truncated"));
+}
+
+TEST_CASE("periodic checkpoints let a cancelled job resume with exactly its results",
+          "[checkpoint]") {
+  TempDir dir;
+  std::string ck = dir.path + "/ck";
+
+  ExecutionContext first_ctx("sums");
+  auto first = buildSumJob(first_ctx);
+  ExecutionOptions options;
+  options.checkpoints = {.directory = ck, .interval = Duration(30)};
+  auto handle = first_ctx.start(options);
+  // Wait for a few checkpoints, then "crash" (cancel: nothing more is written).
+  REQUIRE(eventually([&] { return handle.checkpointStats().completed >= 3; }));
+  handle.cancel();
+  handle.wait();
+  auto stats = handle.checkpointStats();
+  CHECK(stats.failed == 0);
+  CHECK(stats.last_size_bytes > 0);
+
+  auto found = CheckpointStore(ck).latest();
+  REQUIRE(found.snapshot);
+  CHECK(found.snapshot->checkpoint_id == stats.last_id);
+
+  ExecutionContext second_ctx("sums");
+  auto second = buildSumJob(second_ctx);
+  ExecutionOptions resume;
+  resume.restore = found.snapshot;
+  resume.restore_source = found.path;
+  resume.checkpoints = {.directory = ck, .interval = Duration(30)};
+  auto second_handle = second_ctx.start(resume);
+  second_handle.wait();
+  // Checkpoint ids went on from the restored one, and the finished job removed its files.
+  CHECK(second_handle.checkpointStats().restored_id == found.snapshot->checkpoint_id);
+  if (second_handle.checkpointStats().completed > 0)
+    CHECK(second_handle.checkpointStats().last_id > found.snapshot->checkpoint_id);
+  CHECK(CheckpointStore(ck).list().empty());
+
+  // Each key saw kCount / 7 elements once: nothing lost, nothing counted twice.
+  for (const auto& [key, count] : finalCounts(second)) {
+    INFO("key " << key);
+    CHECK(count == static_cast<std::int64_t>(
+                       kCount / 7 + (static_cast<std::uint64_t>(key) < kCount % 7 ? 1 : 0)));
+  }
+}
+
+TEST_CASE("state of an operator the job no longer has fails the restore unless allowed",
+          "[checkpoint]") {
+  ExecutionContext first_ctx("renamed");
+  buildSumJob(first_ctx, "sum");
+  auto handle = first_ctx.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto snapshot = std::make_shared<Snapshot>(handle.triggerCheckpoint());
+  handle.cancel();
+  handle.wait();
+
+  ExecutionContext second_ctx("renamed");
+  buildSumJob(second_ctx, "sum-v2");
+  ExecutionOptions options;
+  options.restore = snapshot;
+  options.restore_source = "ck/chk-1";
+  CHECK_THROWS_WITH(second_ctx.start(options), Catch::Contains("'sum'") &&
+                                                   Catch::Contains("ck/chk-1") &&
+                                                   Catch::Contains("--allow-non-restored-state"));
+
+  ExecutionContext third_ctx("renamed");
+  auto sums = buildSumJob(third_ctx, "sum-v2");
+  options.allow_non_restored_state = true;
+  third_ctx.execute(options);
+  CHECK(sums.size() > 0);
+}
+
+TEST_CASE("the JSON-lines file sink cuts back to its checkpointed length on restore",
+          "[checkpoint]") {
+  TempDir dir;
+  std::string out = dir.path + "/out.jsonl";
+  auto build = [&](ExecutionContext& ctx) {
+    auto numbers = ctx.generate([](std::uint64_t i) { return Value(static_cast<std::int64_t>(i)); },
+                                GeneratorOptions{.count = 20'000, .rate = 100'000})
+                       .parallelism(1)
+                       .uid("numbers");
+    writeJsonLines(numbers, out).uid("file");
+  };
+  ExecutionContext first_ctx("file-job");
+  build(first_ctx);
+  auto handle = first_ctx.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  auto snapshot = std::make_shared<Snapshot>(handle.takeCheckpoint());
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));  // lines after the checkpoint
+  handle.cancel();
+  handle.wait();
+
+  ExecutionContext second_ctx("file-job");
+  build(second_ctx);
+  ExecutionOptions options;
+  options.restore = snapshot;
+  second_ctx.execute(options);
+
+  std::ifstream in(out);
+  std::string line;
+  std::int64_t expected = 0;
+  while (std::getline(in, line)) {
+    REQUIRE(line == std::to_string(expected));
+    ++expected;
+  }
+  CHECK(expected == 20'000);
+}
