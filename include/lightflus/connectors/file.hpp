@@ -10,7 +10,9 @@
 // invalid JSON at offset 3: ..."), or, with MalformedPolicy::DeadLetter, goes to the stream's
 // deadLetters() output. File sources read one file with parallelism 1 and snapshot their byte
 // offset, so a restored job continues at the next line. The JSON-lines sink flushes (and
-// fsyncs) on every checkpoint and at the end: at-least-once.
+// fsyncs) on every checkpoint and at the end and records the file's length in the checkpoint;
+// a restored job cuts the file back to that length and goes on: exactly-once for jobs that
+// replay deterministically (at-least-once otherwise), never truncated to zero.
 //
 // The rolling JSON-lines sink writes a series of files per subtask into a directory and starts
 // a new file by size or time; a file appears under its final name only when it is complete:
@@ -21,13 +23,16 @@
 // See RollingFileOptions and docs/files.md.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -134,13 +139,39 @@ class LIGHTFLUS_API CsvSource final : public Source<Value> {
 
 /// Writes one JSON document per line. `format(std::string& out, const T&)` appends the JSON of
 /// an element (Value::appendJson for Values).
+///
+/// Exactly-once with checkpoints (for a job that replays the same records after a restore):
+/// a snapshot flushes and fsyncs the file and records its length; a restored sink cuts the file
+/// back to that length, dropping what was written after the checkpoint (the job writes those
+/// records again), and appends. A job started without a snapshot starts a new file.
 template <class T, class Format>
 class JsonLinesFileSink final : public Sink<T> {
  public:
   JsonLinesFileSink(std::string path, Format format) : path_(std::move(path)), format_(format) {}
   void open(const SinkContext&) override {
-    file_ = std::fopen(path_.c_str(), "w");
-    if (!file_) throw ConnectorError("cannot open '" + path_ + "' for writing");
+    if (!restored_length_) {
+      file_ = std::fopen(path_.c_str(), "w");
+      if (!file_) throw ConnectorError("cannot open '" + path_ + "' for writing");
+      return;
+    }
+    file_ = std::fopen(path_.c_str(), "r+");
+    if (!file_)
+      throw ConnectorError("cannot reopen '" + path_ +
+                           "' to continue it after a restore: " + std::strerror(errno));
+    if (std::fseek(file_, 0, SEEK_END) != 0) throw ConnectorError("cannot seek in '" + path_ + "'");
+    long length = std::ftell(file_);
+    auto want = static_cast<long>(*restored_length_);
+    // A regular file shorter than at the checkpoint lost data the checkpoint says it holds.
+    if (length >= 0 && length < want && isRegular())
+      throw ConnectorError("'" + path_ + "' is shorter (" + std::to_string(length) +
+                           " bytes) than at the checkpoint being restored (" +
+                           std::to_string(want) + " bytes): it was changed outside the job");
+    if (isRegular()) {
+      if (::ftruncate(::fileno(file_), want) != 0 || std::fseek(file_, want, SEEK_SET) != 0)
+        throw ConnectorError("cannot cut '" + path_ +
+                             "' back to its checkpointed length: " + std::strerror(errno));
+    }
+    length_ = *restored_length_;
   }
   void write(Batch<T>& batch) override {
     buffer_.clear();
@@ -153,12 +184,20 @@ class JsonLinesFileSink final : public Sink<T> {
     if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size() ||
         std::fflush(file_) != 0)
       throw ConnectorError("writing to '" + path_ + "' failed");
+    length_ += buffer_.size();
   }
   void flush() override {
     if (!file_) return;
     // fsync fails with EINVAL on pipes and devices (/dev/stdout, /dev/null): nothing to sync.
     if (std::fflush(file_) != 0 || (::fsync(::fileno(file_)) != 0 && errno != EINVAL))
       throw ConnectorError("flushing '" + path_ + "' failed");
+  }
+  void snapshot(StateWriter& w) override { w.write(length_); }
+  void restore(const std::vector<std::string>& previous) override {
+    // One subtask (parallelism 1): one state.
+    if (previous.empty()) return;
+    StateReader r(previous.front());
+    restored_length_ = r.read<std::uint64_t>();
   }
   void close() override {
     if (file_) std::fclose(file_);
@@ -167,10 +206,17 @@ class JsonLinesFileSink final : public Sink<T> {
   ~JsonLinesFileSink() override { close(); }
 
  private:
+  bool isRegular() const {
+    struct stat st {};
+    return ::fstat(::fileno(file_), &st) == 0 && S_ISREG(st.st_mode);
+  }
+
   std::string path_;
   Format format_;
   std::FILE* file_ = nullptr;
   std::string buffer_;
+  std::uint64_t length_ = 0;  // bytes written by this job (since the file was started)
+  std::optional<std::uint64_t> restored_length_;
 };
 
 struct AppendValueJson {
