@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "js_graph_builder.hpp"
+#include "lightflus/checkpoint.hpp"
 #include "lightflus/error.hpp"
 
 namespace lightflus::server {
@@ -46,12 +47,24 @@ std::string readFile(const std::string& path) {
 }
 
 template <class T>
-T parseNumber(std::string_view flag, std::string_view text, T min) {
+T parseNumber(std::string_view flag, std::string_view text, T min, T max) {
   T value{};
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value < min)
-    throw ConfigError(fmt::format("{} expects a number of at least {}, got '{}'", flag, min, text));
+  // `!(value >= min)` also refuses NaN.
+  if (error != std::errc() || end != text.data() + text.size() || !(value >= min) || value > max)
+    throw ConfigError(
+        fmt::format("{} expects a number from {} to {}, got '{}'", flag, min, max, text));
   return value;
+}
+
+// --time-limit: 0 (no limit) or 1 ms to a day. A tinier value would round to "no limit" and a
+// huge one overflow the watchdog's clock arithmetic, so both are refused.
+double parseTimeLimit(std::string_view flag, std::string_view text) {
+  double seconds = parseNumber<double>(flag, text, 0, 86400);
+  if (seconds != 0 && seconds < 0.001)
+    throw ConfigError(
+        fmt::format("{} expects 0 (no limit) or 0.001 to 86400 seconds, got '{}'", flag, text));
+  return seconds;
 }
 
 struct Totals {
@@ -106,7 +119,30 @@ class Progress {
 const char* runUsage() noexcept {
   return "usage: lightflusd run JOB.ts|JOB.js [--parallelism N] [--set name=value ...]\n"
          "                      [--heap-limit MiB] [--time-limit SECONDS]\n"
-         "                      [--on-error fail|dead-letter]\n";
+         "                      [--on-error fail|dead-letter]\n"
+         "                      [--checkpoint-dir DIR] [--checkpoint-interval 5s]\n"
+         "                      [--keep-checkpoints N] [--from CHECKPOINT|DIR]\n"
+         "                      [--allow-non-restored-state]\n";
+}
+
+std::chrono::milliseconds parseDuration(std::string_view flag, std::string_view text) {
+  // A number with a unit: ms, s, m, h (a bare number is seconds).
+  std::size_t unit_at = text.find_first_not_of("0123456789.");
+  std::string_view number = text.substr(0, unit_at);
+  std::string_view unit = unit_at == std::string_view::npos ? "s" : text.substr(unit_at);
+  double factor = unit == "ms"  ? 1
+                  : unit == "s" ? 1e3
+                  : unit == "m" ? 60e3
+                  : unit == "h" ? 3600e3
+                                : 0;
+  double value = 0;
+  auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), value);
+  double ms = value * factor;
+  if (number.empty() || error != std::errc() || end != number.data() + number.size() ||
+      factor == 0 || !(ms >= 1) || ms > 24 * 3600e3)
+    throw ConfigError(fmt::format(
+        "{} expects a duration from 1ms to 24h such as 500ms, 5s or 2m, got '{}'", flag, text));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
 RunOptions parseRunOptions(std::span<char* const> args) {
@@ -118,7 +154,7 @@ RunOptions parseRunOptions(std::span<char* const> args) {
       return args[++i];
     };
     if (arg == "--parallelism") {
-      options.parallelism = parseNumber<int>(arg, value(), 1);
+      options.parallelism = parseNumber<int>(arg, value(), 1, 1024);
     } else if (arg == "--set") {
       std::string_view pair = value();
       auto eq = pair.find('=');
@@ -126,9 +162,21 @@ RunOptions parseRunOptions(std::span<char* const> args) {
         throw ConfigError(fmt::format("--set expects name=value, got '{}'", pair));
       options.params[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
     } else if (arg == "--heap-limit") {
-      options.heap_limit_mib = parseNumber<std::size_t>(arg, value(), 16);
+      options.heap_limit_mib = parseNumber<std::size_t>(arg, value(), 16, 65536);
     } else if (arg == "--time-limit") {
-      options.time_limit_seconds = parseNumber<double>(arg, value(), 0);
+      options.time_limit_seconds = parseTimeLimit(arg, value());
+    } else if (arg == "--checkpoint-dir") {
+      options.checkpoint_dir = value();
+      if (options.checkpoint_dir.empty()) throw ConfigError("--checkpoint-dir expects a directory");
+    } else if (arg == "--checkpoint-interval") {
+      options.checkpoint_interval = parseDuration(arg, value());
+    } else if (arg == "--keep-checkpoints") {
+      options.keep_checkpoints = parseNumber<int>(arg, value(), 1, 1000);
+    } else if (arg == "--from") {
+      options.from = value();
+      if (options.from.empty()) throw ConfigError("--from expects a checkpoint file or directory");
+    } else if (arg == "--allow-non-restored-state") {
+      options.allow_non_restored_state = true;
     } else if (arg == "--on-error") {
       std::string_view policy = value();
       if (policy == "fail")
@@ -169,14 +217,57 @@ StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism) {
 }
 
 StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism,
-                    const js::JsGraphOptions& graph_options) {
+                    const js::JsGraphOptions& graph_options, ExecutionOptions execution) {
   js::JsGraphOptions options = graph_options;
   options.parallelism = parallelism;
   ExecutionContext ctx = js::JsGraphBuilder(job, options).build();
-  ExecutionOptions execution;
   execution.parallelism = parallelism;
   JobHandle handle = ctx.start(execution);
   return StartedJob{std::move(job), ctx.jobName(), std::move(handle)};
+}
+
+std::chrono::milliseconds jobCheckpointInterval(const js::JsJob& job) {
+  const Value& interval = job.graph()["job"]["checkpointInterval"];
+  if (!interval.isNumber()) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(interval.asDouble()));
+}
+
+CheckpointSetup checkpointSetup(const RunOptions& options, const js::JsJob& job,
+                                const std::string& job_name,
+                                std::function<void(const std::string&)> log) {
+  CheckpointSetup setup;
+  auto& execution = setup.execution;
+  execution.allow_non_restored_state = options.allow_non_restored_state;
+  std::chrono::milliseconds interval = options.checkpoint_interval;
+  if (interval.count() == 0) interval = jobCheckpointInterval(job);
+  if (!options.checkpoint_dir.empty()) {
+    execution.checkpoints.directory = options.checkpoint_dir;
+    execution.checkpoints.interval = interval.count() > 0 ? interval : std::chrono::seconds(5);
+    execution.checkpoints.retain = options.keep_checkpoints;
+    execution.checkpoints.log = log;
+  } else if (interval.count() > 0) {
+    log(
+        fmt::format("the job asks for a checkpoint every {} ms, but there is nowhere to keep "
+                    "them: pass --checkpoint-dir DIR",
+                    interval.count()));
+  }
+  FoundCheckpoint found;
+  if (!options.from.empty()) {
+    found = loadCheckpoint(options.from);
+  } else if (!options.checkpoint_dir.empty()) {
+    found = CheckpointStore(options.checkpoint_dir).latest();
+  }
+  for (const auto& why : found.rejected) log("skipping a damaged checkpoint: " + why);
+  if (found.snapshot) {
+    if (found.snapshot->job_name != job_name)
+      log(fmt::format("note: '{}' was taken of job '{}', restoring it into job '{}'", found.path,
+                      found.snapshot->job_name, job_name));
+    execution.restore = found.snapshot;
+    execution.restore_source = found.path;
+    setup.restored_from = found.path;
+    setup.restored_id = found.snapshot->checkpoint_id;
+  }
+  return setup;
 }
 
 int runJob(const RunOptions& options) {
@@ -184,7 +275,17 @@ int runJob(const RunOptions& options) {
   std::shared_ptr<js::JsJob> job =
       loadJob(readFile(options.job_path), jsJobOptions(options, options.job_path));
   if (int signal = stop_signal.load()) return exitStatusOf(signal);
-  StartedJob started = startJob(job, options.parallelism);
+  std::string job_name = job->graph()["job"]["name"].isString()
+                             ? std::string(job->graph()["job"]["name"].asString())
+                             : options.job_path;
+  auto log = [job_name](const std::string& line) {
+    std::fprintf(stderr, "lightflusd run: job '%s': %s\n", job_name.c_str(), line.c_str());
+  };
+  CheckpointSetup setup = checkpointSetup(options, *job, job_name, log);
+  if (setup.restored_id != 0)
+    log(fmt::format("resuming from checkpoint {} ({})", setup.restored_id, setup.restored_from));
+  StartedJob started =
+      startJob(job, options.parallelism, js::JsGraphOptions{}, std::move(setup.execution));
   JobHandle& handle = started.handle;
 
   Progress progress(started.name);

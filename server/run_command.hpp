@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -37,6 +39,19 @@ struct RunOptions {
   double time_limit_seconds = 10;
   /// --on-error fail|dead-letter.
   js::ErrorPolicy on_error = js::ErrorPolicy::kFail;
+  /// --checkpoint-dir DIR: take periodic checkpoints there, and resume from the newest intact
+  /// one found there at start (empty: no checkpoints unless the job asks, see below).
+  std::string checkpoint_dir;
+  /// --checkpoint-interval DURATION ("5s", "500ms", "2m"); 0: the job's
+  /// ctx.checkpointInterval(ms), else 5 s.
+  std::chrono::milliseconds checkpoint_interval{0};
+  /// --keep-checkpoints N: complete checkpoints kept in the directory.
+  int keep_checkpoints = 3;
+  /// --from PATH: restore from this checkpoint/savepoint file (or the newest intact one in
+  /// this directory) instead of the newest in --checkpoint-dir.
+  std::string from;
+  /// --allow-non-restored-state: drop state of operators the job no longer has.
+  bool allow_non_restored_state = false;
 };
 
 /// Parses the arguments after `run`. Throws ConfigError with a message for the user.
@@ -66,8 +81,24 @@ std::shared_ptr<js::JsJob> loadJob(std::string_view source, js::JsJobOptions opt
 
 /// Builds a loaded job's engine graph and starts it (ConfigError for a graph it cannot run).
 StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism);
-/// The same, with the host's hooks (the sources it feeds, ...).
+/// The same, with the host's hooks (the sources it feeds, ...) and execution options
+/// (checkpoints, restore; `execution.parallelism` is set to `parallelism`).
 StartedJob startJob(std::shared_ptr<js::JsJob> job, int parallelism,
-                    const js::JsGraphOptions& graph_options);
+                    const js::JsGraphOptions& graph_options, ExecutionOptions execution = {});
+
+/// How a job checkpoints and what it restores from, worked out from the flags and the job.
+struct CheckpointSetup {
+  ExecutionOptions execution;  ///< checkpoints, restore, allow_non_restored_state
+  std::string restored_from;   ///< the checkpoint file restored (empty: a fresh start)
+  std::uint64_t restored_id = 0;
+};
+
+/// Reads the checkpoint to restore (--from, else the newest intact one in --checkpoint-dir;
+/// damaged ones are reported through `log` and skipped) and sets up periodic checkpoints
+/// (--checkpoint-interval, else the job's ctx.checkpointInterval(ms), else 5 s). Throws
+/// InputError when --from names a damaged checkpoint.
+CheckpointSetup checkpointSetup(const RunOptions& options, const js::JsJob& job,
+                                const std::string& job_name,
+                                std::function<void(const std::string&)> log);
 
 }  // namespace lightflus::server

@@ -74,8 +74,9 @@ JsIsolate::JsIsolate(JsIsolateOptions options)
   isolate->AddNearHeapLimitCallback(&JsIsolate::onNearHeapLimit, this);
   // Atomics.wait would block the worker thread; jobs have no other thread to wait for.
   isolate->SetAllowAtomicsWait(false);
-  // Promise jobs run when a call into JavaScript returns, inside the watchdog's time.
-  isolate->SetMicrotasksPolicy(v8::MicrotasksPolicy::kAuto);
+  // Promise jobs run when the outermost call into JavaScript returns, inside the watchdog's time
+  // (execute() runs them), so that a chain of them that never ends fails that call.
+  isolate->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
   isolate->SetData(kIsolateSlot, this);
   isolate->SetPromiseRejectCallback(&JsIsolate::onPromiseRejected);
 
@@ -217,11 +218,15 @@ v8::Local<v8::Value> JsIsolate::execute(Caller caller, std::string_view name, Bo
   bool outermost = depth_++ == 0;
   if (outermost) watchdog_.start();
   v8::MaybeLocal<v8::Value> result = body();
+  if (outermost && !result.IsEmpty() && !out_of_memory_.load()) {
+    isolate_->PerformMicrotaskCheckpoint();
+  }
   bool timed_out = outermost && watchdog_.stop();
   --depth_;
 
   std::optional<std::string> error;
-  if (result.IsEmpty() || out_of_memory_.load()) {
+  // A call whose promise jobs were cut off returned a value but did not finish.
+  if (result.IsEmpty() || out_of_memory_.load() || try_catch.HasTerminated()) {
     error = describe(try_catch, caller, name, timed_out);
   } else if (outermost && !unhandled_rejections_.empty()) {
     // Microtasks ran as the call returned: a promise rejected with no handler is an error of

@@ -216,6 +216,23 @@ TEST_CASE("the watchdog terminates an endless script", "[js]") {
   CHECK(evaluateToString(js, "1 + 1") == "2");
 }
 
+TEST_CASE("an endless microtask chain is cut off and fails the call or script", "[js]") {
+  JsIsolate js({.time_limit = 200ms});
+  JsIsolate::Scope scope(js);
+  // The function returns at once; the promise jobs it queued never end. They run inside the
+  // call's time, and being cut off is the call's error, not a success.
+  js.evaluate("function chain() { const next = () => Promise.resolve().then(next); next(); }",
+              "job.js");
+  CHECK(userCodeErrorOf([&] {
+          js.call("operator 'map'", js.globalFunction("chain"), js.context()->Global());
+        }) == "operator 'map': user function exceeded the 200 ms time limit");
+  CHECK(userCodeErrorOf([&] {
+          js.evaluate("(async () => { for (;;) await null; })(); 1", "job.js");
+        }) == "job.js: script exceeded the 200 ms time limit");
+  // The queue the cut-off chains left behind does not run into the next call.
+  CHECK(evaluateToString(js, "1 + 1") == "2");
+}
+
 TEST_CASE("many short calls are never cut short by the watchdog", "[js]") {
   // The limit is wall-clock time: it must stay well above how long a loaded CI machine may
   // deschedule this thread in the middle of a call.

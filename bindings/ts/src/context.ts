@@ -24,6 +24,7 @@ export class ExecutionContext {
   private readonly operators_: OperatorNode[] = [];
   private readonly params_: Record<string, string | number | boolean> = {};
   private parallelism_: number | undefined;
+  private checkpointInterval_: number | undefined;
   private executed_: { operator_count: number; result: Promise<unknown> } | undefined;
 
   /** Prefer `ExecutionContext.new(name, namespace)`. */
@@ -96,10 +97,21 @@ export class ExecutionContext {
     return this;
   }
 
+  /**
+   * Takes a checkpoint of the job's state every `ms` milliseconds: `ctx.checkpointInterval(5000)`.
+   * `lightflusd serve` keeps them under its data dir; `lightflusd run` under `--checkpoint-dir`.
+   * A restarted job resumes from its newest checkpoint. The `--checkpoint-interval` flag overrides it.
+   */
+  checkpointInterval(ms: number): this {
+    this.checkpointInterval_ = requireInteger(ms, "ExecutionContext.checkpointInterval()", "the interval in ms", 1);
+    return this;
+  }
+
   /** The logical graph recorded so far (what `execute()` submits). */
   toGraph(): LogicalGraph {
     const job: LogicalGraph["job"] = { name: this.name, namespace: this.namespace, params: { ...this.params_ } };
     if (this.parallelism_ !== undefined) job.parallelism = this.parallelism_;
+    if (this.checkpointInterval_ !== undefined) job.checkpointInterval = this.checkpointInterval_;
     // A deep copy: the graph holds only JSON values, and callers must not reach into the context.
     return JSON.parse(JSON.stringify({ version: 1, job, operators: this.operators_ })) as LogicalGraph;
   }

@@ -91,6 +91,8 @@ export interface LogicalGraph {
     namespace: string;
     /** Present only when the job set it with `ctx.parallelism(n)`. */
     parallelism?: number;
+    /** Present only when the job set it with `ctx.checkpointInterval(ms)`. */
+    checkpointInterval?: number;
     /** Job parameters the job read with `ctx.param()`, with the values it got. */
     params: Record<string, string | number | boolean>;
   };
