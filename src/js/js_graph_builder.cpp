@@ -30,14 +30,25 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Connectors
 
+/// Where a source's malformed records go under the job's dead-letter policy: the job's
+/// dead-letter output, under the source's name.
+struct DeadLetterTarget {
+  std::shared_ptr<const JsJob> job;
+  std::string where;
+};
+
 /// Stamps elements without a timestamp with the time they were read (the event time of
 /// sources without one, docs/js-graph.md) and emits that time as the watermark, so that
-/// event-time windows without assignTimestamps fire by ingestion time.
+/// event-time windows without assignTimestamps fire by ingestion time. The inner source's dead
+/// letters (malformed records) go to `dead_letters` when set.
 template <class X, class Convert>
 class IngestionTimeSource final : public Source<Value> {
  public:
-  IngestionTimeSource(std::unique_ptr<Source<X>> inner, Convert convert)
-      : inner_(std::move(inner)), convert_(std::move(convert)) {}
+  IngestionTimeSource(std::unique_ptr<Source<X>> inner, Convert convert,
+                      std::optional<DeadLetterTarget> dead_letters)
+      : inner_(std::move(inner)),
+        convert_(std::move(convert)),
+        dead_letters_(std::move(dead_letters)) {}
   void open(const SourceContext& context) override { inner_->open(context); }
   SourceStatus poll(SourceOutput<Value>& out) override {
     batch_.clear();
@@ -46,7 +57,13 @@ class IngestionTimeSource final : public Source<Value> {
     const Timestamp now = processingTimeNow();
     for (auto& e : batch_)
       out.collect(convert_(std::move(e.value)), e.timestamp == kMinTimestamp ? now : e.timestamp);
-    for (auto& d : inner_out.deadLetters()) out.deadLetter(std::move(d.value));
+    for (auto& d : inner_out.deadLetters()) {
+      if (dead_letters_)
+        dead_letters_->job->deadLetter(dead_letters_->where, d.value.origin + ": " + d.value.error,
+                                       Value(d.value.record));
+      else
+        out.deadLetter(std::move(d.value));
+    }
     if (!batch_.empty()) out.emitWatermark(now - 1);
     return status;
   }
@@ -59,13 +76,15 @@ class IngestionTimeSource final : public Source<Value> {
  private:
   std::unique_ptr<Source<X>> inner_;
   Convert convert_;
+  std::optional<DeadLetterTarget> dead_letters_;
   Batch<X> batch_;
 };
 
 template <class X, class Convert>
-SourceFactory<Value> stamped(std::function<std::unique_ptr<Source<X>>()> make, Convert convert) {
-  return [make, convert] {
-    return std::make_unique<IngestionTimeSource<X, Convert>>(make(), convert);
+SourceFactory<Value> stamped(std::function<std::unique_ptr<Source<X>>()> make, Convert convert,
+                             std::optional<DeadLetterTarget> dead_letters = std::nullopt) {
+  return [make, convert, dead_letters] {
+    return std::make_unique<IngestionTimeSource<X, Convert>>(make(), convert, dead_letters);
   };
 }
 
@@ -325,11 +344,17 @@ class Planner {
             },
             [](std::string&& line) { return Value(line); });
       } else if (format == "jsonLines") {
+        // A malformed line fails the job naming file:line, or under the dead-letter policy goes
+        // to the job's dead letters (as a Kafka source's undecodable records do).
+        std::optional<DeadLetterTarget> dead_letters;
+        if (job_->options().on_error == ErrorPolicy::kDeadLetter)
+          dead_letters = DeadLetterTarget{job_, describe(op)};
+        MalformedPolicy policy = dead_letters ? MalformedPolicy::DeadLetter : MalformedPolicy::Fail;
         factory = stamped<Value>(
-            [path]() -> std::unique_ptr<Source<Value>> {
-              return std::make_unique<JsonLinesSource>(path, MalformedPolicy::Fail);
+            [path, policy]() -> std::unique_ptr<Source<Value>> {
+              return std::make_unique<JsonLinesSource>(path, policy);
             },
-            Identity{});
+            Identity{}, std::move(dead_letters));
       } else {
         throw ConfigError(describe(op) + ": unknown file format '" + format + "'");
       }

@@ -2,7 +2,8 @@
 # `lightflusd run` end to end: the TypeScript word count against an independent count
 # (tr | sort | uniq) from a file and from stdin at parallelism 1 and 2, the original API's
 # namespaced jobs, a windowed job, the documented errors (each with a non-zero exit, no crash
-# and no hang), the dead-letter policy, and stopping with SIGINT/SIGTERM.
+# and no hang), the dead-letter policy (for throwing UDFs and malformed JSON lines), and stopping
+# with SIGINT/SIGTERM.
 #
 #   lightflusd_run_test.sh LIGHTFLUSD SOURCE_DIR
 set -euo pipefail
@@ -72,6 +73,19 @@ expect_error missing "cannot read the job file" -- "$tmp/no-such-job.ts"
 [ "$(tr '\n' ' ' < "$tmp/dl.out")" = "10 20 40 50 " ] || fail "dead-letter output: $(cat "$tmp/dl.out")"
 grep -q '^{"deadLetter":{"job":"throwingUdf","operator":"times ten","error":"Error: cannot handle 3 (at throwing_udf.ts:8:[0-9]*)","record":3}}$' \
   "$tmp/dl.err" || { cat "$tmp/dl.err" >&2; fail "dead letter line"; }
+
+# A malformed line of a JSON-lines file: without the policy the job fails naming the file and
+# line; with it the line goes to the dead letters (file:line, the raw text) and the job goes on.
+printf '{"n":1}\n{"n":2}\n{"n":\n\n{"n":4}\nnot json\n{"n":6}\n' > "$tmp/rows.jsonl"
+expect_error malformed "$tmp/rows.jsonl:3: invalid JSON" -- "$jobs/json_lines.ts" --set input="$tmp/rows.jsonl"
+"$lightflusd" run "$jobs/json_lines.ts" --set input="$tmp/rows.jsonl" --on-error dead-letter \
+  > "$tmp/jl.out" 2> "$tmp/jl.err" || { cat "$tmp/jl.err" >&2; fail "json_lines.ts with dead letters failed"; }
+[ "$(tr '\n' ' ' < "$tmp/jl.out")" = "2 4 8 12 " ] || fail "json_lines.ts output: $(cat "$tmp/jl.out")"
+grep -c '"deadLetter"' "$tmp/jl.err" | grep -qx 2 || { cat "$tmp/jl.err" >&2; fail "json_lines.ts: not 2 dead letters"; }
+grep -qF "\"error\":\"$tmp/rows.jsonl:3: invalid JSON" "$tmp/jl.err" && grep -qF '"record":"{\"n\":"' "$tmp/jl.err" ||
+  { cat "$tmp/jl.err" >&2; fail "json_lines.ts: no dead letter for line 3"; }
+grep -qF "\"error\":\"$tmp/rows.jsonl:6: invalid JSON" "$tmp/jl.err" && grep -qF '"record":"not json"' "$tmp/jl.err" ||
+  { cat "$tmp/jl.err" >&2; fail "json_lines.ts: no dead letter for line 6"; }
 
 # 6. SIGINT and SIGTERM stop an endless job (and a UDF stuck in a loop) at once.
 stop_with() {  # SIGNAL EXPECTED-STATUS JOB [ARGS...]
