@@ -61,9 +61,31 @@ void Session::doWrite(Response response) {
 }
 
 void Session::onWrite(bool keep_alive, beast::error_code ec, std::size_t) {
-  if (ec || !keep_alive) return doClose();
+  if (ec) return doClose();
+  if (!keep_alive) {
+    // A refused request's body (over the limit, without a token) was never read: closing now
+    // would reset the connection while the client still sends it, and the client would see
+    // `write EPIPE` instead of our answer. So drain it first, for a bounded time.
+    if (parser_ && !parser_->is_done()) return doLinger();
+    return doClose();
+  }
   response_.reset();
   doRead();
+}
+
+void Session::doLinger() {
+  doClose();  // our side is done: the client sees the answer and the end of it
+  stream_.expires_after(limits_.linger_timeout);
+  linger_buffer_.resize(16 << 10);
+  stream_.async_read_some(asio::buffer(linger_buffer_),
+                          beast::bind_front_handler(&Session::onLinger, shared_from_this()));
+}
+
+void Session::onLinger(beast::error_code ec, std::size_t) {
+  // The client closed, or the linger time is over: the socket closes with the session.
+  if (ec) return;
+  stream_.async_read_some(asio::buffer(linger_buffer_),
+                          beast::bind_front_handler(&Session::onLinger, shared_from_this()));
 }
 
 void Session::fail(beast::error_code ec) {

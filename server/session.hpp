@@ -4,8 +4,9 @@
 // `Expect: 100-continue` and reads the body (with the body timeout and the body limit), onRead
 // hands the request to the Router, doWrite sends the response and onWrite reads the next request
 // or closes. A malformed request gets 400, a body over the limit 413; both close the connection
-// and leave the server running. The session keeps itself alive through shared_from_this while an
-// operation is pending.
+// (after draining the unread body for a while, so that the client reads the answer rather than
+// a reset) and leave the server running. The session keeps itself alive through shared_from_this
+// while an operation is pending.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "http_message.hpp"
 #include "routes.hpp"
@@ -29,6 +31,8 @@ struct SessionLimits {
   std::uint32_t max_header_bytes = 64 << 10;
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_timeout{60};
+  /// How long an unread body is drained after a refusal (413, 401) before the socket closes.
+  std::chrono::seconds linger_timeout{5};
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -48,6 +52,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers a request that could not be read (400, 413) and closes, or just closes.
   void fail(beast::error_code ec);
   void doClose();
+  // Reads and drops what the client still sends (a refused body), then lets the socket close.
+  void doLinger();
+  void onLinger(beast::error_code ec, std::size_t bytes);
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -56,6 +63,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   std::shared_ptr<http::response<http::empty_body>> continue_;
+  std::vector<char> linger_buffer_;
 };
 
 }  // namespace lightflus::server
