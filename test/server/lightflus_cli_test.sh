@@ -3,7 +3,8 @@
 # `apply -f` bundles a job that imports a local helper module and writes to a file, the job
 # finishes with the right output; `get jobs`/`get tasks`, `describe`, `delete`; a wrong token,
 # an unreachable server and bad code (line:col of the user's file) fail with clear messages;
-# the token from `config set-credential` (HOME is a temp dir); and the original deploy path:
+# the token from `config set-credential` (HOME is a temp dir); a job failing at start-up and
+# `apply --wait`; a job over the body limit (413, not EPIPE); and the original deploy path:
 # a job run with Node.js while LIGHTFLUS_ENDPOINT is set is deployed to that server.
 #
 #   lightflus_cli_test.sh LIGHTFLUSD SOURCE_DIR NODE CLI_DIR
@@ -15,11 +16,12 @@ node=$3
 cli_dir=$4
 tmp=$(mktemp -d)
 pid=
+small_pid=
 cleanup() {
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2> /dev/null || true
-    wait "$pid" 2> /dev/null || true
-  fi
+  for daemon in $pid $small_pid; do
+    kill -TERM "$daemon" 2> /dev/null || true
+    wait "$daemon" 2> /dev/null || true
+  done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -165,6 +167,72 @@ expect_error 'syntax\.ts:2:11' apply -f syntax.ts
 printf 'import * as fs from "fs";\nfs.readFileSync("/etc/passwd");\n' > "$project/uses_fs.ts"
 expect_error '"fs" is a Node.js built-in' apply -f uses_fs.ts
 expect_error 'no job with the id or name "nope"' describe job nope
+
+# 9b. A job failing at start-up (its input file is missing): apply prints the id, then the job's
+#     error, and exits 1; with --wait too. A healthy job: --wait exits 0 once it runs or finishes.
+cat > "$project/reader.ts" << 'EOF'
+import { ExecutionContext, FileSink, FileSource } from "lightflus";
+
+const ctx = ExecutionContext.new("reader");
+ctx
+  .fromSource(FileSource.jsonLines<{ n: number }>(ctx.param("input")))
+  .map((row: { n: number }) => row.n * 2)
+  .sink(FileSink.lines<number>(ctx.param("output")));
+ctx.execute();
+EOF
+expect_error "job reader \([0-9a-f]+\) failed on $server: .*cannot open '$tmp/missing.jsonl'" \
+  apply -f reader.ts --set "input=$tmp/missing.jsonl" --set "output=$tmp/reader.txt"
+[ "$status" = 1 ] || fail "a job failing at start-up exits with $status, not 1"
+[[ "$(cat "$tmp/out")" =~ ^[0-9a-f]+$ ]] || fail "apply of a failing job printed '$(cat "$tmp/out")', not its id"
+expect_ok delete job reader
+expect_error "job reader \([0-9a-f]+\) failed on .*cannot open '$tmp/missing.jsonl'" \
+  apply -f reader.ts --set "input=$tmp/missing.jsonl" --set "output=$tmp/reader.txt" --wait
+expect_ok delete job reader
+printf '{"n":1}\n{"n":2}\n' > "$tmp/rows.jsonl"
+expect_ok apply -f reader.ts --set "input=$tmp/rows.jsonl" --set "output=$tmp/reader.txt" --wait --timeout 30s
+grep -Eq "job reader \([0-9a-f]+\) is (running|finished)$" "$tmp/err" || fail "apply --wait: $(cat "$tmp/err")"
+expect_ok delete job reader
+expect_error "--timeout goes with --wait" apply -f reader.ts --timeout 5s
+
+# 9c. The body limit: a second daemon taking at most 4000 bytes. apply of a larger job says 413
+#     and the limit; a plain Node.js client (no Expect: 100-continue) sending 30 MB reads the
+#     413 too, not `write EPIPE` (the daemon drains the refused body before it closes).
+"$lightflusd" serve --port 0 --data-dir "$tmp/data-small" --max-body-bytes 4000 > /dev/null 2> "$tmp/small.log" &
+small_pid=$!
+small_port=
+for _ in $(seq 100); do
+  small_port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/small.log" | grep -o '[0-9]*$' || true)
+  [ -n "$small_port" ] && break
+  sleep 0.1
+done
+[ -n "$small_port" ] || fail "the second daemon did not start"
+{ echo 'import { ExecutionContext, Generator, Stdout } from "lightflus";'
+  echo "const padding = \"$(head -c 6000 /dev/zero | tr '\0' 'x')\";"
+  echo 'const ctx = ExecutionContext.new("padded");'
+  echo 'ctx.fromSource(Generator.sequence(1, 3)).map((n: number) => n + padding.length).sink(Stdout.new<number>());'
+  echo 'ctx.execute();'; } > "$project/padded.ts"
+expect_error "the job is too large for http://127.0.0.1:$small_port \(413 Payload Too Large\): the request body exceeds the limit of 4000 bytes; the request was [0-9]+ bytes" \
+  apply -f padded.ts -s "127.0.0.1:$small_port"
+cat > "$tmp/post.js" << 'EOF'
+const body = "x".repeat(30_000_000);
+const request = require("node:http").request(
+  { host: "127.0.0.1", port: Number(process.argv[2]), path: "/v1/jobs", method: "POST",
+    headers: { "Content-Type": "application/json", "Content-Length": body.length } },
+  (response) => {
+    let text = "";
+    response.on("data", (chunk) => (text += chunk));
+    response.on("end", () => console.log(response.statusCode, text));
+  });
+request.on("error", (error) => console.log("error", error.code));
+request.end(body);
+EOF
+for _ in 1 2 3; do
+  answer=$("$node" "$tmp/post.js" "$small_port")
+  [[ "$answer" == "413 "*"exceeds the limit of 4000 bytes"* ]] || fail "a 30 MB POST without Expect got: $answer"
+done
+kill -TERM "$small_pid"
+wait "$small_pid" || fail "the second daemon exited with $? after SIGTERM"
+small_pid=
 
 # 10. delete (by id) removes it.
 expect_ok delete job "$id"

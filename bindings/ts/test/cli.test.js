@@ -254,7 +254,10 @@ test("positions in the bundle map back to the user's file", () => {
 // --- Talking to a server ---------------------------------------------------------------------
 
 test("apply posts the bundle as a JSON envelope with the token and prints the id", async (t) => {
-  const server = await fakeServer(t, () => [201, { ...JOB, status: "created" }]);
+  // The job has run once GET shows its operators (apply looks for a failure at start-up).
+  const server = await fakeServer(t, (request) =>
+    request.method === "POST" ? [201, { ...JOB, status: "created" }] : [200, { ...JOB, operators: [{ id: 0 }] }],
+  );
   const dir = tempDir(t);
   fs.writeFileSync(
     path.join(dir, "squares.ts"),
@@ -269,12 +272,14 @@ test("apply posts the bundle as a JSON envelope with the token and prints the id
   );
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, `${JOB.id}\n`);
-  assert.equal(server.requests.length, 1);
-  const [request] = server.requests;
+  const [request, ...polls] = server.requests;
   assert.equal(request.method, "POST");
   assert.equal(request.url, "/v1/jobs");
   assert.equal(request.headers.authorization, "Bearer tok");
   assert.equal(request.headers["content-type"], "application/json");
+  // The server may refuse the body (401, 413) before it is sent.
+  assert.equal(request.headers.expect, "100-continue");
+  assert.ok(polls.length >= 1 && polls.every((poll) => poll.method === "GET" && poll.url === `/v1/jobs/${JOB.id}`));
   const envelope = JSON.parse(request.body);
   // The job calls execute(): the server names it after its context, so no name is sent.
   assert.equal(envelope.name, undefined);
@@ -283,9 +288,127 @@ test("apply posts the bundle as a JSON envelope with the token and prints the id
   assert.equal(envelope.language, "js");
   assert.match(envelope.source, /require\("lightflus"\)/);
 
+  const before = server.requests.length;
   await runCli(["apply", "-f", "squares.ts", "--name", "mine"], { cwd: dir, env: { LIGHTFLUS_ENDPOINT: server.url } });
-  assert.equal(JSON.parse(server.requests[1].body).name, "mine");
-  assert.equal(server.requests[1].headers.authorization, undefined);
+  assert.equal(JSON.parse(server.requests[before].body).name, "mine");
+  assert.equal(server.requests[before].headers.authorization, undefined);
+});
+
+/** A job file in a temp dir whose line 3 calls ctx.param("input"); returns the dir. */
+function jobDir(t) {
+  const dir = tempDir(t);
+  fs.writeFileSync(
+    path.join(dir, "reader.ts"),
+    'import { ExecutionContext, FileSource, Stdout } from "lightflus";\n' +
+      'const ctx = ExecutionContext.new("reader");\n' +
+      'ctx.fromSource(FileSource.jsonLines(ctx.param("input"))).map((r: { n: number }) => r.n * 2).sink(Stdout.new<number>());\n' +
+      "ctx.execute();\n",
+  );
+  return dir;
+}
+
+test("apply exits 1 with the job's error when the job fails at start-up", async (t) => {
+  const dir = jobDir(t);
+  // The server's error names the bundle's line of the map; the CLI shows reader.ts:3.
+  const bundle = (await runCli(["apply", "-f", "reader.ts", "--dry-run"], { cwd: dir })).stdout;
+  const line = bundle.split("\n").findIndex((text) => text.includes("r.n * 2")) + 1;
+  const column = bundle.split("\n")[line - 1].indexOf("r.n * 2") + 1;
+  const error = `job 'reader' failed: operator 'map' (subtask 1): TypeError: x (at reader.js:${line}:${column})`;
+  const server = await fakeServer(t, (request) =>
+    request.method === "POST" ? [201, { ...JOB, name: "reader" }] : [200, { ...JOB, name: "reader", status: "failed", error, operators: [] }],
+  );
+  const result = await runCli(["apply", "-f", "reader.ts", "--set", "input=/data/in.jsonl"], { cwd: dir, env: { LIGHTFLUS_ENDPOINT: server.url } });
+  assert.equal(result.code, 1);
+  assert.equal(result.stdout, `${JOB.id}\n`); // what describe and delete take
+  assert.match(result.stderr, new RegExp(`job reader \\(${JOB.id}\\) failed on ${server.url}: job 'reader' failed: operator 'map' \\(subtask 1\\): TypeError: x \\(at reader\\.ts:3:\\d+\\)`));
+  assert.match(result.stderr, /lightflus describe job 0123456789abcdef/);
+
+  // A job the server already answers as failed is reported at once.
+  const failed = await fakeServer(t, () => [201, { ...JOB, status: "failed", error: "cannot open '/data/in.jsonl'" }]);
+  const at_once = await runCli(["apply", "-f", "reader.ts", "--set", "input=/data/in.jsonl"], { cwd: dir, env: { LIGHTFLUS_ENDPOINT: failed.url } });
+  assert.equal(at_once.code, 1);
+  assert.match(at_once.stderr, /failed on .*: cannot open '\/data\/in\.jsonl'/);
+  assert.equal(failed.requests.length, 1);
+});
+
+test("apply --wait follows the job until it runs, and fails when it fails or the time is up", async (t) => {
+  const dir = jobDir(t);
+  // created, then running with a restart pending, then running with its first report.
+  const states = [
+    { status: "created", error: null, operators: [] },
+    { status: "running", error: "restarting in 1000 ms (restart 1 of 3) after the job's process killed by signal 9", operators: [] },
+    { status: "running", error: null, operators: [{ id: 0 }] },
+  ];
+  let polls = 0;
+  const server = await fakeServer(t, (request) =>
+    request.method === "POST"
+      ? [201, { ...JOB, name: "reader", status: "created" }]
+      : [200, { ...JOB, name: "reader", ...states[Math.min(polls++, states.length - 1)] }],
+  );
+  const env = { LIGHTFLUS_ENDPOINT: server.url };
+  const running = await runCli(["apply", "-f", "reader.ts", "--set", "input=x", "--wait"], { cwd: dir, env });
+  assert.equal(running.code, 0, running.stderr);
+  assert.equal(polls, 3);
+  assert.match(running.stderr, /job reader is running: restarting in 1000 ms/);
+  assert.match(running.stderr, /job reader \(0123456789abcdef\) is running\n$/);
+
+  // Finished counts as started.
+  const finished = await fakeServer(t, (request) =>
+    request.method === "POST" ? [201, { ...JOB, name: "reader" }] : [200, { ...JOB, name: "reader", status: "finished", operators: [{ id: 0 }] }],
+  );
+  const done = await runCli(["apply", "-f", "reader.ts", "--set", "input=x", "--wait"], { cwd: dir, env: { LIGHTFLUS_ENDPOINT: finished.url } });
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stderr, /is finished\n$/);
+
+  // Never past "created": the timeout ends the wait with exit 1.
+  const stuck = await fakeServer(t, () => [201, { ...JOB, name: "reader", status: "created", operators: [] }]);
+  const started = Date.now();
+  const late = await runCli(["apply", "-f", "reader.ts", "--set", "input=x", "--wait", "--timeout", "600ms"], { cwd: dir, env: { LIGHTFLUS_ENDPOINT: stuck.url } });
+  assert.equal(late.code, 1);
+  assert.match(late.stderr, /job reader \(0123456789abcdef\) is still created after 0\.6 s of waiting/);
+  assert.ok(Date.now() - started < 5000);
+
+  // Deleted while it starts.
+  const gone = await fakeServer(t, (request) => (request.method === "POST" ? [201, { ...JOB, status: "created" }] : [404, { error: "Not Found", detail: "no job" }]));
+  const vanished = await runCli(["apply", "-f", "reader.ts", "--set", "input=x", "--wait"], { cwd: dir, env: { LIGHTFLUS_ENDPOINT: gone.url } });
+  assert.equal(vanished.code, 1);
+  assert.match(vanished.stderr, /is gone from/);
+
+  for (const [argv, pattern] of [
+    [["--timeout", "5s"], /--timeout goes with --wait/],
+    [["--wait", "--timeout", "soon"], /--timeout expects a duration such as 30s, 2m or 500ms, got "soon"/],
+  ]) {
+    const usage = await runCli(["apply", "-f", "reader.ts", ...argv], { cwd: dir, env });
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, pattern);
+  }
+});
+
+test("apply of a job over the server's body limit says so, with the limit", async (t) => {
+  const dir = jobDir(t);
+  // As lightflusd does: 413 after the header, without reading the body.
+  let body_bytes = 0;
+  const server = http.createServer();
+  server.on("checkContinue", (request, response) => {
+    request.on("data", (chunk) => (body_bytes += chunk.length));
+    response.writeHead(413, { "Content-Type": "application/json", Connection: "close" });
+    response.end(JSON.stringify({ error: "Payload Too Large", detail: "the request body exceeds the limit of 100 bytes" }));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const env = { LIGHTFLUS_ENDPOINT: `http://127.0.0.1:${server.address().port}` };
+  const result = await runCli(["apply", "-f", "reader.ts", "--set", "input=x"], { cwd: dir, env });
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /the job is too large for .* \(413 Payload Too Large\): the request body exceeds the limit of 100 bytes; the request was \d+ bytes\..*--max-body-bytes/);
+  assert.equal(body_bytes, 0); // refused before it was sent
+
+  // A server that hangs up instead of answering: the message still points at the limit.
+  const rude = require("node:net").createServer((socket) => socket.once("data", () => socket.destroy()));
+  await new Promise((resolve) => rude.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise((resolve) => rude.close(resolve)));
+  const hung_up = await runCli(["apply", "-f", "reader.ts", "--set", "input=x"], { cwd: dir, env: { LIGHTFLUS_ENDPOINT: `http://127.0.0.1:${rude.address().port}` } });
+  assert.equal(hung_up.code, 1);
+  assert.match(hung_up.stderr, /closed the connection while the CLI sent \d+ bytes \((ECONNRESET|EPIPE)\)\. A body over the server's limit does that: .*--max-body-bytes \(default 10485760 bytes\)/);
 });
 
 test("the server's errors become clear messages and a non-zero exit", async (t) => {

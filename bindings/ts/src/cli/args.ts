@@ -39,6 +39,8 @@ export const COMMANDS: Record<string, { flags: FlagSpec[]; min: number; max: num
       { name: "dry-run", value: false },
       { name: "from", value: true },
       { name: "allow-non-restored-state", value: false },
+      { name: "wait", value: false },
+      { name: "timeout", value: true },
     ],
     min: 0,
     max: 0,

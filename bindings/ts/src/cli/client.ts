@@ -57,6 +57,9 @@ export interface JobSubmission {
   allowNonRestoredState?: boolean;
 }
 
+/** `lightflusd serve --max-body-bytes` by default (docs/server.md). */
+const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
 interface Answer {
   status: number;
   body: string;
@@ -113,19 +116,34 @@ export class Client {
     }
   }
 
-  /** Sends a request; an error status not in `allowed` becomes a ServerError. */
+  /**
+   * Sends a request; an error status not in `allowed` becomes a ServerError.
+   *
+   * A body goes with `Expect: 100-continue`: the server checks the header (the token, the body
+   * limit) first and refuses with 401 or 413 before the body is sent, so a job over the limit
+   * gets the server's answer rather than `write EPIPE`. A server that does not answer the
+   * expectation within a second gets the body anyway (as curl does).
+   */
   private request(method: string, route: string, body?: string, allowed: number[] = []): Promise<Answer> {
     const server = this.connection.server;
     const url = new URL(server + route);
     const headers: Record<string, string> = { Accept: "application/json" };
+    const body_bytes = body === undefined ? 0 : Buffer.byteLength(body);
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
-      headers["Content-Length"] = String(Buffer.byteLength(body));
+      headers["Content-Length"] = String(body_bytes);
+      if (body_bytes > 0) headers.Expect = "100-continue";
     }
     if (this.connection.token !== undefined) headers.Authorization = `Bearer ${this.connection.token}`;
     const transport = url.protocol === "https:" ? https : http;
     return new Promise<Answer>((resolve, reject) => {
+      let body_sent = headers.Expect === undefined;
+      let continue_timer: NodeJS.Timeout | undefined;
       const request = transport.request(url, { method, headers, timeout: this.timeout_ms }, (response) => {
+        // An answer before "100 Continue" refuses the body: it is never sent.
+        const refused_early = !body_sent;
+        body_sent = true;
+        clearTimeout(continue_timer);
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("error", (error) => reject(this.connectionError(error)));
@@ -134,20 +152,43 @@ export class Client {
           if ((answer.status >= 200 && answer.status < 300) || allowed.includes(answer.status)) {
             resolve(answer);
           } else {
-            reject(this.serverError(method, route, answer));
+            reject(this.serverError(method, route, answer, body_bytes));
           }
+          if (refused_early) request.destroy();
         });
       });
+      const sendBody = (): void => {
+        if (body_sent) return;
+        body_sent = true;
+        clearTimeout(continue_timer);
+        request.end(body);
+      };
       request.on("timeout", () => {
         request.destroy(new CliError(`${server} did not answer ${method} ${route} within ${this.timeout_ms / 1000} s`));
       });
-      request.on("error", (error) => reject(error instanceof CliError ? error : this.connectionError(error)));
-      request.end(body);
+      request.on("error", (error) =>
+        reject(error instanceof CliError ? error : this.connectionError(error, body_bytes)),
+      );
+      if (body_sent) {
+        request.end(body);
+      } else {
+        request.on("continue", sendBody);
+        continue_timer = setTimeout(sendBody, 1000);
+      }
     });
   }
 
-  private connectionError(error: Error): CliError {
+  private connectionError(error: Error, body_bytes = 0): CliError {
     const code = (error as NodeJS.ErrnoException).code;
+    if (body_bytes > 0 && (code === "EPIPE" || code === "ECONNRESET")) {
+      // The server hung up while the body was on its way: most likely it was over the limit
+      // and the server (or a proxy) closed without reading it.
+      return new CliError(
+        `the server at ${this.connection.server} closed the connection while the CLI sent ${body_bytes} bytes ` +
+          `(${code}). A body over the server's limit does that: \`lightflusd serve\` takes at most ` +
+          `--max-body-bytes (default ${DEFAULT_MAX_BODY_BYTES} bytes); make the job smaller or raise the limit.`,
+      );
+    }
     const why =
       code === "ECONNREFUSED"
         ? "connection refused"
@@ -162,7 +203,7 @@ export class Client {
     );
   }
 
-  private serverError(method: string, route: string, answer: Answer): ServerError {
+  private serverError(method: string, route: string, answer: Answer, body_bytes = 0): ServerError {
     let detail = answer.body.trim();
     try {
       const parsed = JSON.parse(answer.body) as { error?: unknown; detail?: unknown };
@@ -189,7 +230,10 @@ export class Client {
         message = `${server} answered 409 Conflict: ${detail} (\`lightflus delete job NAME\` removes the old job)`;
         break;
       case 413:
-        message = `the job is too large for ${server} (413): ${detail}`;
+        message =
+          `the job is too large for ${server} (413 Payload Too Large): ${detail}; the request was ` +
+          `${body_bytes} bytes. Make the job smaller (large data belongs in files or sources, not ` +
+          `in the job) or start the server with a larger --max-body-bytes.`;
         break;
       case 429:
         message = `${server} runs as many jobs as it may (429): ${detail}. Delete a job first.`;

@@ -35,11 +35,16 @@ Run \`lightflus COMMAND --help\` for a command's flags. Documentation: docs/cli.
 export const COMMAND_HELP: Record<string, string> = {
   apply: `Usage: lightflus apply -f JOB.ts [--name NAME] [--set KEY=VALUE]... [--parallelism N]
                        [--from SAVEPOINT [--allow-non-restored-state]]
+                       [--wait [--timeout DURATION]]
 
 Bundles JOB.ts (TypeScript or JavaScript) and everything it imports (local files, npm
 packages) into one script with esbuild, submits it to the server and prints the new job's id.
 The Lightflus API ("lightflus", "lightflus-api" and their sub-paths) is not bundled: the
 server provides it. Node.js built-ins cannot be used in a job.
+
+Exits 1 with the job's error when the server rejects the job or reports it failed; with
+--wait it follows the job until it runs or finishes (exit 0), fails (exit 1) or the timeout
+passes (exit 1).
 
 Flags:
   -f, --file JOB.ts      the job file (required)
@@ -52,6 +57,9 @@ Flags:
                          \`lightflus savepoint\` prints it); operators match by uid
       --allow-non-restored-state
                          with --from: drop the state of operators the job no longer has
+      --wait             follow the job until it runs (its first report, no restart pending)
+                         or finishes; fail with its error if it fails first
+      --timeout DURATION with --wait: how long to wait (default 60s; 90, 90s, 2m, 500ms)
 
 ${CONNECTION}`,
   get: `Usage: lightflus get jobs [ID|NAME] [-o table|json]

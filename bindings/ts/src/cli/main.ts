@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import { VERSION } from "../version";
 import { parseArgs, parseParallelism, parseSets, resourceKind, stringFlag, type Invocation } from "./args";
-import { bundleJob } from "./bundle";
+import { bundleJob, mapPositions } from "./bundle";
 import { Client, type JobDetail, type JobSummary } from "./client";
 import { configPath, readConfig, resolveConnection, writeConfig, normaliseServer } from "./config";
 import { deployJob } from "./deploy";
@@ -18,6 +18,7 @@ import { CliError, UsageError } from "./errors";
 import { describeJob, jobTable } from "./format";
 import { COMMAND_HELP, MAIN_HELP } from "./help";
 import { scaffold } from "./scaffold";
+import { DEFAULT_WAIT_TIMEOUT_MS, START_UP_CHECK_MS, outcome, parseDuration, waitForJob } from "./wait";
 
 // For the tests (test/cli*.test.js), which load dist/cli.js.
 export { parseArgs } from "./args";
@@ -151,9 +152,32 @@ async function apply(invocation: Invocation, client: () => Client, io: Io): Prom
   const allowNonRestoredState = invocation.flags["allow-non-restored-state"] === true;
   if (allowNonRestoredState && from === undefined)
     throw new UsageError("--allow-non-restored-state goes with --from SAVEPOINT");
-  const job = await deployJob(c, { file, name, params, parallelism, from, allowNonRestoredState, cwd: io.cwd });
+  const wait = invocation.flags.wait === true;
+  const timeout = stringFlag(invocation, "timeout");
+  if (timeout !== undefined && !wait) throw new UsageError("--timeout goes with --wait");
+  const timeout_ms = timeout === undefined ? DEFAULT_WAIT_TIMEOUT_MS : parseDuration(timeout, "--timeout");
+  const bundle = await bundleJob(file, io.cwd);
+  const job = await deployJob(c, { file, name, params, parallelism, from, allowNonRestoredState, cwd: io.cwd }, bundle);
   io.stderr(`job ${job.name} submitted to ${c.connection.server} (status ${job.status})\n`);
+  // The id goes out even for a job that failed: it is what describe and delete take.
   io.stdout(`${job.id}\n`);
+  // The server names positions in the bundle after the job ("job.js" until it knows the name).
+  const describeError = (error: string): string =>
+    [`${job.name}.js`, "job.js"].reduce((text, label) => mapPositions(text, label, bundle.sourceMap), error);
+  if (!wait) {
+    // A job failing at start-up (a missing file, a UDF throwing on its first record) fails
+    // within its first report: look that long, then leave it running.
+    await waitForJob(c, job, START_UP_CHECK_MS, describeError, () => undefined, "return");
+    return;
+  }
+  // Progress while it starts (a restart after a crash says so in `error`); a failure is the
+  // error waitForJob throws.
+  const progress = (current: JobSummary): void => {
+    if (outcome(current) !== undefined) return;
+    io.stderr(`job ${current.name} is ${current.status}${current.error ? `: ${describeError(current.error)}` : ""}\n`);
+  };
+  const settled = await waitForJob(c, job, timeout_ms, describeError, progress);
+  io.stderr(`job ${settled.name} (${settled.id}) is ${settled.status}\n`);
 }
 
 /** The job with id `key`, else the one job named `key`. */
