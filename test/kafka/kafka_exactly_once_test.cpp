@@ -6,6 +6,9 @@
 // takeCheckpoint() without notifyCheckpointComplete() is a checkpoint that became durable
 // while the process died before the commit; cancel() ends the job without committing (the
 // open transaction stays open, as after kill -9, until a restore fences it).
+#include <chrono>
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "kafka_broker.hpp"
@@ -105,7 +108,14 @@ TEST_CASE("an exactly-once Kafka job restored after a crash writes every record 
       run.waitForProcessed(handle, kRecords / 4);
       snapshot = handle.takeCheckpoint();
       handle.notifyCheckpointComplete(snapshot.checkpoint_id);
+      // Each subtask commits its own transaction: wait until both have (the count stops
+      // growing; no later checkpoint completes, so nothing else can commit).
       REQUIRE(eventually([&] { return (committed = run.readCommitted().size()) > 0; }));
+      for (std::size_t again = 0; again != committed;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        again = committed;
+        committed = run.readCommitted().size();
+      }
       run.waitForProcessed(handle, kRecords / 2);
       handle.cancel();
       handle.wait();
@@ -176,7 +186,14 @@ TEST_CASE("an exactly-once Kafka job restored after a crash writes every record 
       second = handle.takeCheckpoint();
       handle.notifyCheckpointComplete(first.checkpoint_id);  // commits the first epoch only
       std::size_t committed = 0;
+      // Each subtask commits its own transaction: wait until both have (the count stops
+      // growing; no later checkpoint completes, so nothing else can commit).
       REQUIRE(eventually([&] { return (committed = run.readCommitted().size()) > 0; }));
+      for (std::size_t again = 0; again != committed;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        again = committed;
+        committed = run.readCommitted().size();
+      }
       CHECK(committed < static_cast<std::size_t>(*run.processed));
       run.waitForProcessed(handle, 3 * kRecords / 5);
       handle.cancel();
