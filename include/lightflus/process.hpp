@@ -41,7 +41,9 @@ class KeyedTimerQueue {
   }
   void remove(const K& key, Timestamp time) { registered_.erase(Entry{time, key}); }
   /// Registers without queueing (timers fired by someone else: processing time).
-  bool addUnqueued(const K& key, Timestamp time) { return registered_.insert(Entry{time, key}).second; }
+  bool addUnqueued(const K& key, Timestamp time) {
+    return registered_.insert(Entry{time, key}).second;
+  }
   bool empty() const { return queue_.empty(); }
   /// Pops timers with time <= `upto` and calls fn(key, time) for each still registered.
   template <class F>
@@ -97,10 +99,7 @@ class KeyedOperatorBase : public OneInputOperator<In, Out> {
       : OneInputOperator<In, Out>(init, out), selector_(std::move(selector)) {}
   bool stateful() const override { return true; }
   void snapshot(StateWriter& w) override {
-    std::string bytes;
-    StateWriter inner(bytes);
-    backend_.snapshot(inner);
-    w.write(bytes);
+    w.writeLengthPrefixed([&](StateWriter& inner) { backend_.snapshot(inner); });
     snapshotExtra(w);
   }
   void restore(const OperatorRestore& r) override {
@@ -167,7 +166,8 @@ class KeyedAggregateOperator final
   using R = AggregateResultOf<A>;
   using Acc = AccumulatorOf<A>;
   KeyedAggregateOperator(const OperatorInit& init, Input<R>* out, KS selector, A agg)
-      : KeyedOperatorBase<K, T, R, KS, Hash>(init, out, std::move(selector)), agg_(std::move(agg)) {}
+      : KeyedOperatorBase<K, T, R, KS, Hash>(init, out, std::move(selector)),
+        agg_(std::move(agg)) {}
   void open() override { table_ = &this->backend_.template table<Acc>("aggregate"); }
   void processBatch(Batch<T>& batch) override {
     this->countIn(batch.size());
@@ -221,8 +221,8 @@ class KeyedContext {
   }
   template <class UK, class UV>
   MapState<K, UK, UV, Hash> mapState(const std::string& name) {
-    return MapState<K, UK, UV, Hash>(
-        backend_->template table<std::unordered_map<UK, UV>>(name), *backend_);
+    return MapState<K, UK, UV, Hash>(backend_->template table<std::unordered_map<UK, UV>>(name),
+                                     *backend_);
   }
 
  private:
@@ -240,9 +240,13 @@ class KeyedContext {
 namespace detail {
 
 template <class F, class T, class Ctx>
-concept HasProcessElement = requires(F& f, const T& v, Ctx& c) { f.processElement(v, c); };
+concept HasProcessElement = requires(F& f, const T& v, Ctx& c) {
+  f.processElement(v, c);
+};
 template <class F, class Ctx>
-concept HasOnTimer = requires(F& f, Timestamp t, Ctx& c) { f.onTimer(t, c); };
+concept HasOnTimer = requires(F& f, Timestamp t, Ctx& c) {
+  f.onTimer(t, c);
+};
 
 template <class K, class In, class Out, class KS, class F, class Hash>
 class KeyedProcessOperator final : public KeyedOperatorBase<K, In, Out, KS, Hash> {

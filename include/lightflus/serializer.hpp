@@ -56,6 +56,18 @@ class StateWriter {
   void write(const T& value) {
     Serializer<T>::write(*this, value);
   }
+  /// Writes what `body(*this)` writes as a length-prefixed string (the form `write(std::string)`
+  /// gives), in place: no temporary buffer, no copy.
+  template <class F>
+  void writeLengthPrefixed(F&& body) {
+    std::size_t at = out_->size();
+    writeSize(0);
+    body(*this);
+    std::uint64_t n = out_->size() - at - sizeof(std::uint64_t);
+    std::memcpy(out_->data() + at, &n, sizeof n);
+  }
+  /// Makes room for `n` more bytes (a hint, for large snapshots).
+  void reserve(std::size_t n) { out_->reserve(out_->size() + n); }
   std::string& buffer() { return *out_; }
   /// The checkpoint being taken (ids increase, also across restores); 0 outside a checkpoint.
   /// Two-phase-commit sinks tag what they will commit on notifyCheckpointComplete(id) with it.
@@ -118,8 +130,9 @@ struct Serializer<std::string> {
 };
 
 template <class A, class B>
-  requires Serializable<A> && Serializable<B>
-struct Serializer<std::pair<A, B>, std::enable_if_t<!std::is_trivially_copyable_v<std::pair<A, B>>>> {
+requires Serializable<A> && Serializable<B>
+struct Serializer<std::pair<A, B>,
+                  std::enable_if_t<!std::is_trivially_copyable_v<std::pair<A, B>>>> {
   static void write(StateWriter& w, const std::pair<A, B>& p) {
     w.write(p.first);
     w.write(p.second);
@@ -132,8 +145,8 @@ struct Serializer<std::pair<A, B>, std::enable_if_t<!std::is_trivially_copyable_
 };
 
 template <class... Ts>
-  requires(Serializable<Ts> && ...)
-struct Serializer<std::tuple<Ts...>, std::enable_if_t<!std::is_trivially_copyable_v<std::tuple<Ts...>>>> {
+requires(Serializable<Ts>&&...) struct Serializer<
+    std::tuple<Ts...>, std::enable_if_t<!std::is_trivially_copyable_v<std::tuple<Ts...>>>> {
   static void write(StateWriter& w, const std::tuple<Ts...>& t) {
     std::apply([&](const auto&... parts) { (w.write(parts), ...); }, t);
   }
@@ -141,7 +154,7 @@ struct Serializer<std::tuple<Ts...>, std::enable_if_t<!std::is_trivially_copyabl
 };
 
 template <class T>
-  requires Serializable<T>
+requires Serializable<T>
 struct Serializer<std::vector<T>> {
   static void write(StateWriter& w, const std::vector<T>& v) {
     w.writeSize(v.size());
@@ -157,8 +170,9 @@ struct Serializer<std::vector<T>> {
 };
 
 template <class T>
-  requires Serializable<T>
-struct Serializer<std::optional<T>, std::enable_if_t<!std::is_trivially_copyable_v<std::optional<T>>>> {
+requires Serializable<T>
+struct Serializer<std::optional<T>,
+                  std::enable_if_t<!std::is_trivially_copyable_v<std::optional<T>>>> {
   static void write(StateWriter& w, const std::optional<T>& v) {
     w.write(v.has_value());
     if (v) w.write(*v);
@@ -225,11 +239,13 @@ T readIfSerializable(StateReader& r) {
 }  // namespace detail
 
 template <class K, class V, class H, class E, class A>
-  requires Serializable<K> && Serializable<V>
+requires Serializable<K> && Serializable<V>
 struct Serializer<std::unordered_map<K, V, H, E, A>>
-    : detail::MapSerializer<std::unordered_map<K, V, H, E, A>> {};
+    : detail::MapSerializer<std::unordered_map<K, V, H, E, A>> {
+};
 template <class K, class V, class C, class A>
-  requires Serializable<K> && Serializable<V>
-struct Serializer<std::map<K, V, C, A>> : detail::MapSerializer<std::map<K, V, C, A>> {};
+requires Serializable<K> && Serializable<V>
+struct Serializer<std::map<K, V, C, A>> : detail::MapSerializer<std::map<K, V, C, A>> {
+};
 
 }  // namespace lightflus

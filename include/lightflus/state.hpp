@@ -53,6 +53,8 @@ class StateTable final : public StateTableBase<K> {
   std::unordered_map<K, S, Hash> map;
 
   void snapshot(StateWriter& w) const override {
+    if constexpr (std::is_trivially_copyable_v<K> && std::is_trivially_copyable_v<S>)
+      w.reserve(sizeof(std::uint64_t) + map.size() * (sizeof(K) + sizeof(S)));
     w.writeSize(map.size());
     for (const auto& [k, v] : map) {
       writeIfSerializable(w, k);
@@ -104,11 +106,10 @@ class KeyedStateBackend {
   void snapshot(StateWriter& w) const {
     w.writeSize(tables_.size() + pending_.size());
     for (const auto& [name, t] : tables_) {
-      std::string bytes;
-      StateWriter inner(bytes);
-      t->snapshot(inner);
+      // The form of w.write(std::vector<std::string>{bytes}), written in place.
       w.write(name);
-      w.write(std::vector<std::string>{bytes});
+      w.writeSize(1);
+      w.writeLengthPrefixed([&](StateWriter& inner) { t->snapshot(inner); });
     }
     for (const auto& [name, parts] : pending_) {
       w.write(name);
