@@ -232,6 +232,20 @@ std::chrono::milliseconds jobCheckpointInterval(const js::JsJob& job) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(interval.asDouble()));
 }
 
+// The name of the job's first Kafka sink with `.exactlyOnce()`, "" when it has none.
+std::string exactlyOnceKafkaSink(const js::JsJob& job) {
+  const Value& operators = job.graph()["operators"];
+  if (!operators.isArray()) return "";
+  for (const Value& op : operators.asArray()) {
+    const Value& c = op["connector"];
+    if (op["kind"].isString() && op["kind"].asString() == "sink" && c["type"].isString() &&
+        c["type"].asString() == "kafka" && c["delivery"].isString() &&
+        c["delivery"].asString() == "exactly-once")
+      return op["name"].isString() ? std::string(op["name"].asString()) : "kafka";
+  }
+  return "";
+}
+
 CheckpointSetup checkpointSetup(const RunOptions& options, const js::JsJob& job,
                                 const std::string& job_name,
                                 std::function<void(const std::string&)> log) {
@@ -245,6 +259,13 @@ CheckpointSetup checkpointSetup(const RunOptions& options, const js::JsJob& job,
     execution.checkpoints.interval = interval.count() > 0 ? interval : std::chrono::seconds(5);
     execution.checkpoints.retain = options.keep_checkpoints;
     execution.checkpoints.log = log;
+  } else if (std::string sink = exactlyOnceKafkaSink(job); !sink.empty()) {
+    // Its transactions commit when a checkpoint completes: without checkpoints an unbounded
+    // job would never make its output visible, and a crash would lose what it held.
+    throw ConfigError(fmt::format(
+        "job '{}': the Kafka sink '{}' is exactly-once, which needs checkpoints: pass "
+        "--checkpoint-dir DIR (or drop .exactlyOnce() for the idempotent, at-least-once sink)",
+        job_name, sink));
   } else if (interval.count() > 0) {
     log(
         fmt::format("the job asks for a checkpoint every {} ms, but there is nowhere to keep "

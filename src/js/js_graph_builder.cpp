@@ -814,14 +814,17 @@ class Planner {
 #ifdef LIGHTFLUS_JS_WITH_KAFKA
     const Value& c = op["connector"];
     const std::string name = stringField(op, "name");
+    // `.exactlyOnce()` without an id: stable across restarts of the same job (docs/kafka.md).
+    const std::string transactional_id =
+        ctx_.jobName() + "-sink-" + std::to_string(intField(op, "id"));
     if (c["keyExtractor"].isNumber()) {
       Value key_op = op;
       key_op["udf"] = c["keyExtractor"];
       key_op["name"] = name + " key";
       Stream keyed = keyBy(key_op, in);
-      return keyed.keyed->sink(kafkaKeyedSinkFactory(c, describe(op)), name);
+      return keyed.keyed->sink(kafkaKeyedSinkFactory(c, describe(op), transactional_id), name);
     }
-    return plain(in).sink(kafkaSinkFactory(c, describe(op)), name);
+    return plain(in).sink(kafkaSinkFactory(c, describe(op), transactional_id), name);
 #else
     (void)in;
     throw ConfigError(describe(op) +

@@ -1,6 +1,7 @@
 #include "js_kafka_connectors.hpp"
 
 #include <memory>
+#include <string_view>
 #include <utility>
 
 #include "js_operators.hpp"
@@ -105,11 +106,30 @@ ValueFormat valueFormatOf(const Value& c, const std::string& where) {
   return ValueFormat{format == "json"};
 }
 
-KafkaSinkOptions sinkOptionsOf(const Value& c, const std::string& where) {
+/// `delivery` "idempotent" (or absent) is the sink's default; "exactly-once" writes in
+/// transactions with the transactional ids `<transactionalId>-<subtask>`, the prefix defaulting
+/// to `default_transactional_id`.
+KafkaSinkOptions sinkOptionsOf(const Value& c, const std::string& where,
+                               const std::string& default_transactional_id) {
   KafkaSinkOptions options;
   options.brokers = brokersOf(c, where);
   options.topic = topicOf(c, where);
   options.properties = propertiesOf(c);
+  if (c["delivery"].isNull()) return options;
+  std::string_view delivery = c["delivery"].isString() ? c["delivery"].asString() : "";
+  if (delivery == "exactly-once") {
+    options.delivery = KafkaDelivery::ExactlyOnce;
+    if (c["transactionalId"].isNull())
+      options.transactional_id = default_transactional_id;
+    else if (c["transactionalId"].isString() && !c["transactionalId"].asString().empty())
+      options.transactional_id = std::string(c["transactionalId"].asString());
+    else
+      throw ConfigError(where + ": the Kafka sink's transactionalId must be a non-empty string");
+  } else if (delivery != "idempotent") {
+    throw ConfigError(
+        where + ": the Kafka sink's delivery must be \"idempotent\" or \"exactly-once\", got " +
+        c["delivery"].toJson());
+  }
   return options;
 }
 
@@ -179,8 +199,9 @@ SourceFactory<Value> kafkaSourceFactory(const Value& c, const std::string& job_n
                     "' yet (string, number, object and bytes are supported)");
 }
 
-SinkFactory<Value> kafkaSinkFactory(const Value& c, const std::string& where) {
-  KafkaSinkOptions options = sinkOptionsOf(c, where);
+SinkFactory<Value> kafkaSinkFactory(const Value& c, const std::string& where,
+                                    const std::string& default_transactional_id) {
+  KafkaSinkOptions options = sinkOptionsOf(c, where, default_transactional_id);
   ValueFormat format = valueFormatOf(c, where);
   return [options, format] {
     return std::make_unique<KafkaSink<Value, detail::KafkaNoKey, ValueFormat>>(
@@ -188,8 +209,9 @@ SinkFactory<Value> kafkaSinkFactory(const Value& c, const std::string& where) {
   };
 }
 
-SinkFactory<KeyedValue> kafkaKeyedSinkFactory(const Value& c, const std::string& where) {
-  KafkaSinkOptions options = sinkOptionsOf(c, where);
+SinkFactory<KeyedValue> kafkaKeyedSinkFactory(const Value& c, const std::string& where,
+                                              const std::string& default_transactional_id) {
+  KafkaSinkOptions options = sinkOptionsOf(c, where, default_transactional_id);
   PairValue format{valueFormatOf(c, where)};
   return [options, format] {
     return std::make_unique<KafkaSink<KeyedValue, PairKey, PairValue>>(options, PairKey{}, format);

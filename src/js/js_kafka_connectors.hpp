@@ -5,7 +5,8 @@
 // as an array of byte values) and keeps the record timestamps and per-partition watermarks of
 // KafkaSource. The sink writes strings as they are and other values as JSON (`valueFormat`
 // "string") or everything as JSON ("json"); keyed by the key extractor, when the graph has one
-// (JsGraphBuilder computes the key upstream with a keyBy operator). `partition` (`.partition(p)`)
+// (JsGraphBuilder computes the key upstream with a keyBy operator); `delivery` "exactly-once"
+// (`.exactlyOnce()`) makes it KafkaDelivery::ExactlyOnce. `partition` (`.partition(p)`)
 // pins the source to one partition. Built only with the Kafka
 // connector (LIGHTFLUS_JS_WITH_KAFKA).
 #pragma once
@@ -29,11 +30,14 @@ SourceFactory<Value> kafkaSourceFactory(const Value& connector, const std::strin
                                         const std::string& where,
                                         std::shared_ptr<const JsJob> job = nullptr);
 
-/// The sink of a `kafka` sink operator without a key extractor.
-SinkFactory<Value> kafkaSinkFactory(const Value& connector, const std::string& where);
+/// The sink of a `kafka` sink operator without a key extractor. With `delivery`
+/// "exactly-once" it is a KafkaDelivery::ExactlyOnce sink whose transactional ids are
+/// `<transactionalId>-<subtask>`; a null `transactionalId` uses `default_transactional_id`.
+SinkFactory<Value> kafkaSinkFactory(const Value& connector, const std::string& where,
+                                    const std::string& default_transactional_id);
 
 /// The sink of a `kafka` sink operator with a key extractor: (key, value) pairs (KeyedValue).
-SinkFactory<std::pair<Value, Value>> kafkaKeyedSinkFactory(const Value& connector,
-                                                           const std::string& where);
+SinkFactory<std::pair<Value, Value>> kafkaKeyedSinkFactory(
+    const Value& connector, const std::string& where, const std::string& default_transactional_id);
 
 }  // namespace lightflus::js

@@ -13,7 +13,7 @@ export { Tuple2, Tuple3 } from "./tuple";
 export { LightflusError, ConfigError, SandboxError, UserCodeError } from "./errors";
 
 export { Source, Sink } from "./connectors/connector";
-export { Kafka, KafkaBuilder, type KafkaValueFormat, type KafkaValueType } from "./connectors/kafka";
+export { Kafka, KafkaBuilder, type KafkaDelivery, type KafkaValueFormat, type KafkaValueType } from "./connectors/kafka";
 export { Redis } from "./connectors/redis";
 export { Mysql, Statement, MysqlConnectionOptionsBuilder, type IConnectionOpts } from "./connectors/mysql";
 export { FileSource, FileSink, RollingFileSink, type FileFormat } from "./connectors/file";

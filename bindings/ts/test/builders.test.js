@@ -96,12 +96,30 @@ test("Kafka as a sink: sink() records brokers, topic, the key extractor's UDF an
     .sink(Kafka.builder().brokers(["b:9092"]).topic("out").keyExtractor((c) => c.word).valueFormat("json").build());
   const sinks = ctx.toGraph().operators.filter((op) => op.kind === "sink");
   assert.deepEqual(sinks[0].connector, {
-    type: "kafka", brokers: ["b:9092"], topic: "plain", keyExtractor: null, valueFormat: "string", properties: {},
+    type: "kafka", brokers: ["b:9092"], topic: "plain", keyExtractor: null, valueFormat: "string",
+    delivery: "idempotent", transactionalId: null, properties: {},
   });
   assert.equal(sinks[1].connector.valueFormat, "json");
   assert.equal(typeof sinks[1].connector.keyExtractor, "number");
   throwsConfig(() => Kafka.builder().valueFormat("xml"), 'Kafka.builder().valueFormat(): expects "string" or "json", got "xml"');
   throwsConfig(() => Kafka.builder().keyExtractor(3), "Kafka.builder().keyExtractor(): expects a function, got number 3");
+});
+
+test("Kafka sink: exactlyOnce() records the delivery and the transactional id (null: derived from the job)", () => {
+  const ctx = ExecutionContext.new("kafkaExactlyOnce");
+  const words = ctx.fromSource(lf.Generator.values(["a", "b"]));
+  words.sink(Kafka.builder().brokers(["b:9092"]).topic("once").exactlyOnce().build());
+  words.sink(Kafka.builder().brokers(["b:9092"]).topic("named").keyExtractor((w) => w).exactlyOnce("counts-tx").build());
+  const sinks = ctx.toGraph().operators.filter((op) => op.kind === "sink");
+  assert.equal(sinks[0].connector.delivery, "exactly-once");
+  assert.equal(sinks[0].connector.transactionalId, null);
+  assert.equal(sinks[1].connector.delivery, "exactly-once");
+  assert.equal(sinks[1].connector.transactionalId, "counts-tx");
+  assert.equal(typeof sinks[1].connector.keyExtractor, "number");
+  // A source ignores the sink options.
+  assert.equal(Kafka.builder().brokers(["b:9092"]).topic("t").exactlyOnce().build().connectorConfig().delivery, undefined);
+  throwsConfig(() => Kafka.builder().exactlyOnce(""), 'Kafka.builder().exactlyOnce(): the transactional id must be a non-empty string, got ""');
+  throwsConfig(() => Kafka.builder().exactlyOnce(7), "Kafka.builder().exactlyOnce(): the transactional id must be a non-empty string, got number 7");
 });
 
 function attach(sink) {
