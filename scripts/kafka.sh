@@ -11,7 +11,8 @@
 # `lightflusd dev-kafka` (librdkafka's mock cluster) is the quick default; this broker is the
 # real thing: transactions, read_committed isolation, no 5 MiB partition limit (docs/kafka.md).
 # Needs Java 17 and Maven. The cache is $LIGHTFLUS_KAFKA_CACHE (default
-# ~/.cache/lightflus/kafka); the version is $LIGHTFLUS_KAFKA_VERSION (default below).
+# ~/.cache/lightflus/kafka); the version is $LIGHTFLUS_KAFKA_VERSION (default below). Topics
+# created automatically (on first use) get $LIGHTFLUS_KAFKA_PARTITIONS partitions (default 1).
 set -euo pipefail
 
 version="${LIGHTFLUS_KAFKA_VERSION:-4.1.1}"
@@ -95,7 +96,7 @@ controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs=${work}/data
-num.partitions=1
+num.partitions=${LIGHTFLUS_KAFKA_PARTITIONS:-1}
 offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
