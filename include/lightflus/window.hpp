@@ -7,7 +7,10 @@
 // their end; processing-time windows by the wall clock. allowedLateness() keeps windows that
 // already fired for a while: a late element updates the window and fires it again; elements
 // later than that go to the late-data side output (sideOutputLateData) or are dropped and
-// counted. The end of a bounded input fires every window that is left.
+// counted. An element that falls in no window (between the windows of a sliding window whose
+// slide is longer than its size) is dropped without a trace unless its own timestamp is late
+// (Flink's rule): it is neither late data nor counted. The end of a bounded input fires every
+// window that is left.
 //
 //     stream.keyBy(key).window(TumblingEventTimeWindows::of(Time::seconds(5)))
 //         .aggregate(Count{});
@@ -477,6 +480,14 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
     else
       return false;
   }
+  // An element that no window took is late data only when its own timestamp is behind the
+  // watermark (and the allowed lateness); otherwise it fell between windows and is dropped.
+  bool isLateElement(Timestamp ts) const {
+    if constexpr (Assigner::kEventTime)
+      return watermark_ != kMinTimestamp && ts <= watermark_ - lateness_;
+    else
+      return false;
+  }
 
   template <class Key>
   KeyWindows<Entry>& entriesOf(const Key& key) {
@@ -508,7 +519,7 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
       ++entry->count;
       afterAdd(key, *entries, *entry);
     });
-    if (!assigned) onLate(e);
+    if (!assigned && isLateElement(ts)) onLate(e);
   }
 
   template <class Key>

@@ -5,10 +5,11 @@
 //
 // The semantics are the engine's WindowOperator's (include/lightflus/window.hpp) for aligned
 // windows: an element is late when its window's end plus the allowed lateness has passed the
-// watermark; a window fires when the watermark passes its end (processing time: when the clock
-// does); with allowed lateness, a fired window stays until end + lateness, and each late
-// element fires its key's result again; the end of a bounded input fires everything left, in
-// time order.
+// watermark (one between the windows of a sliding window whose slide is longer than its size
+// only when its own time plus the lateness has: else it is dropped uncounted); a window fires
+// when the watermark passes its end (processing time: when the clock does); with allowed
+// lateness, a fired window stays until end + lateness, and each late element fires its key's
+// result again; the end of a bounded input fires everything left, in time order.
 //
 // State: { spec, wins: Map(start -> window), watermark, last, out, json, times, late, created }
 //   window: { start, end, max, keys: Map(key id -> entry), passed }  (passed: fired at its end)
@@ -113,7 +114,9 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
       assigned = true;
       addTo(st, windowAt(st, start), key, v);
     }
-    if (!assigned) st.late += weight;
+    // In no window: late by its own time, or between windows and dropped (Flink's rule). A
+    // combiner's partial of such elements has their one time (combineAdd).
+    if (!assigned && s.event && ts + s.lateness <= st.watermark) st.late += weight;
   };
   // What a call produced: undefined, or [results, json, times, late, created].
   const take = (st) => {
@@ -199,7 +202,19 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
   // Its state lasts one batch (combineTake empties it), so it needs no snapshot and may be
   // made again in another isolate.
   const combiners = new Map();
-  h.combineNew = (id, spec) => { combiners.set(id, { spec, panes: new Map() }); };
+  const gcd = (a, b) => (b === 0 ? a : gcd(b, a % b));
+  // The pane of an element at ts: elements of one pane belong to the same windows. Sliding
+  // windows cut time at every start and end, so panes are gcd(size, slide) long; an element
+  // between windows (slide > size) gets a pane of its own time, for windowAdd's lateness rule.
+  const paneOf = (s, ts) => {
+    if (!s.sliding) return startOf(ts, s.offset, s.size);
+    if (startOf(ts, s.offset, s.slide) + s.size <= ts) return ts;
+    return startOf(ts, s.offset, s.pane);
+  };
+  h.combineNew = (id, spec) => {
+    spec.pane = gcd(spec.size, spec.slide);
+    combiners.set(id, { spec, panes: new Map() });
+  };
   h.combineDrop = (id) => { combiners.delete(id); };
   // As windowAdd; times (event time) place elements in panes.
   h.combineAdd = (id, keys, same, values, times, now, from) => {
@@ -209,7 +224,7 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
       pos.index = i;
       const v = values[i], key = same[i] === 1 ? v : keys[i];
       const ts = times === undefined ? 0 : times[i];
-      const pane = times === undefined ? 0 : startOf(ts, s.offset, s.sliding ? s.slide : s.size);
+      const pane = times === undefined ? 0 : paneOf(s, ts);
       let m = st.panes.get(pane);
       if (m === undefined) { m = new Map(); st.panes.set(pane, m); }
       const id = idOf(key);

@@ -26,9 +26,11 @@ using namespace lightflus::test;
 
 namespace {
 
-// Runs a job and returns what its sinks received (all sinks, in no particular order).
+// Runs a job and returns what its sinks received (all sinks, in no particular order); the
+// operators' metrics go to `metrics` when given.
 std::vector<Value> run(std::string_view source, const std::string& file_name, int parallelism = 1,
-                       JsJobOptions options = {}) {
+                       JsJobOptions options = {}, ExecutionOptions execution = {},
+                       std::vector<OperatorMetrics>* metrics = nullptr) {
   options.file_name = file_name;
   auto job = JsJob::load(source, options);
   std::vector<CollectResult<Value>> results;  // one per sink
@@ -39,9 +41,10 @@ std::vector<Value> run(std::string_view source, const std::string& file_name, in
   };
   graph_options.parallelism = parallelism;
   ExecutionContext ctx = JsGraphBuilder(job, graph_options).build();
-  ExecutionOptions execution;
   execution.parallelism = parallelism;
-  ctx.execute(execution);
+  JobHandle handle = ctx.start(std::move(execution));
+  handle.wait();
+  if (metrics) *metrics = handle.metrics();
   std::vector<Value> all;
   for (const auto& result : results)
     for (auto& v : result.values()) all.push_back(std::move(v));
@@ -317,6 +320,68 @@ TEST_CASE("windows from TypeScript match the C++ engine on the same input", "[js
       CHECK(ts == expected);
     }
   }
+}
+
+TEST_CASE(
+    "a TypeScript window drops elements between sliding windows unless they are late by their "
+    "time",
+    "[js][job][window]") {
+  // Size 2 s, slide 5 s: windows [0,2000), [5000,7000), [10000,12000). Monotonous watermarks
+  // (W = max - 1) after each element (batches of one).
+  constexpr const char* kGaps = R"(
+    import { ExecutionContext, Generator, Stdout, Time, SlidingWindow, WatermarkStrategy } from "lightflus";
+    interface E { k: string; t: number; }
+    export default function (ctx: ExecutionContext) {
+      ctx.fromSource(Generator.values<E>([
+          { k: "a", t: 1000 },   // [0,2000); W = 999
+          { k: "a", t: 3000 },   // a gap, not late: dropped uncounted; W = 2999
+          { k: "a", t: 6000 },   // [5000,7000); W = 5999
+          { k: "a", t: 4000 },   // a gap, late by its time
+          { k: "a", t: 1500 },   // late: [0,2000) fired
+          { k: "a", t: 5500 },   // [5000,7000)
+          { k: "a", t: 8000 },   // a gap, not late: dropped; W = 7999
+          { k: "a", t: 11000 },  // [10000,12000)
+        ]))
+        .assignTimestamps((e: E) => e.t, WatermarkStrategy.forMonotonousTimestamps())
+        .keyBy((e: E) => e.k)
+        .window(SlidingWindow.of(Time.seconds(2), Time.seconds(5)))
+        .aggregate({ createAccumulator: () => 0, add: (e: E, n: number) => n + 1,
+                     getResult: (n: number) => `${n}`, merge: (a: number, b: number) => a + b })
+        .sink(Stdout.new());
+    }
+  )";
+  std::vector<OperatorMetrics> metrics;
+  auto out =
+      sortedStrings(run(kGaps, "gaps.ts", 1, {}, ExecutionOptions{.batch_size = 1}, &metrics));
+  CHECK(out == std::vector<std::string>{"1", "1", "2"});
+  std::uint64_t late = 0;
+  for (const auto& m : metrics) late += m.late_dropped;
+  CHECK(late == 2);
+}
+
+TEST_CASE(
+    "WatermarkStrategy.forMonotonousTimestamps() in TypeScript holds the watermark at max - 1",
+    "[js][job][window]") {
+  // After a@9999 W = 9998, so another a@9999 is on time; after a@10000 W = 9999 fires
+  // [0,10000), and a third a@9999 is late.
+  constexpr const char* kMonotonous = R"(
+    import { ExecutionContext, Generator, Stdout, Time, TumblingWindow, WatermarkStrategy } from "lightflus";
+    export default function (ctx: ExecutionContext) {
+      ctx.fromSource(Generator.values<number>([1000, 9999, 9999, 10000, 9999]))
+        .assignTimestamps((t: number) => t, WatermarkStrategy.forMonotonousTimestamps())
+        .keyBy((t: number) => "a")
+        .window(TumblingWindow.of(Time.seconds(10)))
+        .aggregate({ createAccumulator: () => 0, add: (t: number, n: number) => n + 1,
+                     getResult: (n: number) => `${n}`, merge: (a: number, b: number) => a + b })
+        .sink(Stdout.new());
+    }
+  )";
+  std::vector<OperatorMetrics> metrics;
+  auto out = run(kMonotonous, "monotonous.ts", 1, {}, ExecutionOptions{.batch_size = 1}, &metrics);
+  CHECK(sortedStrings(out) == std::vector<std::string>{"1", "3"});
+  std::uint64_t late = 0;
+  for (const auto& m : metrics) late += m.late_dropped;
+  CHECK(late == 1);
 }
 
 TEST_CASE("a syntax error reports the job file's line and column", "[js][job][errors]") {

@@ -258,6 +258,11 @@ const std::vector<Variant> kVariants = {
     {"tumbling aggregate, lateness 1.5 s, offset 1 s", false, 5000, 0, 1000, 1500, false},
     {"sliding aggregate", true, 6000, 2000, 0, 0, false},
     {"sliding reduce, lateness 2 s", true, 6000, 2000, 0, 2000, true},
+    // Panes of the combiner are gcd(size, slide) long when the slide does not divide the size.
+    {"sliding aggregate, size 5 s, slide 2 s", true, 5000, 2000, 0, 0, false},
+    // Gaps between windows: an element in a gap is late only by its own time, else dropped.
+    {"sliding reduce, size 2 s, slide 5 s, offset 1 s", true, 2000, 5000, 1000, 0, true},
+    {"sliding aggregate, size 1.5 s, slide 4 s, lateness 1 s", true, 1500, 4000, 0, 1000, false},
 };
 
 }  // namespace

@@ -175,6 +175,27 @@ TEST_CASE("an element is late once the watermark reaches its window's last milli
   }
 }
 
+TEST_CASE("monotonous timestamps make the watermark the largest timestamp seen minus 1 ms",
+          "[event-time]") {
+  // Flink's rule (bounded out-of-orderness of 0): after a@9999 W = 9998, so another a@9999 is
+  // on time; after a@10000 W = 9999 fires [0,10000) and a third a@9999 is late.
+  ExecutionContext ctx("monotonous");
+  OutputTag<Event> late("late");
+  auto counts =
+      ctx.fromCollection<Event>({{"a", 1000}, {"a", 9999}, {"a", 9999}, {"a", 10000}, {"a", 9999}})
+          .assignTimestamps(kTimestamp, WatermarkStrategy::forMonotonousTimestamps())
+          .keyBy(kKey)
+          .window(kTenSeconds)
+          .sideOutputLateData(late)
+          .aggregate(Count{}, kCountPerWindow);
+  auto result = counts.collect();
+  auto late_result = counts.getSideOutput(late).collect();
+  ctx.execute(ExecutionOptions{.batch_size = 1});
+
+  CHECK(result.values() == std::vector<WindowCount>{{"a", 0, 10000, 3}, {"a", 10000, 20000, 1}});
+  CHECK(late_result.values() == std::vector<Event>{{"a", 9999}});
+}
+
 TEST_CASE("the watermark follows a whole batch, so disorder within one batch is never late",
           "[event-time]") {
   auto run = [](std::size_t batch_size) {

@@ -335,6 +335,73 @@ TEST_CASE("sliding windows put every element into size/slide windows", "[window]
                                    });
 }
 
+TEST_CASE(
+    "an element between the windows of a sliding window is dropped, and late only by its own time",
+    "[window]") {
+  // Size 2 s, slide 5 s: windows [0,2000), [5000,7000), [10000,12000) with gaps between them.
+  // Monotonous watermarks: W = max - 1 after each element (Flink's rule for such elements: drop
+  // them silently unless their own timestamp is behind the watermark).
+  const std::vector<Event> input = {
+      {"a", 1000},   // [0,2000); W = 999
+      {"a", 3000},   // a gap, not late (3000 > 999): dropped, not counted; W = 2999
+      {"a", 6000},   // [5000,7000); W = 5999
+      {"a", 4000},   // a gap, and late (4000 <= 5999)
+      {"a", 1500},   // late: [0,2000) fired at W = 2999
+      {"a", 5500},   // [5000,7000)
+      {"a", 8000},   // a gap, not late: dropped; W = 7999
+      {"a", 11000},  // [10000,12000); W = 10999
+  };
+  const std::vector<WindowCount> expected = {
+      {"a", 0, 2000, 1}, {"a", 5000, 7000, 2}, {"a", 10000, 12000, 1}};
+  auto windowed = [](ExecutionContext& ctx, const std::vector<Event>& events) {
+    return ctx.fromCollection<Event>(events)
+        .assignTimestamps(kTimestamp, WatermarkStrategy::forMonotonousTimestamps())
+        .keyBy(kKey)
+        .window(SlidingEventTimeWindows::of(Time::seconds(2), Time::seconds(5)));
+  };
+
+  SECTION("to a late-data side output") {
+    ExecutionContext ctx("sliding-gaps-side-output");
+    OutputTag<Event> late("late");
+    auto counts = windowed(ctx, input).sideOutputLateData(late).aggregate(Count{}, kCountPerWindow);
+    auto result = counts.collect();
+    auto late_result = counts.getSideOutput(late).collect();
+    ctx.execute(perElementWatermarks());
+    CHECK(sorted(result.values()) == expected);
+    CHECK(sorted(late_result.values()) == std::vector<Event>{{"a", 1500}, {"a", 4000}});
+  }
+  SECTION("counted as late drops") {
+    ExecutionContext ctx("sliding-gaps-counted");
+    auto result = windowed(ctx, input).aggregate(Count{}, kCountPerWindow).collect();
+    JobHandle handle = ctx.start(perElementWatermarks());
+    handle.wait();
+    CHECK(sorted(result.values()) == expected);
+    const auto& window = metricsOf(handle.metrics(), "window");
+    CHECK(window.records_in == 8);
+    CHECK(window.late_dropped == 2);
+  }
+  SECTION("with allowed lateness, by the element's time plus the lateness") {
+    // Lateness 1 s: [0,2000) is kept until W = 2999.
+    ExecutionContext ctx("sliding-gaps-lateness");
+    auto result = windowed(ctx,
+                           {
+                               {"a", 1000},  // [0,2000); W = 999
+                               {"a", 3000},  // a gap, dropped; W = 2999: [0,2000) is gone
+                               {"a", 2500},  // a gap, 2500 + 1000 > 2999: dropped
+                               {"a", 1500},  // late (by its window and by its time)
+                               {"a", 6000},  // [5000,7000); W = 5999
+                               {"a", 4500},  // a gap, 4500 + 1000 <= 5999: late
+                           })
+                      .allowedLateness(Time::seconds(1))
+                      .aggregate(Count{}, kCountPerWindow)
+                      .collect();
+    JobHandle handle = ctx.start(perElementWatermarks());
+    handle.wait();
+    CHECK(result.values() == std::vector<WindowCount>{{"a", 0, 2000, 1}, {"a", 5000, 7000, 1}});
+    CHECK(metricsOf(handle.metrics(), "window").late_dropped == 2);
+  }
+}
+
 TEST_CASE("session windows merge elements closer than the gap", "[window]") {
   ExecutionContext ctx("sessions");
   auto result =

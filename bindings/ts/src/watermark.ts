@@ -26,12 +26,19 @@ export class WatermarkStrategy {
     private readonly idle_timeout_ms_: number | null,
   ) {}
 
-  /** Timestamps only increase: the watermark is the largest timestamp seen. */
+  /**
+   * Timestamps only increase: the watermark is the largest timestamp seen minus 1 ms (Flink's
+   * rule, a bounded out-of-orderness of 0), so more elements with that same timestamp are still
+   * on time. The default of `assignTimestamps(f)`.
+   */
   static forMonotonousTimestamps(): WatermarkStrategy {
     return new WatermarkStrategy(0, null);
   }
 
-  /** Elements may arrive up to `max` late: the watermark is the largest timestamp seen minus `max`. */
+  /**
+   * Elements may arrive up to `max` late: the watermark is the largest timestamp seen minus
+   * `max` minus 1 ms.
+   */
   static boundedOutOfOrderness(max: Duration): WatermarkStrategy {
     return new WatermarkStrategy(toMilliseconds(max, "WatermarkStrategy.boundedOutOfOrderness()"), null);
   }

@@ -176,6 +176,35 @@ export default (ctx: ExecutionContext) => {
   });
 });
 
+test("WatermarkStrategy.forMonotonousTimestamps() is a bound of 0 (watermark: max - 1 ms) and the default", () => {
+  const sandbox = createSandbox();
+  const lf = sandbox.lightflus;
+  const watermarkOf = (...strategy) => {
+    const ctx = lf.ExecutionContext.new("w");
+    ctx.fromSource(lf.Generator.sequence(0, 1)).assignTimestamps((n) => n, ...strategy).print();
+    return plain(ctx.toGraph().operators[1].watermark);
+  };
+  const monotonous = { maxOutOfOrdernessMs: 0, idleTimeoutMs: null };
+  assert.deepEqual(watermarkOf(lf.WatermarkStrategy.forMonotonousTimestamps()), monotonous);
+  assert.deepEqual(watermarkOf(), monotonous);
+  assert.deepEqual(watermarkOf({}), monotonous);
+  assert.deepEqual(watermarkOf(lf.WatermarkStrategy.forMonotonousTimestamps().withIdleness(lf.Time.seconds(3))), {
+    maxOutOfOrdernessMs: 0,
+    idleTimeoutMs: 3000,
+  });
+});
+
+test("a sliding window may slide further than its size (elements between windows are dropped)", () => {
+  const sandbox = createSandbox();
+  const lf = sandbox.lightflus;
+  const ctx = lf.ExecutionContext.new("w");
+  ctx.fromSource(lf.Generator.sequence(0, 1)).keyBy((n) => n)
+    .window(lf.SlidingWindow.of(lf.Time.seconds(2), lf.Time.seconds(5))).reduce((a, b) => a + b).print();
+  assert.deepEqual(plain(ctx.toGraph().operators[2].window), {
+    type: "sliding", sizeMs: 2000, slideMs: 5000, offsetMs: 0, time: "event", allowedLatenessMs: 0,
+  });
+});
+
 test("windows validate their sizes, and the original window objects convert", () => {
   const sandbox = createSandbox();
   const lf = sandbox.lightflus;
