@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "js_graph_builder.hpp"
 #include "lightflus/checkpoint.hpp"
@@ -113,6 +114,65 @@ class Progress {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
   std::uint64_t last_in_ = 0;
 };
+
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+// The operator of the metrics that wrote the dead letters of `writer` (a letter's `operator`:
+// the operator's name, or for a source "operator N 'name' (kind)"), or nullptr when no
+// operator, or more than one, has that name (a UDF fused into a chain has no metrics of its
+// own).
+const OperatorMetrics* writerOf(const std::vector<OperatorMetrics>& metrics,
+                                std::string_view writer) {
+  std::string_view name = writer, kind;
+  if (writer.starts_with("operator ") && writer.ends_with(")")) {
+    auto open = writer.find(" '"), close = writer.rfind("' (");
+    if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
+      name = writer.substr(open + 2, close - open - 2);
+      kind = writer.substr(close + 3, writer.size() - close - 4);
+    }
+  }
+  const OperatorMetrics* found = nullptr;
+  for (const auto& m : metrics) {
+    if (m.name != name || (!kind.empty() && m.kind != kind)) continue;
+    if (found) return nullptr;
+    found = &m;
+  }
+  return found;
+}
+
+// What the job dropped, one line per operator that dropped anything: its late elements (no
+// late-data side output) and dead letters, with its records in and out. Nothing when nothing
+// was dropped.
+std::vector<std::string> dropReport(const std::vector<OperatorMetrics>& metrics,
+                                    std::map<std::string, std::uint64_t> dead_letters) {
+  std::vector<std::string> lines;
+  for (const auto& m : metrics) {
+    std::uint64_t letters = 0;
+    for (auto it = dead_letters.begin(); it != dead_letters.end();) {
+      if (writerOf(metrics, it->first) == &m) {
+        letters += it->second;
+        it = dead_letters.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (m.late_dropped == 0 && letters == 0) continue;
+    std::vector<std::string> what;
+    if (m.late_dropped > 0)
+      what.push_back(plural(m.late_dropped, "late element dropped", "late elements dropped"));
+    if (letters > 0) what.push_back(plural(letters, "dead letter", "dead letters"));
+    lines.push_back(fmt::format("operator {} '{}' ({}): {}; {} in, {} out", m.id, m.name, m.kind,
+                                fmt::join(what, ", "), plural(m.records_in, "record", "records"),
+                                m.records_out));
+  }
+  for (const auto& [writer, n] : dead_letters)
+    lines.push_back(fmt::format(
+        "{}: {}", writer.starts_with("operator ") ? writer : fmt::format("operator '{}'", writer),
+        plural(n, "dead letter", "dead letters")));
+  return lines;
+}
 
 }  // namespace
 
@@ -320,7 +380,17 @@ int runJob(const RunOptions& options) {
     progress.update(handle);
   }
   progress.clear();
-  handle.wait();  // throws JobFailedError when the job failed
+  // At exit, also when the job failed: what it dropped (late elements, dead letters).
+  auto report = [&] {
+    for (const auto& line : dropReport(handle.metrics(), job->deadLetterCounts())) log(line);
+  };
+  try {
+    handle.wait();  // throws JobFailedError when the job failed
+  } catch (...) {
+    report();
+    throw;
+  }
+  report();
   if (signal == 0) signal = stop_signal.load();
   return signal != 0 && handle.status() == JobStatus::Cancelled ? exitStatusOf(signal) : 0;
 }

@@ -448,6 +448,13 @@ void JsJob::deadLetter(std::string_view operator_name, std::string_view error,
   Value line = Value::object();
   line["deadLetter"] = std::move(letter);
   std::string text = line.toJson();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = dead_letter_counts_.find(operator_name);
+    if (it == dead_letter_counts_.end())
+      it = dead_letter_counts_.emplace(std::string(operator_name), 0).first;
+    ++it->second;
+  }
   if (code_->options.dead_letters) {
     code_->options.dead_letters(text);
     return;
@@ -456,6 +463,11 @@ void JsJob::deadLetter(std::string_view operator_name, std::string_view error,
   std::lock_guard lock(stderr_mutex);
   text.push_back('\n');
   std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+std::map<std::string, std::uint64_t> JsJob::deadLetterCounts() const {
+  std::lock_guard lock(mutex_);
+  return {dead_letter_counts_.begin(), dead_letter_counts_.end()};
 }
 
 }  // namespace lightflus::js

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -138,6 +139,9 @@ class JsJob {
   /// {"deadLetter":{"job":..,"operator":..,"error":..,"record":..}}.
   void deadLetter(std::string_view operator_name, std::string_view error,
                   const Value& record) const;
+  /// How many dead letters each operator wrote so far, by the `operator` of the letters (the
+  /// operator's name; for a source, "operator 1 'name' (source)").
+  std::map<std::string, std::uint64_t> deadLetterCounts() const;
 
  private:
   explicit JsJob(std::shared_ptr<const JobCode> code) : code_(std::move(code)) {}
@@ -147,6 +151,7 @@ class JsJob {
   Value graph_;
   std::map<int, std::string> udf_operators_;
   mutable std::mutex mutex_;
+  mutable std::map<std::string, std::uint64_t, std::less<>> dead_letter_counts_;  // mutex_
   // One worker per thread that ran the job, kept until the job goes: the engine's pool moves
   // tasks between its threads, and a worker let go when its task moved away would have to be
   // made again (evaluating the job anew, its compiled code cold) when the task came back.

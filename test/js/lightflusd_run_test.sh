@@ -2,8 +2,8 @@
 # `lightflusd run` end to end: the TypeScript word count against an independent count
 # (tr | sort | uniq) from a file and from stdin at parallelism 1 and 2, the original API's
 # namespaced jobs, a windowed job, the documented errors (each with a non-zero exit, no crash
-# and no hang), the dead-letter policy (for throwing UDFs and malformed JSON lines), and stopping
-# with SIGINT/SIGTERM.
+# and no hang), the dead-letter policy (for throwing UDFs and malformed JSON lines), the report
+# of late elements and dead letters at the end, and stopping with SIGINT/SIGTERM.
 #
 #   lightflusd_run_test.sh LIGHTFLUSD SOURCE_DIR
 set -euo pipefail
@@ -86,8 +86,28 @@ grep -qF "\"error\":\"$tmp/rows.jsonl:3: invalid JSON" "$tmp/jl.err" && grep -qF
   { cat "$tmp/jl.err" >&2; fail "json_lines.ts: no dead letter for line 3"; }
 grep -qF "\"error\":\"$tmp/rows.jsonl:6: invalid JSON" "$tmp/jl.err" && grep -qF '"record":"not json"' "$tmp/jl.err" ||
   { cat "$tmp/jl.err" >&2; fail "json_lines.ts: no dead letter for line 6"; }
+grep -qE "^lightflusd run: job 'jsonLines': operator [0-9]+ 'file' \(source\): 2 dead letters; 0 records in, 4 out$" \
+  "$tmp/jl.err" || { cat "$tmp/jl.err" >&2; fail "json_lines.ts: no report of 2 dead letters"; }
 
-# 6. SIGINT and SIGTERM stop an endless job (and a UDF stuck in a loop) at once.
+# 6. At its end the job reports, per operator, what it dropped: late elements and dead letters,
+# with the operator's records in and out. Elements between the windows of a sliding window
+# whose slide exceeds its size are dropped without being counted as late (Flink's rule).
+"$lightflusd" run "$jobs/late_clicks.ts" --on-error dead-letter > "$tmp/late.out" 2> "$tmp/late.err" ||
+  { cat "$tmp/late.err" >&2; fail "late_clicks.ts failed"; }
+# 2500 clicks fall in windows; 19 of them are late and the click 777 falls in a gap.
+total=$(awk '{ s += $1 } END { print s }' "$tmp/late.out")
+[ "$total" = 2481 ] || fail "late_clicks.ts counted $total clicks in windows, not 2481"
+# 25 windows for each of 3 users; the window got every click but the one that failed.
+grep -qE "^lightflusd run: job 'lateClicks': operator [0-9]+ 'count' \(window\): 39 late elements dropped; 4999 records in, 75 out$" \
+  "$tmp/late.err" || { cat "$tmp/late.err" >&2; fail "late_clicks.ts: no report of 39 late elements"; }
+grep -qE "^lightflusd run: job 'lateClicks': operator [0-9]+ 'parse' \([a-zA-Z]+\): 1 dead letter; 5000 records in, 4999 out$" \
+  "$tmp/late.err" || { cat "$tmp/late.err" >&2; fail "late_clicks.ts: no report of 1 dead letter"; }
+grep -c '"deadLetter"' "$tmp/late.err" | grep -qx 1 || { cat "$tmp/late.err" >&2; fail "late_clicks.ts: not 1 dead letter"; }
+# Nothing dropped, nothing reported.
+"$lightflusd" run examples/ts/wordCount.ts > /dev/null 2> "$tmp/wc.err"
+! grep -q "dropped\|dead letter" "$tmp/wc.err" || { cat "$tmp/wc.err" >&2; fail "wordCount.ts reported drops"; }
+
+# 7. SIGINT and SIGTERM stop an endless job (and a UDF stuck in a loop) at once.
 stop_with() {  # SIGNAL EXPECTED-STATUS JOB [ARGS...]
   local signal=$1 expected=$2 status=0
   shift 2
