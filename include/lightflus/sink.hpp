@@ -44,7 +44,12 @@ class Sink {
   /// `previous` holds the snapshots of the old subtasks that map to this one.
   virtual void restore(const std::vector<std::string>& /*previous*/) {}
   virtual void notifyCheckpointComplete(std::uint64_t) {}
+  /// The input ended: write what is left (after a final flush()).
   virtual void close() {}
+  /// The job stopped without finishing (cancelled, or a task failed): stop sending and drop
+  /// what is buffered, it will be replayed from the last checkpoint. After JobHandle::wait()
+  /// returns nothing more of this run may reach the external system. Errors are ignored.
+  virtual void cancel() {}
 };
 
 template <class T>
@@ -192,6 +197,13 @@ class SinkOperator final : public Operator, public Input<T> {
   }
   void close() override {
     guarded(init_.operator_name, [&] { sink_->close(); });
+  }
+  void cancel() noexcept override {
+    try {
+      sink_->cancel();
+    } catch (...) {
+      // The job has already failed or been cancelled; this error adds nothing.
+    }
   }
   bool stateful() const override { return true; }
   void snapshot(StateWriter& w) override {

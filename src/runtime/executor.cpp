@@ -555,6 +555,9 @@ Runnable::Step Task::step(SteadyTime& wake_at) {
   } catch (...) {
     job_.fail(node.name, subtask_, "unknown exception");
   }
+  // Stopped without finishing: sinks drop what they buffered, before wait() can return.
+  if (opened_)
+    for (auto it = operators.rbegin(); it != operators.rend(); ++it) (*it)->cancel();
   return Step::Done;
 }
 

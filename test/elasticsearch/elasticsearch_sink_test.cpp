@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "bulk_server.hpp"
 #include "lightflus/connectors/elasticsearch.hpp"
@@ -281,4 +283,27 @@ TEST_CASE("buffered documents are sent after flush_interval while the input paus
   ctx.execute();
   REQUIRE(*delivered);
   requireEachOnce(server.documents(), 3);
+}
+
+TEST_CASE("a cancelled job sends nothing more once wait() returns, while its handle lives",
+          "[elasticsearch]") {
+  BulkServer server;
+  auto options = optionsFor(server);
+  options.flush_interval = Duration(300);  // documents wait in the buffer between requests
+  ExecutionContext ctx("es-cancelled");
+  auto input = ctx.generate([](std::uint64_t i) { return order(static_cast<int>(i)); },
+                            GeneratorOptions{.rate = 2'000});
+  writeElasticsearch(input, options).parallelism(1);
+  JobHandle job = ctx.start();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (server.documents().size() < 300 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(server.documents().size() >= 300);
+  job.cancel();
+  job.wait();
+  std::size_t at_wait = server.documents().size();
+  // Longer than flush_interval: a sender still alive would have sent its buffer by now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  CHECK(server.documents().size() == at_wait);
+  CHECK(job.status() == JobStatus::Cancelled);
 }

@@ -138,9 +138,8 @@ inline CrashReport crashAndRestore(const std::string& job_name,
     report.crashed_mid_input = job.status() == JobStatus::Running;
     job.cancel();
     job.wait();
-    // The handle goes too, as the process would: until then the cancelled job's sinks still
-    // exist, and an Elasticsearch sink's sender thread may still send what it had buffered
-    // (docs/elasticsearch.md, "Delivery guarantee").
+    // The handle goes too, as the process would (a cancelled job's sinks stop sending before
+    // wait() returns: Sink::cancel()).
   }
   report.at_crash = progress();
   if (after_crash) after_crash();

@@ -181,6 +181,8 @@ class ElasticsearchSink final : public Sink<T> {
     if (writer_) writer_->flush();
   }
   void close() override { writer_.reset(); }
+  /// Stops the sender: a request in flight completes (or its retries stop), the rest is dropped.
+  void cancel() override { writer_.reset(); }
 
  private:
   ElasticsearchSinkOptions options_;

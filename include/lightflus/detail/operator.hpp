@@ -86,7 +86,13 @@ class Operator {
  public:
   virtual ~Operator() = default;
   virtual void open() {}
+  /// The input ended and everything was processed (not called when the job stops otherwise).
   virtual void close() {}
+  /// The job stopped without finishing (cancelled, or a task failed): stop background work
+  /// and drop what is buffered, so that nothing more of this run reaches an external system
+  /// after JobHandle::wait() returns. Called on the task's thread once, instead of close(),
+  /// for an operator that was opened. Must not throw.
+  virtual void cancel() noexcept {}
   /// Whether snapshot() writes anything; stateless operators skip the snapshot round.
   virtual bool stateful() const { return false; }
   virtual void snapshot(StateWriter&) {}
