@@ -376,7 +376,8 @@ TEST_CASE(
     JobHandle handle = ctx.start(perElementWatermarks());
     handle.wait();
     CHECK(sorted(result.values()) == expected);
-    const auto& window = metricsOf(handle.metrics(), "window");
+    auto metrics = handle.metrics();  // metricsOf returns a reference into it
+    const auto& window = metricsOf(metrics, "window");
     CHECK(window.records_in == 8);
     CHECK(window.late_dropped == 2);
   }
