@@ -125,6 +125,11 @@ class Source {
   virtual Duration blockedWait() const { return Duration(10); }
   virtual void snapshot(StateWriter&) {}
   virtual void restore(StateReader&) {}
+  /// Restore at another parallelism: `previous` holds the snapshots of all the old subtasks.
+  /// Return false when this source cannot (the default; the restore then fails with a clear
+  /// message). A source whose positions are keyed by something it owns (Kafka partitions)
+  /// reads them all and uses those of what it is assigned.
+  virtual bool restoreRescaled(const std::vector<std::string>& /*previous*/) { return false; }
   virtual void notifyCheckpointComplete(std::uint64_t) {}
   virtual void close() {}
 };
@@ -264,10 +269,16 @@ class SourceDriver final : public SourceDriverBase {
     guarded(init_.operator_name, [&] { source_->snapshot(w); });
   }
   void restore(const OperatorRestore& r) override {
-    if (static_cast<int>(r.previous.size()) != r.parallelism)
-      throw ConfigError("source '" + init_.operator_name + "' was snapshotted with parallelism " +
-                        std::to_string(r.previous.size()) + " and cannot be restored with " +
-                        std::to_string(r.parallelism));
+    if (static_cast<int>(r.previous.size()) != r.parallelism) {
+      bool rescaled = false;
+      guarded(init_.operator_name, [&] { rescaled = source_->restoreRescaled(r.previous); });
+      if (!rescaled)
+        throw ConfigError("source '" + init_.operator_name + "' was snapshotted with parallelism " +
+                          std::to_string(r.previous.size()) + " and cannot be restored with " +
+                          std::to_string(r.parallelism) +
+                          " (this source cannot be rescaled; keep its parallelism)");
+      return;
+    }
     StateReader reader(r.previous[static_cast<std::size_t>(r.subtask)]);
     guarded(init_.operator_name, [&] { source_->restore(reader); });
   }

@@ -44,6 +44,9 @@ class DecodingKafkaSource final : public Source<Value> {
   Duration blockedWait() const override { return inner_.blockedWait(); }
   void snapshot(StateWriter& w) override { inner_.snapshot(w); }
   void restore(StateReader& r) override { inner_.restore(r); }
+  bool restoreRescaled(const std::vector<std::string>& previous) override {
+    return inner_.restoreRescaled(previous);
+  }
   void notifyCheckpointComplete(std::uint64_t id) override { inner_.notifyCheckpointComplete(id); }
   void close() override { inner_.close(); }
 

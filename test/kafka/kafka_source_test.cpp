@@ -266,3 +266,45 @@ TEST_CASE("a subtask without partitions does not hold back the event-time window
   CHECK(fired);
   CHECK(sums.values() == std::vector<std::int64_t>{2500});
 }
+
+TEST_CASE("a Kafka source snapshotted at parallelism 2 is restored at 1 and at 3",
+          "[kafka][integration]") {
+  DevKafkaCluster kafka(1, {{"t", 4}});
+  const auto& brokers = kafka.bootstrapServers();
+  for (int p = 0; p < 4; ++p)
+    kcatProduce(brokers, "t", numbered("p" + std::to_string(p) + "-", 0, 50), p);
+  std::shared_ptr<const Snapshot> snapshot;
+  {
+    ExecutionContext ctx("kafka-rescale");
+    auto out = readKafka<std::string>(ctx, {.brokers = brokers, .topics = {"t"}})
+                   .parallelism(2)
+                   .uid("kafka-in")
+                   .collect();
+    auto job = ctx.start();
+    REQUIRE(eventually([&] { return out.size() == 200; }));
+    snapshot = std::make_shared<const Snapshot>(job.triggerCheckpoint());
+    job.cancel();
+    job.wait();
+  }
+  std::vector<std::string> expected;
+  for (int p = 0; p < 4; ++p) {
+    auto more = numbered("p" + std::to_string(p) + "-", 50, 60);
+    kcatProduce(brokers, "t", more, p);
+    expected.insert(expected.end(), more.begin(), more.end());
+  }
+  for (int parallelism : {1, 3}) {
+    INFO("restored at parallelism " << parallelism);
+    ExecutionContext ctx("kafka-rescale");
+    // Every partition continues at its position, whichever new subtask reads it.
+    auto out = readKafka<std::string>(ctx, {.brokers = brokers,
+                                            .topics = {"t"},
+                                            .start = KafkaStartPosition::earliest(),
+                                            .bounded = true})
+                   .parallelism(parallelism)
+                   .uid("kafka-in")
+                   .map([](const std::string& s) { return s; })
+                   .collect("restored");
+    ctx.execute(ExecutionOptions{.restore = snapshot, .allow_non_restored_state = true});
+    CHECK(sorted(out.values()) == sorted(expected));
+  }
+}

@@ -9,8 +9,8 @@
 # kafkaSequenceCounts.ts (Kafka -> keyed count with a per-key sequence check -> Kafka
 # `.exactlyOnce()`) runs under `lightflusd run --checkpoint-dir D --checkpoint-interval 200ms`,
 # kills the job with SIGKILL at a random moment KILLS (default 5) times, restarting it with the
-# same command at parallelism 2 and 1 in turn (the Kafka source stays at 2: it cannot be
-# restored at another parallelism), then lets a last run finish the input (--set bounded=true).
+# same command at parallelism 2 and 1 in turn (every operator, the Kafka source's partition
+# positions included, is re-split), then lets a last run finish the input (--set bounded=true).
 # A read_committed reader (kcat) must then see, per key, counts 1, 2, ..., n once each, in
 # order: no duplicate, no gap. The long variant: RECORDS=1000000 KILLS=10 (docs/kafka.md).
 set -euo pipefail

@@ -147,6 +147,8 @@ class LIGHTFLUS_API KafkaSource final : public Source<T> {
   Duration blockedWait() const override;
   void snapshot(StateWriter& w) override;
   void restore(StateReader& r) override;
+  /// Positions are per partition: every new subtask reads all old ones and uses its own.
+  bool restoreRescaled(const std::vector<std::string>& previous) override;
   void notifyCheckpointComplete(std::uint64_t checkpoint_id) override;
   void close() override;
 

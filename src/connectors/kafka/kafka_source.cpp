@@ -542,6 +542,18 @@ void KafkaSource<T>::restore(StateReader& r) {
   state_->restore(r);
 }
 template <class T>
+bool KafkaSource<T>::restoreRescaled(const std::vector<std::string>& previous) {
+  // Each old subtask wrote the positions of the partitions it had; together they cover every
+  // partition the job had read. This subtask starts those it is assigned at their position.
+  for (const auto& bytes : previous) {
+    if (bytes.empty()) continue;
+    StateReader r(bytes);
+    state_->restore(r);
+  }
+  state_->restored_flag = true;
+  return true;
+}
+template <class T>
 void KafkaSource<T>::notifyCheckpointComplete(std::uint64_t) {
   state_->notifyCheckpointComplete();
 }
