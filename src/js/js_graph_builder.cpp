@@ -1,5 +1,9 @@
 #include "js_graph_builder.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -70,6 +74,9 @@ class IngestionTimeSource final : public Source<Value> {
   Duration blockedWait() const override { return inner_->blockedWait(); }
   void snapshot(StateWriter& w) override { inner_->snapshot(w); }
   void restore(StateReader& r) override { inner_->restore(r); }
+  bool restoreRescaled(const std::vector<std::string>& previous) override {
+    return inner_->restoreRescaled(previous);
+  }
   void notifyCheckpointComplete(std::uint64_t id) override { inner_->notifyCheckpointComplete(id); }
   void close() override { inner_->close(); }
 
@@ -337,6 +344,11 @@ class Planner {
       std::string path = stringField(c, "path");
       std::string format = stringField(c, "format");
       options.single = true;
+      // A missing or unreadable input fails the job as it is built, not a moment after it was
+      // reported running (the source opens its file in its task).
+      if (path != "-" && ::access(path.c_str(), R_OK) != 0)
+        throw ConnectorError(describe(op) + ": cannot open '" + path +
+                             "': " + std::strerror(errno));
       if (format == "lines") {
         factory = stamped<std::string>(
             [path]() -> std::unique_ptr<Source<std::string>> {
