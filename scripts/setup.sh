@@ -22,6 +22,9 @@ packages=(
   libhiredis-dev libmariadb-dev redis-server mariadb-server
   # HTTP load generator of the server benchmark; clang's libFuzzer for the request fuzzer.
   wrk clang-14 libclang-rt-14-dev
+  # Headless browser of the web console's test (test/server/console_test.js drives it over
+  # the DevTools protocol; no npm package needed).
+  chromium
   # Runtime libraries of libnode108 (V8). The build unpacks libnode108/libnode-dev into the
   # build tree instead of installing them (they conflict with NodeSource's nodejs), so their
   # dependencies must be installed here: `apt-cache depends libnode108`, less libc6, libgcc-s1
