@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "js_operators.hpp"
+#include "js_rolling_operator.hpp"
 #include "js_window_operator.hpp"
 #include "lightflus/connectors/file.hpp"
 #ifdef LIGHTFLUS_JS_WITH_KAFKA
@@ -158,8 +159,10 @@ class Planner {
     for (const Value& op : operators.asArray()) by_id_[static_cast<int>(intField(op, "id"))] = &op;
     for (const Value& op : operators.asArray())
       if (op["inputs"].isArray())
-        for (const Value& input : op["inputs"].asArray())
+        for (const Value& input : op["inputs"].asArray()) {
           ++consumers_[static_cast<int>(input.asInt())];
+          readers_[static_cast<int>(input.asInt())].push_back(&op);
+        }
     // A stateless operator fuses into the next one when that one is stateless too, is its only
     // reader and does not ask for another parallelism.
     for (const Value& op : operators.asArray()) {
@@ -209,6 +212,48 @@ class Planner {
       (single ? fused_windows_ : combined_windows_).insert(static_cast<int>(intField(op, "id")));
       fused_into_window_.insert(static_cast<int>(intField(key_by, "id")));
     }
+    // A rolling reduce or aggregate takes the chain of map/flatMap/filter after it (each the
+    // only reader of the one before, with the same parallelism) into its call; at parallelism
+    // 1 also the chain and keyBy before it (JsRollingOperator, JsChainRollingOperator).
+    for (const Value& op : operators.asArray()) {
+      const std::string kind = stringField(op, "kind");
+      if ((kind != "reduce" && kind != "aggregate") || op["inputs"].size() != 1) continue;
+      const Value& from = byId(static_cast<int>(op["inputs"][0].asInt()), op);
+      if (stringField(from, "kind") == "window") continue;
+      const int id = static_cast<int>(intField(op, "id"));
+      std::vector<const Value*> post;
+      for (const Value* at = &op;;) {
+        auto readers = readers_.find(static_cast<int>(intField(*at, "id")));
+        if (readers == readers_.end() || readers->second.size() != 1) break;
+        const Value& next = *readers->second.front();
+        if (!isStateless(stringField(next, "kind")) || next["inputs"].size() != 1 ||
+            next["parallelism"] != op["parallelism"])
+          break;
+        post.push_back(&next);
+        at = &next;
+      }
+      // A chain that ends in a keyBy fuses with that keyBy instead (and the part of it fused
+      // into its last operator with it).
+      if (!post.empty() &&
+          fused_into_key_by_.count(static_cast<int>(intField(*post.back(), "id")))) {
+        post.pop_back();
+        while (!post.empty() &&
+               fused_into_next_.count(static_cast<int>(intField(*post.back(), "id"))))
+          post.pop_back();
+      }
+      for (const Value* p : post) absorbed_.insert(static_cast<int>(intField(*p, "id")));
+      post_chains_[id] = std::move(post);
+      if (stringField(from, "kind") != "keyBy" || from["inputs"].size() != 1 ||
+          consumers_[static_cast<int>(intField(from, "id"))] != 1)
+        continue;
+      const Value& last = byId(static_cast<int>(from["inputs"][0].asInt()), from);
+      if (!fused_into_key_by_.count(static_cast<int>(intField(last, "id")))) continue;
+      bool single = runsAlone(op) && runsAlone(from);
+      for (const Value* part : chainOf(last)) single = single && runsAlone(*part);
+      if (!single) continue;
+      chained_rolling_.insert(id);
+      fused_into_window_.insert(static_cast<int>(intField(from, "id")));
+    }
     for (const Value& op : operators.asArray()) add(op);
   }
 
@@ -227,6 +272,7 @@ class Planner {
     if (kind == "source") {
       streams_[id] = source(op);
     } else if (isStateless(kind)) {
+      if (absorbed_.count(id)) return;  // built by the rolling reduce or aggregate before it
       if (fused_into_next_.count(id) == 0 && fused_into_key_by_.count(id) == 0)
         streams_[id] = chain(op);
     } else if (kind == "keyBy") {
@@ -242,9 +288,10 @@ class Planner {
       int from = static_cast<int>(op["inputs"][0].asInt());
       if (fused_windows_.count(id) || combined_windows_.count(id))
         streams_[id] = chainWindow(op, combined_windows_.count(id) > 0);
+      else if (windows_.count(from))
+        streams_[id] = windowed(op, byId(from, op), input(byId(from, op)));
       else
-        streams_[id] = windows_.count(from) ? windowed(op, byId(from, op), input(byId(from, op)))
-                                            : rolling(op, input(op));
+        streams_[id] = chained_rolling_.count(id) ? chainRolling(op) : rolling(op, input(op));
     } else if (kind == "union") {
       streams_[id] = unionOf(op);
     } else if (kind == "sink") {
@@ -561,23 +608,108 @@ class Planner {
     return udfs;
   }
 
-  // Rolling reduce or aggregate (no window).
-  Stream rolling(const Value& op, const Stream& in) {
+  // Whether a reader of `id`'s stream, or of a map/flatMap/filter after it, needs its keys (a
+  // reduce, aggregate or window reading the keyed stream without a keyBy of its own).
+  bool needsKeys(int id) {
+    auto readers = readers_.find(id);
+    if (readers == readers_.end()) return false;
+    for (const Value* reader : readers->second) {
+      const std::string kind = stringField(*reader, "kind");
+      if (kind == "reduce" || kind == "aggregate" || kind == "window") return true;
+      if ((isStateless(kind) || kind == "assignTimestamps") &&
+          needsKeys(static_cast<int>(intField(*reader, "id"))))
+        return true;
+    }
+    return false;
+  }
+
+  // The rolling operator `op` with its post chain: its spec, the fused operator's graph entry
+  // (named after its parts, the uid `op`'s) and the id of its last part.
+  std::tuple<JsRollingSpec, Value, int> rollingParts(const Value& op, const std::string& prefix) {
+    JsRollingSpec spec;
     const bool reduce = stringField(op, "kind") == "reduce";
-    int udf = reduce ? static_cast<int>(intField(op, "udf")) : -1;
-    AggregateUdfs aggregate = reduce ? AggregateUdfs{} : aggregateUdfs(op);
+    if (reduce)
+      spec.reduce = static_cast<int>(intField(op, "udf"));
+    else
+      spec.aggregate = aggregateUdfs(op);
+    Value fused = op;
+    std::string name = prefix + stringField(op, "name");
+    int last = static_cast<int>(intField(op, "id"));
+    for (const Value* p : post_chains_[last]) {
+      spec.post_udfs.push_back(static_cast<int>(intField(*p, "udf")));
+      spec.post_kinds.push_back(stringField(*p, "kind"));
+      name += "+" + stringField(*p, "name");
+    }
+    if (!post_chains_[last].empty())
+      last = static_cast<int>(intField(*post_chains_[last].back(), "id"));
+    fused["name"] = name;
+    return {std::move(spec), std::move(fused), last};
+  }
+
+  // Rolling reduce or aggregate (no window), with the chain after it.
+  Stream rolling(const Value& op, const Stream& in) {
+    auto [spec, fused, last] = rollingParts(op, "");
+    const char* kind = stringField(op, "kind") == "reduce" ? "reduce" : "aggregate";
     bool global = false;
     DataStream<KeyedValue> keyed = keyedOrGlobal(in, global);
     auto job = job_;
-    DataStream<KeyedValue> out = attach<KeyedValue>(
-        keyed, op, reduce ? "reduce" : "aggregate",
-        [job, udf, aggregate](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-          return std::make_unique<JsKeyedRollingOperator>(
-              init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, aggregate);
-        },
-        /*hashed=*/true);
-    if (global) return Stream{plain(Stream{std::nullopt, out.parallelism(1)}), std::nullopt};
-    return Stream{std::nullopt, out};
+    Stream result;
+    if (needsKeys(last)) {
+      DataStream<KeyedValue> out = attach<KeyedValue>(
+          keyed, fused, kind,
+          [job, spec](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+            return std::make_unique<JsRollingOperator<KeyedValue>>(
+                init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, spec);
+          },
+          /*hashed=*/true);
+      result = global ? Stream{plain(Stream{std::nullopt, out.parallelism(1)}), std::nullopt}
+                      : Stream{std::nullopt, out};
+    } else {
+      DataStream<Value> out = attach<Value>(
+          keyed, fused, kind,
+          [job, spec](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+            return std::make_unique<JsRollingOperator<Value>>(
+                init, static_cast<detail::Input<Value>*>(outs[0]), job, spec);
+          },
+          /*hashed=*/true);
+      result = Stream{global ? out.parallelism(1) : out, std::nullopt};
+    }
+    streams_[last] = result;
+    return result;
+  }
+
+  // A chain, its keyBy and a rolling reduce or aggregate (and the chain after it) in one
+  // operator, where all of them run with parallelism 1.
+  Stream chainRolling(const Value& op) {
+    const Value& key_op = byId(static_cast<int>(op["inputs"][0].asInt()), op);
+    const Value& last_before = byId(static_cast<int>(key_op["inputs"][0].asInt()), key_op);
+    std::vector<const Value*> ops = chainOf(last_before);
+    Stream in = input(*ops.back());
+    if (in.keyed) {  // a re-keying: the chain keeps its own keyBy
+      streams_[static_cast<int>(intField(key_op, "id"))] = chainKeyBy(last_before, key_op);
+      return rolling(op, streams_[static_cast<int>(intField(key_op, "id"))]);
+    }
+    auto [udfs, kinds, name] = chainParts(ops);
+    auto [spec, fused, last] = rollingParts(op, name + "+" + stringField(key_op, "name") + "+");
+    fused["parallelism"] = Value(1);
+    auto job = job_;
+    const int key_udf = static_cast<int>(intField(key_op, "udf"));
+    auto make = [&]<class Out>() {
+      return [job, udfs, kinds, key_udf, spec](const detail::OperatorInit& init,
+                                               const std::vector<void*>& outs) {
+        return std::make_unique<JsChainRollingOperator<Out>>(
+            init, static_cast<detail::Input<Out>*>(outs[0]), job, udfs, kinds, key_udf, spec);
+      };
+    };
+    Stream result =
+        needsKeys(last)
+            ? Stream{std::nullopt, attach<KeyedValue>(*in.plain, fused, "jsChain+rolling",
+                                                      make.template operator()<KeyedValue>())}
+            : Stream{attach<Value>(*in.plain, fused, "jsChain+rolling",
+                                   make.template operator()<Value>()),
+                     std::nullopt};
+    streams_[last] = result;
+    return result;
   }
 
   // Calls fn(assigner) with the engine's window assigner for `window` (its graph JSON).
@@ -913,6 +1045,10 @@ class Planner {
   ExecutionContext& ctx_;
   std::map<int, const Value*> by_id_;
   std::map<int, int> consumers_;
+  std::map<int, std::vector<const Value*>> readers_;
+  std::map<int, std::vector<const Value*>> post_chains_;  // rolling op -> the chain after it
+  std::set<int> absorbed_;         // map/flatMap/filter built by the rolling op before them
+  std::set<int> chained_rolling_;  // rolling ops built with their chain and keyBy
   std::set<int> fused_into_next_;
   std::set<int> fused_into_key_by_;  // chain ends built with the keyBy that reads them
   std::set<int> fused_windows_;      // window aggregates built with their chain and keyBy

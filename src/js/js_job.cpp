@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "embedded_runtime.hpp"
+#include "js_rolling_helpers.hpp"
 #include "js_window_helpers.hpp"
 #include "lightflus/error.hpp"
 #include "strings.hpp"
@@ -42,9 +43,6 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       lengths[i] = v.length;
     }
     return [values.join(""), lengths];
-  };
-  const record = (out, json, i, r) => {
-    if (typeof r === "object" && r !== null) json[i] = JSON.stringify(r); else out[i] = r;
   };
   return {
     // Keys, and same[i] = 1 where the key is the element itself (keyBy(w => w)): the host then
@@ -91,38 +89,6 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       }
       pos.outputLength = n;
       return out;
-    },
-    reduce(udf, accs, slots, values) {
-      const f = udfs[udf], n = values.length, out = new Array(n), json = new Array(n);
-      begin(udf, "reduce", out);
-      pos.json = json;
-      for (let i = 0; i < n; i++) {
-        at(i);
-        const s = slots[i], acc = accs[s];
-        const r = acc === undefined ? values[i] : f(acc, values[i]);
-        accs[s] = r;
-        record(out, json, i, r);
-      }
-      pos.outputLength = n;
-      return [out, json];
-    },
-    aggregate(create, add, result, accs, slots, values) {
-      const n = values.length, out = new Array(n), json = new Array(n);
-      begin(add, "aggregate", out);
-      pos.json = json;
-      for (let i = 0; i < n; i++) {
-        at(i);
-        const s = slots[i];
-        let acc = accs[s];
-        if (acc === undefined) { pos.udf = create; acc = udfs[create](); }
-        pos.udf = add;
-        acc = udfs[add](values[i], acc);
-        accs[s] = acc;
-        pos.udf = result;
-        record(out, json, i, udfs[result](acc));
-      }
-      pos.outputLength = n;
-      return [out, json];
     },
     // Window folds keep the accumulator so far in pos.acc / pos.has: after a failing element
     // the host goes on from there.
@@ -255,6 +221,10 @@ void JsWorker::load() {
                               .As<v8::Object>());
   v8::Local<v8::Value> window_args[] = {runtime, helpers_.Get(isolate)};
   js.evaluate(kWindowHelpers, "lightflus-window-helpers.js")
+      .As<v8::Function>()
+      ->Call(context, global, 2, window_args)
+      .ToLocalChecked();
+  js.evaluate(kRollingHelpers, "lightflus-rolling-helpers.js")
       .As<v8::Function>()
       ->Call(context, global, 2, window_args)
       .ToLocalChecked();

@@ -10,8 +10,8 @@
 // - JsKeyByOperator: the keys of a batch in one call;
 // - JsTimestampOperator: event times of a batch in one call, then the engine's timestamp
 //   assigner (watermarks);
-// - JsKeyedReduceOperator / JsKeyedAggregateOperator: rolling reduce and aggregate with state
-//   per key in C++ (Values, snapshotted), one call per batch;
+// - JsRollingOperator / JsChainRollingOperator (js_rolling_operator.hpp): rolling reduce and
+//   aggregate with state per key in V8, the chains around them in the same call;
 // - JsWindowFunction: the aggregate function the engine's WindowOperator folds windows with;
 //   it buffers elements and folds them in JavaScript a few hundred at a time and when the
 //   window fires.
@@ -516,32 +516,6 @@ struct AggregateUdfs {
   int add = -1;
   int result = -1;
   int merge = -1;  ///< -1: none
-};
-
-/// Rolling keyed reduce (`udf >= 0`) or aggregate: per element, the key's new result. State:
-/// the key's reduced value, or its accumulator, as a Value per key.
-class JsKeyedRollingOperator final : public detail::OneInputOperator<KeyedValue, KeyedValue> {
- public:
-  JsKeyedRollingOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
-                         std::shared_ptr<JsJob> job, int reduce_udf, AggregateUdfs aggregate);
-
-  void open() override { site_.open(); }
-  void close() override { site_.close(); }
-  bool stateful() const override { return true; }
-  void snapshot(StateWriter& w) override { w.write(state_); }
-  void restore(const detail::OperatorRestore& r) override;
-  void processBatch(Batch<KeyedValue>& batch) override;
-
- private:
-  // Processes batch[from..]; returns the index of the element whose UDF failed (dead letter),
-  // or batch.size().
-  std::size_t run(Batch<KeyedValue>& batch, std::size_t from);
-
-  JsCallSite site_;
-  int reduce_udf_;
-  AggregateUdfs aggregate_;
-  std::unordered_map<Value, Value> state_;
-  std::unordered_map<Value, std::int32_t> slot_of_;  // per call: key -> slot
 };
 
 /// The accumulator of a window: the folded value so far, and elements not folded yet.

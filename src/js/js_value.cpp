@@ -194,30 +194,78 @@ void ValueConverter::fromJsArray(v8::Local<v8::Array> array, std::size_t count,
   }
 }
 
+namespace {
+
+// Appends the UTF-8 of UTF-16 `units` to `out`; a lone surrogate becomes U+FFFD (as
+// String::WriteUtf8 with REPLACE_INVALID_UTF8 makes it).
+void appendUtf8(const std::uint16_t* units, std::size_t n, std::string& out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t c = units[i];
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
+    if (c >= 0xD800 && c <= 0xDFFF) {
+      if (c <= 0xDBFF && i + 1 < n && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (units[i + 1] - 0xDC00);
+        ++i;
+      } else {
+        c = 0xFFFD;
+      }
+    }
+    if (c < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+    } else if (c < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    }
+    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  }
+}
+
+}  // namespace
+
 bool ValueConverter::fromPackedStrings(v8::Local<v8::String> joined,
                                        v8::Local<v8::Int32Array> lengths, std::vector<Value>& out) {
-  if (!joined->IsOneByte()) return false;
   const int total = joined->Length();
-  scratch_.resize(static_cast<std::size_t>(total));
-  joined->WriteOneByte(isolate_, reinterpret_cast<std::uint8_t*>(scratch_.data()), 0, total,
-                       v8::String::NO_NULL_TERMINATION);
-  unsigned char any = 0;
-  for (char c : scratch_) any |= static_cast<unsigned char>(c);
-  if (any >= 0x80) return false;  // Latin-1 beyond ASCII: not UTF-8 as it is
   const std::size_t n = lengths->Length();
   lengths_.resize(n);
   if (n > 0) lengths->CopyContents(lengths_.data(), n * sizeof(std::int32_t));
+  std::size_t sum = 0;
+  for (std::int32_t length : lengths_) {
+    if (length < 0) return false;
+    sum += static_cast<std::size_t>(length);
+  }
+  if (sum != static_cast<std::size_t>(total)) return false;
+  out.reserve(out.size() + n);
+  if (joined->IsOneByte()) {
+    scratch_.resize(static_cast<std::size_t>(total));
+    joined->WriteOneByte(isolate_, reinterpret_cast<std::uint8_t*>(scratch_.data()), 0, total,
+                         v8::String::NO_NULL_TERMINATION);
+    unsigned char any = 0;
+    for (char c : scratch_) any |= static_cast<unsigned char>(c);
+    if (any < 0x80) {  // ASCII: UTF-8 as it is, one copy out of V8
+      std::size_t at = 0;
+      for (std::int32_t length : lengths_) {
+        out.emplace_back(std::string_view(scratch_.data() + at, static_cast<std::size_t>(length)));
+        at += static_cast<std::size_t>(length);
+      }
+      return true;
+    }
+  }
+  // Other text: UTF-16 code units out of V8 once, each string encoded as UTF-8 here (the
+  // lengths count code units).
+  std::vector<std::uint16_t> units(static_cast<std::size_t>(total));
+  joined->Write(isolate_, units.data(), 0, total, v8::String::NO_NULL_TERMINATION);
   std::size_t at = 0;
   for (std::int32_t length : lengths_) {
-    const auto size = static_cast<std::size_t>(length);
-    if (length < 0 || at + size > scratch_.size()) return false;
-    at += size;
-  }
-  if (at != scratch_.size()) return false;
-  out.reserve(out.size() + n);
-  at = 0;
-  for (std::int32_t length : lengths_) {
-    out.emplace_back(std::string_view(scratch_.data() + at, static_cast<std::size_t>(length)));
+    scratch_.clear();
+    appendUtf8(units.data() + at, static_cast<std::size_t>(length), scratch_);
+    out.emplace_back(std::string_view(scratch_));
     at += static_cast<std::size_t>(length);
   }
   return true;

@@ -64,8 +64,8 @@ class ValueConverter {
 
   /// Strings packed by the host helper packStrings: `joined` is their concatenation and
   /// `lengths` (an Int32Array) their lengths, in order; appended to `out` as Values. Returns
-  /// false, and appends nothing, unless `joined` is one-byte ASCII text (then one copy out of
-  /// V8 replaces a call per string).
+  /// false, and appends nothing, when the lengths do not add up to `joined`'s. One copy out of
+  /// V8 replaces a call per string (ASCII as it is, other text as UTF-16 encoded here).
   bool fromPackedStrings(v8::Local<v8::String> joined, v8::Local<v8::Int32Array> lengths,
                          std::vector<Value>& out);
 

@@ -129,6 +129,8 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
     pos.udf = udf; pos.kind = kind; pos.output = []; pos.index = -1; pos.outputLength = 0;
   };
 
+  h.idOf = idOf;  // shared with the rolling helpers (js_rolling_helpers.hpp)
+
   // The states of this isolate's window operators, by the id the host gave them.
   const states = new Map();
   // spec: { sliding, size, slide, offset, event, lateness, reduce (udf or -1), create, add,

@@ -1,0 +1,273 @@
+#include "js_rolling_operator.hpp"
+
+#include <v8-array-buffer.h>
+#include <v8-typed-array.h>
+
+#include <atomic>
+#include <unordered_map>
+
+#include "lightflus/state.hpp"
+#include "strings.hpp"
+
+namespace lightflus::js {
+
+namespace {
+
+std::int64_t nextStateId() {
+  static std::atomic<std::int64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+v8::Local<v8::Number> number(v8::Isolate* isolate, double v) {
+  return v8::Number::New(isolate, v);
+}
+
+int kindCode(const std::string& kind) {
+  if (kind == "map") return 0;
+  if (kind == "flatMap") return 1;
+  if (kind == "filter") return 2;
+  throw ConfigError("a chain after a reduce holds map, flatMap and filter, not '" + kind + "'");
+}
+
+}  // namespace
+
+JsRollingCore::JsRollingCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job,
+                             JsRollingSpec spec, bool js_keys)
+    : init_(init),
+      site_(std::move(job), init.operator_name),
+      spec_(std::move(spec)),
+      js_keys_(js_keys),
+      id_(nextStateId()) {
+  for (const auto& kind : spec_.post_kinds) kindCode(kind);  // unknown kinds fail the build
+}
+
+template <class Body>
+void JsRollingCore::inIsolate(Body&& body) {
+  detail::guarded(init_.operator_name, [&] {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::HandleScope handles(js.isolate());
+    v8::TryCatch try_catch(js.isolate());
+    ValueConverter convert(js.isolate(), js.context());
+    ensureState(convert);
+    body(js, convert);
+  });
+}
+
+void JsRollingCore::close() {
+  if (state_worker_ != nullptr) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::HandleScope handles(js.isolate());
+    v8::TryCatch try_catch(js.isolate());
+    v8::Local<v8::Value> args[] = {number(js.isolate(), static_cast<double>(id_))};
+    try {
+      js.call(site_.label(), site_.worker().helper("rollingDrop"), v8::Undefined(js.isolate()),
+              args);
+    } catch (const std::exception&) {
+      // The isolate is going away with the job anyway.
+    }
+    state_worker_ = nullptr;
+  }
+  site_.close();
+}
+
+void JsRollingCore::ensureState(ValueConverter& convert) {
+  JsWorker& worker = site_.current();
+  if (state_worker_ == &worker) return;
+  if (state_worker_ != nullptr)
+    throw Error("internal error: the rolling state is in another thread's isolate");
+  JsIsolate& js = worker.js();
+  v8::Isolate* isolate = js.isolate();
+  v8::Local<v8::Context> context = js.context();
+  v8::Local<v8::Object> spec = v8::Object::New(isolate);
+  auto set = [&](const char* name, v8::Local<v8::Value> v) {
+    spec->Set(context, toJsString(isolate, name), v).Check();
+  };
+  set("reduce", number(isolate, spec_.reduce));
+  set("create", number(isolate, spec_.aggregate.create));
+  set("add", number(isolate, spec_.aggregate.add));
+  set("result", number(isolate, spec_.aggregate.result));
+  std::vector<v8::Local<v8::Value>> post, kinds;
+  for (std::size_t i = 0; i < spec_.post_udfs.size(); ++i) {
+    post.push_back(number(isolate, spec_.post_udfs[i]));
+    kinds.push_back(number(isolate, kindCode(spec_.post_kinds[i])));
+  }
+  set("post", v8::Array::New(isolate, post.data(), post.size()));
+  set("postKinds", v8::Array::New(isolate, kinds.data(), kinds.size()));
+  v8::Local<v8::Value> args[] = {number(isolate, static_cast<double>(id_)), spec};
+  js.call(site_.label(), worker.helper("rollingNew"), v8::Undefined(isolate), args);
+  state_worker_ = &worker;
+  if (restored_.empty()) return;
+  std::vector<v8::Local<v8::Value>> keys, accs;
+  keys.reserve(restored_.size());
+  accs.reserve(restored_.size());
+  for (const auto& [key, acc] : restored_) {
+    keys.push_back(convert.toJs(key));
+    accs.push_back(convert.toJs(acc));
+  }
+  restored_.clear();
+  call("rollingRestore", {v8::Array::New(isolate, keys.data(), keys.size()),
+                          v8::Array::New(isolate, accs.data(), accs.size())});
+}
+
+v8::Local<v8::Value> JsRollingCore::call(std::string_view helper,
+                                         std::vector<v8::Local<v8::Value>> args) {
+  JsIsolate& js = site_.worker().js();
+  args.insert(args.begin(), number(js.isolate(), static_cast<double>(id_)));
+  return js.call(site_.label(), site_.worker().helper(helper), v8::Undefined(js.isolate()), args);
+}
+
+void JsRollingCore::unpack(v8::Local<v8::Value> packed, ValueConverter& convert,
+                           std::vector<Value>& out) {
+  out.clear();
+  if (!packed->IsArray()) return;
+  JsIsolate& js = site_.worker().js();
+  v8::Local<v8::Context> context = js.context();
+  v8::Local<v8::Array> parts = packed.As<v8::Array>();
+  v8::Local<v8::Value> first = parts->Get(context, 0).ToLocalChecked();
+  if (parts->Length() == 2) {
+    convert.fromPackedStrings(first.As<v8::String>(),
+                              parts->Get(context, 1).ToLocalChecked().As<v8::Int32Array>(), out);
+    return;
+  }
+  Value all = Value::parseJson(toStdString(js.isolate(), first));
+  auto& items = all.asArray();
+  out.insert(out.end(), std::make_move_iterator(items.begin()),
+             std::make_move_iterator(items.end()));
+}
+
+void JsRollingCore::collect(v8::Local<v8::Value> taken, ValueConverter& convert,
+                            const Results& results) {
+  JsIsolate& js = site_.worker().js();
+  v8::Local<v8::Context> context = js.context();
+  v8::Local<v8::Array> parts = taken.As<v8::Array>();
+  auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
+  unpack(part(0), convert, values_);
+  unpack(part(1), convert, keys_);
+  v8::Local<v8::Int32Array> origins = part(2).As<v8::Int32Array>();
+  copyTypedArray(origins, origins_, origins->Length());
+  if (origins_.size() != values_.size() || (!keys_.empty() && keys_.size() != values_.size()))
+    throw Error("internal error: a rolling call returned " + std::to_string(values_.size()) +
+                " results and " + std::to_string(origins_.size()) + " origins");
+  if (!values_.empty()) results(values_, keys_, origins_);
+}
+
+template <class Record>
+void JsRollingCore::addFrom(std::vector<v8::Local<v8::Value>> args, ValueConverter& convert,
+                            const Results& results, Record&& record) {
+  v8::Isolate* isolate = site_.worker().js().isolate();
+  std::size_t from = 0;
+  for (;;) {
+    std::vector<v8::Local<v8::Value>> call_args = args;
+    call_args[3] = number(isolate, static_cast<double>(from));
+    try {
+      collect(call("rollingAdd", std::move(call_args)), convert, results);
+      return;
+    } catch (const UserCodeError& error) {
+      std::size_t failed = site_.failedElement(error);  // throws unless dead-lettering
+      collect(call("rollingTakeBefore", {}), convert, results);
+      site_.deadLetter(record(failed));
+      from = failed + 1;
+    }
+  }
+}
+
+void JsRollingCore::add(const Batch<KeyedValue>& batch, const Results& results) {
+  if (batch.empty()) return;
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
+    v8::Isolate* isolate = js.isolate();
+    // Keys equal to their value (keyBy(w => w)) are not converted twice.
+    const std::size_t n = batch.size();
+    v8::Local<v8::Uint8Array> same = v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, n), 0, n);
+    auto* same_data = static_cast<std::uint8_t*>(same->Buffer()->GetBackingStore()->Data());
+    std::vector<v8::Local<v8::Value>> keys(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const KeyedValue& kv = batch[i].value;
+      if (kv.first == kv.second)
+        same_data[i] = 1;
+      else
+        keys[i] = convert.toJs(kv.first);
+    }
+    for (auto& k : keys)
+      if (k.IsEmpty()) k = v8::Undefined(isolate);
+    v8::Local<v8::Array> values = convert.toJsArray(
+        batch, 0, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
+    addFrom({v8::Array::New(isolate, keys.data(), keys.size()), same, values,
+             v8::Undefined(isolate), v8::Undefined(isolate), v8::False(isolate)},
+            convert, results, [&](std::size_t i) -> Value { return batch[i].value.second; });
+  });
+}
+
+bool JsRollingCore::addChained(const Batch<Value>& batch, const std::vector<int>& udfs,
+                               const std::vector<std::string>& kinds, int key_udf,
+                               const Results& results) {
+  bool done = true;
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
+    v8::Isolate* isolate = js.isolate();
+    bool origins_needed = false;
+    for (const auto& e : batch)
+      origins_needed = origins_needed || e.timestamp != batch[0].timestamp;
+    v8::Local<v8::Value> origins = origins_needed ? v8::Local<v8::Value>(v8::Array::New(isolate))
+                                                  : v8::Local<v8::Value>(v8::Undefined(isolate));
+    try {
+      call("rollingChainKeys",
+           {site_.worker().chain(udfs, kinds), number(isolate, key_udf),
+            convert.toJsArray(batch, 0,
+                              [](const Element<Value>& e) -> const Value& { return e.value; }),
+            origins});
+    } catch (const UserCodeError&) {
+      done = false;
+      return;
+    }
+    v8::Local<v8::Value> none = v8::Undefined(isolate);
+    // Without origins, every output has the batch's one timestamp: origin 0.
+    addFrom({none, none, none, none, none, v8::Boolean::New(isolate, js_keys_)}, convert,
+            origins_needed ? results
+                           : Results([&](std::vector<Value>& values, std::vector<Value>& keys,
+                                         const std::vector<std::int32_t>&) {
+                               origins_.assign(values.size(), 0);
+                               results(values, keys, origins_);
+                             }),
+            [&](std::size_t i) -> Value {
+              return convert.fromJs(
+                  call("rollingPendingValue", {number(isolate, static_cast<double>(i))}));
+            });
+  });
+  return done;
+}
+
+void JsRollingCore::snapshot(StateWriter& w) {
+  std::unordered_map<Value, Value> state;
+  for (const auto& [key, acc] : restored_) state.insert_or_assign(key, acc);
+  if (state_worker_ != nullptr) {
+    inIsolate([&](JsIsolate& js, ValueConverter& convert) {
+      v8::Local<v8::Context> context = js.context();
+      v8::Local<v8::Array> parts = call("rollingSnapshot", {}).As<v8::Array>();
+      v8::Local<v8::Array> keys = parts->Get(context, 0).ToLocalChecked().As<v8::Array>();
+      v8::Local<v8::Array> accs = parts->Get(context, 1).ToLocalChecked().As<v8::Array>();
+      std::vector<Value> key_values, acc_values;
+      convert.fromJsArray(keys, keys->Length(), key_values);
+      convert.fromJsArray(accs, accs->Length(), acc_values);
+      state.reserve(key_values.size());
+      for (std::size_t i = 0; i < key_values.size() && i < acc_values.size(); ++i)
+        state.insert_or_assign(std::move(key_values[i]), std::move(acc_values[i]));
+    });
+  }
+  w.write(state);
+}
+
+void JsRollingCore::restore(const detail::OperatorRestore& r) {
+  // Runs on the thread that builds the job: the state waits here until the task's isolate
+  // takes it (its first batch).
+  for (const auto& bytes : r.previous) {
+    if (bytes.empty()) continue;
+    StateReader reader(bytes);
+    auto previous = reader.read<std::unordered_map<Value, Value>>();
+    for (auto& [key, value] : previous)
+      if (detail::ownsKey(key, std::hash<Value>{}, r.subtask, r.parallelism, r.max_parallelism))
+        restored_.emplace_back(key, std::move(value));
+  }
+}
+
+}  // namespace lightflus::js
