@@ -62,18 +62,33 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
     // [outputs, keys, same], keys and same as in keys() but over the chain's outputs.
     // Keys that differ from their element are listed in order, the others marked in same.
     // When every output is a string they come packed (see packStrings) in [3] and [4].
-    chainKeys(chain, udf, input, origins) {
+    // With `json`, the outputs go as JSON texts (packed): the readers across the exchange are
+    // JavaScript operators that parse a whole batch with one JSON.parse. Keys that are all
+    // strings come packed in [5] and [6] (each undefined when not packed).
+    chainKeys(chain, udf, input, origins, json) {
       const out = chain(input, origins);
       const f = udfs[udf], n = out.length, keys = [], same = new Uint8Array(n);
       begin(udf, "keyBy", keys);
       for (let i = 0; i < n; i++) {
         at(i);
         const k = f(out[i]);
-        if (k === out[i]) same[i] = 1; else keys.push(k);
+        if (k === out[i] && !json) same[i] = 1; else keys.push(k);
       }
       pos.outputLength = n;
-      const packed = packStrings(out);
-      return packed === undefined ? [out, keys, same] : [out, keys, same, packed[0], packed[1]];
+      let packed;
+      if (json) {
+        const texts = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const t = JSON.stringify(out[i]);
+          texts[i] = t === undefined ? "null" : t;
+        }
+        packed = packStrings(texts);
+      } else {
+        packed = packStrings(out);
+      }
+      const packedKeys = keys.length > 0 ? packStrings(keys) : undefined;
+      return [out, keys, same, packed && packed[0], packed && packed[1],
+              packedKeys && packedKeys[0], packedKeys && packedKeys[1]];
     },
     timestamps(udf, input) {
       const f = udfs[udf], n = input.length, out = new Float64Array(n);

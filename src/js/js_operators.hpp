@@ -306,17 +306,24 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
 /// element. A batch in which a UDF throws is redone step by step, by a JsChainOperator and a
 /// JsKeyByOperator inside this one, which find the failing element (dead letters, positions);
 /// the chain's UDFs then run twice for the elements before it.
+///
+/// With `json_values`, the values it emits are the JSON texts of the outputs (string Values):
+/// for readers across the exchange that are JavaScript operators told so (JsRollingOperator
+/// with `json_input`), which parse a batch of them with one JSON.parse. Objects then cross
+/// without becoming Value trees.
 class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedValue> {
  public:
   JsChainKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                        std::shared_ptr<JsJob> job, std::vector<int> udfs,
-                       std::vector<std::string> kinds, int key_udf)
+                       std::vector<std::string> kinds, int key_udf, bool json_values = false)
       : detail::OneInputOperator<Value, KeyedValue>(init, out),
         site_(job, init.operator_name),
         udfs_(udfs),
         kinds_(kinds),
         key_udf_(key_udf),
-        step_keys_(stepInit(init), out, job, key_udf),
+        json_values_(json_values),
+        json_out_(out),
+        step_keys_(stepInit(init), json_values ? &json_out_ : out, job, key_udf),
         step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
 
   void open() override {
@@ -356,6 +363,23 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     return step;
   }
 
+  // The step-by-step path's end with json_values: each value as its JSON text.
+  class JsonTextOutput final : public detail::Input<KeyedValue> {
+   public:
+    explicit JsonTextOutput(detail::Input<KeyedValue>* out) : out_(out) {}
+    void processBatch(Batch<KeyedValue>& batch) override {
+      for (auto& e : batch) e.value.second = Value(e.value.second.toJson());
+      out_->processBatch(batch);
+    }
+    void processWatermark(Timestamp w) override { out_->processWatermark(w); }
+    void processIdle() override { out_->processIdle(); }
+    void processBarrier(std::uint64_t id) override { out_->processBarrier(id); }
+    void endInput() override { out_->endInput(); }
+
+   private:
+    detail::Input<KeyedValue>* out_;
+  };
+
   // The fast path; false when a UDF threw (nothing was emitted).
   bool fused(Batch<Value>& batch) {
     JsIsolate& js = site_.current().js();
@@ -374,7 +398,8 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
         convert.toJsArray(batch, 0,
                           [](const Element<Value>& e) -> const Value& { return e.value; }),
         origins_needed ? v8::Local<v8::Value>(origins)
-                       : v8::Local<v8::Value>(v8::Undefined(isolate))};
+                       : v8::Local<v8::Value>(v8::Undefined(isolate)),
+        v8::Boolean::New(isolate, json_values_)};
     v8::Local<v8::Array> parts;
     try {
       parts =
@@ -387,14 +412,18 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     v8::Local<v8::Array> outputs = part(0).As<v8::Array>();
     const std::size_t count = outputs->Length();
     values_.clear();
-    if (parts->Length() < 5 || !convert.fromPackedStrings(part(3).As<v8::String>(),
-                                                          part(4).As<v8::Int32Array>(), values_)) {
+    if (!part(3)->IsString() || !convert.fromPackedStrings(part(3).As<v8::String>(),
+                                                           part(4).As<v8::Int32Array>(), values_)) {
       values_.clear();
       convert.fromJsArray(outputs, count, values_);
     }
     v8::Local<v8::Array> keys = part(1).As<v8::Array>();
     keys_.clear();
-    convert.fromJsArray(keys, keys->Length(), keys_);
+    if (!part(5)->IsString() ||
+        !convert.fromPackedStrings(part(5).As<v8::String>(), part(6).As<v8::Int32Array>(), keys_)) {
+      keys_.clear();
+      convert.fromJsArray(keys, keys->Length(), keys_);
+    }
     copyTypedArray(part(2).As<v8::Uint8Array>(), same_, count);
     std::size_t next_key = 0;
     for (std::size_t j = 0; j < count; ++j) {
@@ -416,6 +445,8 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
   std::vector<int> udfs_;
   std::vector<std::string> kinds_;
   int key_udf_;
+  bool json_values_;
+  JsonTextOutput json_out_;
   JsKeyByOperator<Value> step_keys_;
   JsChainOperator<Value> step_chain_;
   std::vector<Value> values_, keys_;

@@ -1,6 +1,7 @@
 #include "js_rolling_operator.hpp"
 
 #include <v8-array-buffer.h>
+#include <v8-json.h>
 #include <v8-typed-array.h>
 
 #include <atomic>
@@ -184,18 +185,42 @@ void JsRollingCore::add(const Batch<KeyedValue>& batch, const Results& results) 
     std::vector<v8::Local<v8::Value>> keys(n);
     for (std::size_t i = 0; i < n; ++i) {
       const KeyedValue& kv = batch[i].value;
-      if (kv.first == kv.second)
+      if (!spec_.json_input && kv.first == kv.second)
         same_data[i] = 1;
       else
         keys[i] = convert.toJs(kv.first);
     }
     for (auto& k : keys)
       if (k.IsEmpty()) k = v8::Undefined(isolate);
-    v8::Local<v8::Array> values = convert.toJsArray(
-        batch, 0, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
+    v8::Local<v8::Array> values;
+    if (spec_.json_input) {
+      // One JSON.parse for the batch's JSON texts.
+      json_.clear();
+      json_.push_back('[');
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i > 0) json_.push_back(',');
+        json_ += batch[i].value.second.asString();
+      }
+      json_.push_back(']');
+      bool ascii = true;
+      for (char c : json_) ascii &= static_cast<unsigned char>(c) < 0x80;
+      v8::Local<v8::String> text =
+          ascii ? v8::String::NewFromOneByte(
+                      isolate, reinterpret_cast<const std::uint8_t*>(json_.data()),
+                      v8::NewStringType::kNormal, static_cast<int>(json_.size()))
+                      .ToLocalChecked()
+                : toJsString(isolate, json_);
+      values = v8::JSON::Parse(js.context(), text).ToLocalChecked().As<v8::Array>();
+    } else {
+      values = convert.toJsArray(
+          batch, 0, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
+    }
     addFrom({v8::Array::New(isolate, keys.data(), keys.size()), same, values,
              v8::Undefined(isolate), v8::Undefined(isolate), v8::False(isolate)},
-            convert, results, [&](std::size_t i) -> Value { return batch[i].value.second; });
+            convert, results, [&](std::size_t i) -> Value {
+              const Value& v = batch[i].value.second;
+              return spec_.json_input ? Value::parseJson(v.asString()) : v;
+            });
   });
 }
 

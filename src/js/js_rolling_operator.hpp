@@ -32,6 +32,8 @@ struct JsRollingSpec {
   /// The fused map/flatMap/filter chain after it, first to last.
   std::vector<int> post_udfs;
   std::vector<std::string> post_kinds;
+  /// The input values are JSON texts (JsChainKeyByOperator with json_values).
+  bool json_input = false;
 };
 
 /// The state and the calls into JavaScript. Results go to `Results`: their values, their keys
@@ -78,6 +80,7 @@ class JsRollingCore {
   std::vector<std::pair<Value, Value>> restored_;
   std::vector<Value> values_, keys_;
   std::vector<std::int32_t> origins_;
+  std::string json_;  // the JSON array of a json_input batch
 };
 
 /// Elements of `batch` as the outputs `values` (with `keys`, or the key of their input) with
