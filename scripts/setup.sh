@@ -31,6 +31,9 @@ packages=(
   # and libstdc++6 (build-essential brings those) and the node-* JavaScript packages (needed
   # only by Node.js itself). See docs/v8.md.
   libuv1 libc-ares2 libnghttp2-14 libbrotli1 libicu72 zlib1g libssl3
+  # Packaging (docs/packaging.md): the Helm chart's test (YAML, its values.schema.json), and
+  # debootstrap for the optional clean-root install of the .deb (packaging/debian/chroot_test.sh).
+  python3-yaml python3-jsonschema debootstrap
 )
 
 log() { printf 'setup: %s\n' "$*"; }
