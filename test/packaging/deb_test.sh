@@ -8,7 +8,7 @@
 # user, group, data dir, enabled unit; then remove and purge undo them). libnode108, a Depends
 # of the package, comes from the build's own unpacked copy of that Debian package.
 #
-#   deb_test.sh CPACK_CONFIG SOURCE_DIR LIBNODE_LIBRARY_DIR
+#   deb_test.sh CPACK_CONFIG SOURCE_DIR LIBNODE_LIBRARY_DIR [CPACK]
 #
 # For speed the test compresses with gzip (xz takes ~15 s here); the contents are the same as
 # those of `cmake --build build --target package`.
@@ -16,6 +16,7 @@ set -euo pipefail
 cpack_config=$1
 root=$(realpath "$2")
 libnode_dir=$(realpath "$3")
+cpack=${4:-cpack}
 tmp=$(mktemp -d)
 pid=
 cleanup() {
@@ -37,7 +38,7 @@ fail() {
 
 # 1. The package, from this build.
 started=$SECONDS
-cpack -G DEB --config "$cpack_config" -B "$tmp/cpack" -D CPACK_DEBIAN_COMPRESSION_TYPE=gzip \
+"$cpack" -G DEB --config "$cpack_config" -B "$tmp/cpack" -D CPACK_DEBIAN_COMPRESSION_TYPE=gzip \
   > "$tmp/cpack.log" 2>&1 || fail "cpack failed"
 debs=("$tmp"/cpack/lightflus_*.deb)
 [ ${#debs[@]} = 1 ] && [ -f "${debs[0]}" ] || fail "cpack made no single lightflus_*.deb: ${debs[*]}"
