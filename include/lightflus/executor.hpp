@@ -131,6 +131,20 @@ struct OperatorMetrics {
   std::size_t queue_capacity = 0;
 };
 
+/// An edge of a job's plan: operator `from`'s output goes to operator `to` (ids as in
+/// OperatorMetrics). A chained edge is a function call inside one task; any other edge is an
+/// exchange through bounded channels.
+struct PlanEdge {
+  int from = 0;
+  int to = 0;
+  /// "" for the main output, else the side output's tag (an OutputTag's id, "dead-letters").
+  std::string output;
+  /// How records are spread over `to`'s subtasks: "forward" (subtask i to subtask i),
+  /// "rebalance" (round robin), "broadcast" (to all) or "hash" (by key group).
+  std::string exchange;
+  bool chained = false;
+};
+
 /// A running (or finished) job.
 class LIGHTFLUS_API JobHandle {
  public:
@@ -164,6 +178,8 @@ class LIGHTFLUS_API JobHandle {
   std::vector<OperatorMetrics> metrics() const;
   /// The physical plan: tasks and their chained operators, for logs and the REST API.
   std::string describePlan() const;
+  /// The plan's edges between the operators of metrics(), for drawing the job's graph.
+  std::vector<PlanEdge> planEdges() const;
 
  private:
   std::shared_ptr<detail::JobRuntime> runtime_;

@@ -407,6 +407,36 @@ std::string JobRuntime::describePlan() const {
   return out;
 }
 
+std::vector<PlanEdge> JobRuntime::planEdges() const {
+  std::vector<PlanEdge> edges;
+  for (std::size_t i = 0; i < graph_->edges.size(); ++i) {
+    const EdgeSpec& e = graph_->edges[i];
+    PlanEdge edge;
+    edge.from = e.from;
+    edge.to = e.to;
+    edge.output = graph_->nodes[static_cast<std::size_t>(e.from)]
+                      .ports[static_cast<std::size_t>(e.from_port)]
+                      .tag;
+    switch (e.partitioning) {
+      case Partitioning::Forward:
+        edge.exchange = "forward";
+        break;
+      case Partitioning::Rebalance:
+        edge.exchange = "rebalance";
+        break;
+      case Partitioning::Broadcast:
+        edge.exchange = "broadcast";
+        break;
+      case Partitioning::Hash:
+        edge.exchange = "hash";
+        break;
+    }
+    edge.chained = chained_[i];
+    edges.push_back(std::move(edge));
+  }
+  return edges;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Checkpoints
 
@@ -736,6 +766,9 @@ std::vector<OperatorMetrics> JobHandle::metrics() const {
 }
 std::string JobHandle::describePlan() const {
   return runtime_->describePlan();
+}
+std::vector<PlanEdge> JobHandle::planEdges() const {
+  return runtime_->planEdges();
 }
 
 JobHandle startJob(std::shared_ptr<const detail::StreamGraph> graph, ExecutionOptions options) {

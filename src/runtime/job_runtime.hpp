@@ -101,6 +101,7 @@ class JobRuntime {
   std::string error() const;
   std::vector<OperatorMetrics> metrics() const;
   std::string describePlan() const;
+  std::vector<PlanEdge> planEdges() const;
 
   // Called by tasks.
   void fail(const std::string& op, int subtask, const std::string& cause);

@@ -233,6 +233,44 @@ TEST_CASE("metrics count records in and out per operator", "[datastream]") {
   CHECK(job.describePlan().find("filter 'small'") != std::string::npos);
 }
 
+TEST_CASE("the plan's edges chain forward operators and exchange by key after keyBy",
+          "[datastream]") {
+  ExecutionContext ctx("plan-edges");
+  ctx.parallelism(2);
+  ctx.fromCollection(range(100))
+      .filter([](const int& x) { return x % 2 == 0; })
+      .name("evens")
+      .keyBy([](const int& x) { return x % 3; })
+      .reduce([](const int& a, const int& b) { return a + b; })
+      .name("sums")
+      .collect();
+  auto job = ctx.start();
+  job.wait();
+  auto metrics = job.metrics();
+  auto idOf = [&](const std::string& name) {
+    auto it = std::find_if(metrics.begin(), metrics.end(),
+                           [&](const OperatorMetrics& m) { return m.name == name; });
+    REQUIRE(it != metrics.end());
+    return it->id;
+  };
+  auto edges = job.planEdges();
+  auto edgeInto = [&](int to) {
+    auto it =
+        std::find_if(edges.begin(), edges.end(), [&](const PlanEdge& e) { return e.to == to; });
+    REQUIRE(it != edges.end());
+    return *it;
+  };
+  // Source and filter both run with parallelism 2: the filter is called in the source's task.
+  PlanEdge into_filter = edgeInto(idOf("evens"));
+  CHECK(into_filter.exchange == "forward");
+  CHECK(into_filter.chained);
+  PlanEdge into_reduce = edgeInto(idOf("sums"));
+  CHECK(into_reduce.exchange == "hash");
+  CHECK_FALSE(into_reduce.chained);
+  CHECK(into_reduce.output.empty());
+  CHECK(edges.size() == metrics.size() - 1);  // a line: every operator but the source has one
+}
+
 TEST_CASE("a side output nobody reads is a configuration error", "[datastream]") {
   ExecutionContext ctx("dead-letters-unread");
   readJsonLines(ctx, "/nonexistent.jsonl", MalformedPolicy::DeadLetter).collect();
