@@ -233,6 +233,8 @@ void JobProcess::handleMessage(const std::string& line) {
       state_.name = text("name");
       state_.graph_json = text("graph");
       state_.plan = text("plan");
+      if (auto it = message.FindMember("edges"); it != message.MemberEnd())
+        state_.edges = decodePlanEdges(it->value);
       state_.restored_from = text("restoredFrom");
       if (message.HasMember("restoredId") && message["restoredId"].IsUint64())
         state_.restored_id = message["restoredId"].GetUint64();

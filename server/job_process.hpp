@@ -65,6 +65,7 @@ class JobProcess {
     bool started = false;    ///< the job loaded and runs
     std::string load_error;  ///< the job could not be loaded or started
     std::string name, graph_json, plan, restored_from;
+    std::vector<PlanEdge> edges;
     std::uint64_t restored_id = 0;
     std::vector<std::string> http_sources;
     std::optional<JobReport> report;  ///< the latest report

@@ -74,7 +74,7 @@ std::vector<std::pair<std::string, std::string>> connectorPaths(const Value& gra
 // The ids of the HttpSources' progress, by name, shared with the report loop.
 using IngestSources = std::map<std::string, std::shared_ptr<IngestProgress>>;
 
-JobReport reportOf(const JobHandle& handle, const IngestSources& sources) {
+JobReport reportOf(const JobHandle& handle, const js::JsJob& js, const IngestSources& sources) {
   JobReport report;
   JobStatus status = handle.status();
   report.status = status == JobStatus::Cancelled ? "stopped" : toString(status);
@@ -82,19 +82,21 @@ JobReport reportOf(const JobHandle& handle, const IngestSources& sources) {
   report.operators = handle.metrics();
   report.checkpoints = handle.checkpointStats();
   for (const auto& [name, progress] : sources) report.ingest_next[name] = progress->next_record;
+  report.dead_letters = js.deadLetterCounts();
   return report;
 }
 
 std::string startedMessage(const StartedJob& started, const std::string& graph,
-                           const std::string& plan, const IngestSources& sources,
+                           const JobHandle& handle, const IngestSources& sources,
                            const CheckpointSetup& setup) {
   std::string names;
   for (const auto& [name, progress] : sources)
     names += (names.empty() ? "" : ",") + jsonString(name);
   return fmt::format(
-      R"({{"type":"started","name":{},"graph":{},"plan":{},"httpSources":[{}],"restoredFrom":{},"restoredId":{}}})",
-      jsonString(started.name), jsonString(graph), jsonString(plan), names,
-      jsonString(setup.restored_from), setup.restored_id);
+      R"({{"type":"started","name":{},"graph":{},"plan":{},"edges":{},"httpSources":[{}],"restoredFrom":{},"restoredId":{}}})",
+      jsonString(started.name), jsonString(graph), jsonString(handle.describePlan()),
+      encodePlanEdges(handle.planEdges()), names, jsonString(setup.restored_from),
+      setup.restored_id);
 }
 
 // Serves the daemon's requests until it hangs up or the job ends.
@@ -225,12 +227,13 @@ int runJobProcess(const JobProcessOptions& options) {
     return 3;
   }
   JobHandle& handle = started->handle;
-  control.send(startedMessage(*started, js->graphJson(), handle.describePlan(), sources, setup));
+  control.send(startedMessage(*started, js->graphJson(), handle, sources, setup));
 
   std::atomic<bool> done{false};
   std::jthread requests([&] { serveRequests(control, handle, *js, sources, done); });
-  while (!handle.waitFor(kReportInterval)) control.send(encodeReport(reportOf(handle, sources)));
-  control.send(encodeReport(reportOf(handle, sources)));
+  while (!handle.waitFor(kReportInterval))
+    control.send(encodeReport(reportOf(handle, *js, sources)));
+  control.send(encodeReport(reportOf(handle, *js, sources)));
   done = true;
   return 0;
 }

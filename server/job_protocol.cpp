@@ -154,6 +154,72 @@ std::vector<OperatorMetrics> decodeMetrics(const rapidjson::Value& array) {
   return metrics;
 }
 
+std::string encodePlanEdges(const std::vector<PlanEdge>& edges) {
+  rapidjson::StringBuffer buffer;
+  Writer out(buffer);
+  out.StartArray();
+  for (const auto& e : edges) {
+    out.StartObject();
+    out.Key("from");
+    out.Int(e.from);
+    out.Key("to");
+    out.Int(e.to);
+    out.Key("output");
+    writeString(out, e.output);
+    out.Key("exchange");
+    writeString(out, e.exchange);
+    out.Key("chained");
+    out.Bool(e.chained);
+    out.EndObject();
+  }
+  out.EndArray();
+  return buffer.GetString();
+}
+
+std::vector<PlanEdge> decodePlanEdges(const rapidjson::Value& array) {
+  std::vector<PlanEdge> edges;
+  if (!array.IsArray()) return edges;
+  for (const auto& item : array.GetArray()) {
+    if (!item.IsObject()) continue;
+    PlanEdge e;
+    e.from = static_cast<int>(uintOf(item, "from"));
+    e.to = static_cast<int>(uintOf(item, "to"));
+    e.output = stringOf(item, "output");
+    e.exchange = stringOf(item, "exchange");
+    e.chained = item.HasMember("chained") && item["chained"].IsTrue();
+    edges.push_back(std::move(e));
+  }
+  return edges;
+}
+
+namespace {
+
+void writeCounts(Writer& out, const std::map<std::string, std::uint64_t>& counts) {
+  out.StartObject();
+  for (const auto& [name, count] : counts) {
+    writeString(out, name);
+    out.Uint64(count);
+  }
+  out.EndObject();
+}
+
+}  // namespace
+
+std::string encodeCounts(const std::map<std::string, std::uint64_t>& counts) {
+  rapidjson::StringBuffer buffer;
+  Writer out(buffer);
+  writeCounts(out, counts);
+  return buffer.GetString();
+}
+
+std::map<std::string, std::uint64_t> decodeCounts(const rapidjson::Value& object) {
+  std::map<std::string, std::uint64_t> counts;
+  if (!object.IsObject()) return counts;
+  for (const auto& member : object.GetObject())
+    if (member.value.IsUint64()) counts[member.name.GetString()] = member.value.GetUint64();
+  return counts;
+}
+
 std::string encodeReport(const JobReport& report) {
   rapidjson::StringBuffer buffer;
   Writer out(buffer);
@@ -191,12 +257,9 @@ std::string encodeReport(const JobReport& report) {
   writeString(out, c.restored_from);
   out.EndObject();
   out.Key("ingest");
-  out.StartObject();
-  for (const auto& [name, next] : report.ingest_next) {
-    writeString(out, name);
-    out.Uint64(next);
-  }
-  out.EndObject();
+  writeCounts(out, report.ingest_next);
+  out.Key("deadLetters");
+  writeCounts(out, report.dead_letters);
   out.EndObject();
   return buffer.GetString();
 }
@@ -222,10 +285,10 @@ JobReport decodeReport(const rapidjson::Value& message) {
     s.restored_id = uintOf(c, "restoredId");
     s.restored_from = stringOf(c, "restoredFrom");
   }
-  if (auto it = message.FindMember("ingest"); it != message.MemberEnd() && it->value.IsObject())
-    for (const auto& member : it->value.GetObject())
-      if (member.value.IsUint64())
-        report.ingest_next[member.name.GetString()] = member.value.GetUint64();
+  if (auto it = message.FindMember("ingest"); it != message.MemberEnd())
+    report.ingest_next = decodeCounts(it->value);
+  if (auto it = message.FindMember("deadLetters"); it != message.MemberEnd())
+    report.dead_letters = decodeCounts(it->value);
   return report;
 }
 

@@ -3,9 +3,11 @@
 // One JSON object per line over a Unix socket pair (the child's end is its fd 3). docs/server.md
 // ("Job processes") lists the messages. From the job's process:
 //
-//     {"type":"started","name":N,"graph":JSON-TEXT,"plan":P,"httpSources":[..],"restoredFrom":F,"restoredId":I}
+//     {"type":"started","name":N,"graph":JSON-TEXT,"plan":P,"edges":[..],"httpSources":[..],
+//      "restoredFrom":F,"restoredId":I}
 //     {"type":"loadError","error":E}        the job could not be loaded or started; it exits
-//     {"type":"report","status":S,"error":E,"operators":[..],"checkpoints":{..},"ingest":{NAME:NEXT}}
+//     {"type":"report","status":S,"error":E,"operators":[..],"checkpoints":{..},"ingest":{NAME:NEXT},
+//      "deadLetters":{WRITER:N}}
 //                                          every 250 ms, and once more when the job ended
 //     {"type":"reply","request":R,"path":P} or {"type":"reply","request":R,"error":E}
 //
@@ -61,6 +63,8 @@ struct JobReport {
   CheckpointStats checkpoints;
   /// Per HttpSource: the index of the next record it will read from its ingest log.
   std::map<std::string, std::uint64_t> ingest_next;
+  /// Dead letters by writer (js::JsJob::deadLetterCounts(); dead_letters.hpp attributes them).
+  std::map<std::string, std::uint64_t> dead_letters;
 };
 
 std::string encodeReport(const JobReport& report);
@@ -70,6 +74,14 @@ JobReport decodeReport(const rapidjson::Value& message);
 /// Operator metrics as a JSON array (also kept in status.json) and back.
 std::string encodeMetrics(const std::vector<OperatorMetrics>& metrics);
 std::vector<OperatorMetrics> decodeMetrics(const rapidjson::Value& array);
+
+/// Plan edges as a JSON array ({from, to, output, exchange, chained}) and back.
+std::string encodePlanEdges(const std::vector<PlanEdge>& edges);
+std::vector<PlanEdge> decodePlanEdges(const rapidjson::Value& array);
+
+/// Counts by name as a JSON object and back.
+std::string encodeCounts(const std::map<std::string, std::uint64_t>& counts);
+std::map<std::string, std::uint64_t> decodeCounts(const rapidjson::Value& object);
 
 /// A JSON string literal of `text`.
 std::string jsonString(std::string_view text);

@@ -29,13 +29,20 @@ struct JobRegistry::Job {
   std::string plan;
   std::vector<std::string> http_sources;
   std::vector<OperatorMetrics> metrics;
+  std::vector<PlanEdge> edges;
+  std::map<std::string, std::uint64_t> dead_letters;
   CheckpointStats checkpoints;
   std::int64_t created_at_ms = 0;
+  // When the current process began running the job; 0 while there is none running.
+  std::int64_t started_at_ms = 0;
   int restarts = 0;
   // The job's process while it has one; a restart is due at `restart_at`.
   std::shared_ptr<JobProcess> process;
   std::optional<Clock::time_point> restart_at;
+  // Being deleted, or the daemon is stopping: the process ends, the status stays as it was.
   bool stopping = false;
+  // Being stopped for good (stop()): the process ends, the status becomes stopped.
+  bool stop_requested = false;
   // Rates: the counters at the last sample (by operator id), and when it was taken.
   std::map<int, std::pair<std::uint64_t, std::uint64_t>> sampled;
   Clock::time_point sampled_at;
@@ -115,15 +122,27 @@ std::string stringMember(const rapidjson::Value& object, const char* key) {
   return it != object.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
 }
 
-std::string statusJson(const std::string& status, const std::string& error, int restarts,
-                       const std::vector<OperatorMetrics>& metrics, const std::string& plan,
-                       const std::string& graph, const std::vector<std::string>& http_sources) {
+// What status.json holds besides the status and the error.
+struct PersistedRun {
+  int restarts = 0;
+  const std::vector<OperatorMetrics>& metrics;
+  const std::map<std::string, std::uint64_t>& dead_letters;
+  const std::string& plan;
+  const std::vector<PlanEdge>& edges;
+  const std::string& graph;
+  const std::vector<std::string>& http_sources;
+};
+
+std::string statusJson(const std::string& status, const std::string& error,
+                       const PersistedRun& run) {
   std::string sources;
-  for (const auto& name : http_sources) sources += (sources.empty() ? "" : ",") + jsonString(name);
+  for (const auto& name : run.http_sources)
+    sources += (sources.empty() ? "" : ",") + jsonString(name);
   return fmt::format(
-      R"({{"status":{},"error":{},"restarts":{},"operators":{},"plan":{},"graph":{},"httpSources":[{}]}})",
-      jsonString(status), jsonString(error), restarts, encodeMetrics(metrics), jsonString(plan),
-      jsonString(graph), sources);
+      R"({{"status":{},"error":{},"restarts":{},"operators":{},"deadLetters":{},"plan":{},"edges":{},"graph":{},"httpSources":[{}]}})",
+      jsonString(status), jsonString(error), run.restarts, encodeMetrics(run.metrics),
+      encodeCounts(run.dead_letters), jsonString(run.plan), encodePlanEdges(run.edges),
+      jsonString(run.graph), sources);
 }
 
 // Reads a job's directory back; throws Error when it is damaged.
@@ -252,7 +271,9 @@ std::size_t JobRegistry::restore() {
       if (status.HasMember("restarts") && status["restarts"].IsInt())
         job->restarts = status["restarts"].GetInt();
       if (status.HasMember("operators")) job->metrics = decodeMetrics(status["operators"]);
+      if (status.HasMember("deadLetters")) job->dead_letters = decodeCounts(status["deadLetters"]);
       job->plan = stringMember(status, "plan");
+      if (status.HasMember("edges")) job->edges = decodePlanEdges(status["edges"]);
       job->graph_json = stringMember(status, "graph");
       if (status.HasMember("httpSources") && status["httpSources"].IsArray())
         for (const auto& name : status["httpSources"].GetArray())
@@ -360,10 +381,12 @@ JobInfo JobRegistry::create(JobSpec spec) {
     job->status = "running";
     job->graph_json = state.graph_json;
     job->plan = state.plan;
+    job->edges = state.edges;
     job->http_sources = state.http_sources;
     job->checkpoints.restored_from = state.restored_from;
     job->checkpoints.restored_id = state.restored_id;
     job->created_at_ms = nowMs();
+    job->started_at_ms = job->created_at_ms;
     writeFileAtomically(dir / "job.json", jobJson(job->id, job->spec, job->created_at_ms));
     persistStatus(*job);
   } catch (...) {
@@ -390,11 +413,15 @@ JobInfo JobRegistry::infoOf(const Job& job) const {
   info.error = job.error;
   info.parallelism = job.spec.parallelism;
   info.params = job.spec.params;
+  info.javascript = job.spec.javascript;
   info.plan = job.plan;
   info.graph_json = job.graph_json;
   info.created_at_ms = job.created_at_ms;
+  info.started_at_ms = job.process ? job.started_at_ms : 0;
   info.rates = job.rates;
   info.metrics = job.metrics;
+  info.edges = job.edges;
+  info.dead_letters = job.dead_letters;
   info.checkpoints = job.checkpoints;
   info.restarts = job.restarts;
   // Without a requested parallelism, report the one the job runs with.
@@ -444,7 +471,7 @@ void JobRegistry::ingest(const std::string& id, const std::string& source,
       throw JobRegistryError(
           JobRegistryError::Reason::kNotFound,
           "job '" + job->spec.name + "' has no HttpSource named '" + source + "'");
-    if (job->status != "running" || job->stopping)
+    if (job->status != "running" || job->stopping || job->stop_requested)
       throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
                              "job '" + job->spec.name + "' is " + job->status +
                                  ", not running: it takes no more events");
@@ -458,7 +485,7 @@ void JobRegistry::ingest(const std::string& id, const std::string& source,
     std::uint64_t next = 0;
     {
       std::lock_guard lock(mutex_);
-      if (job->status != "running" || job->stopping)
+      if (job->status != "running" || job->stopping || job->stop_requested)
         throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
                                "job " + id + " stopped; it takes no more events");
       if (job->process) {
@@ -494,7 +521,7 @@ std::string JobRegistry::savepoint(const std::string& id) {
     if (it == jobs_.end())
       throw JobRegistryError(JobRegistryError::Reason::kNotFound, "no job with id '" + id + "'");
     const Job& job = *it->second;
-    if (job.status != "running" || !job.process || job.stopping)
+    if (job.status != "running" || !job.process || job.stopping || job.stop_requested)
       throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
                              "job '" + job.spec.name + "' is " + job.status +
                                  (job.restart_at ? " (restarting)" : "") +
@@ -503,6 +530,65 @@ std::string JobRegistry::savepoint(const std::string& id) {
   }
   fs::path path = data_dir_ / "savepoints" / fmt::format("savepoint-{}-{}.lfsnap", id, nowMs());
   return process->savepoint(fs::absolute(path).string(), kSavepointTimeout);
+}
+
+JobInfo JobRegistry::stop(const std::string& id, std::string* savepoint_path) {
+  // The savepoint is taken while the job runs; if it fails, the job runs on.
+  if (savepoint_path) *savepoint_path = savepoint(id);
+  std::shared_ptr<Job> job;
+  std::shared_ptr<JobProcess> process;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end())
+      throw JobRegistryError(JobRegistryError::Reason::kNotFound, "no job with id '" + id + "'");
+    job = it->second;
+    if (job->status != "running" || job->stopping || job->stop_requested)
+      throw JobRegistryError(JobRegistryError::Reason::kNotRunning,
+                             "job '" + job->spec.name + "' is " +
+                                 (job->status == "running" ? "stopping" : job->status) +
+                                 ", not running: there is nothing to stop");
+    job->stop_requested = true;
+    process = job->process;
+    if (!process) {  // waiting for a restart after a crash: it just does not happen
+      job->restart_at.reset();
+      job->status = "stopped";
+      job->error.clear();
+    }
+  }
+  if (process) {
+    process->stop();
+    if (!process->waitExit(kStopTimeout)) {
+      std::fprintf(stderr, "lightflusd: job %s did not stop within %lld s; killing it\n",
+                   id.c_str(), static_cast<long long>(kStopTimeout.count()));
+      process->kill();
+      process->waitExit(kStopTimeout);
+    }
+  }
+  JobInfo info;
+  bool persist = false;
+  {
+    std::lock_guard lock(mutex_);
+    // The monitor may have taken the process's end already; if not, take it here.
+    if (job->process) supervise(*job, Clock::now());
+    info = infoOf(*job);
+    persist = !job->stopping;  // not deleted meanwhile
+  }
+  if (persist) {
+    try {
+      persistStatus(*job);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "lightflusd: job %s: %s\n", job->id.c_str(), e.what());
+    }
+  }
+  return info;
+}
+
+std::optional<std::string> JobRegistry::source(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::nullopt;
+  return it->second->spec.source;
 }
 
 bool JobRegistry::remove(const std::string& id) {
@@ -555,8 +641,9 @@ void JobRegistry::shutdown() {
 
 void JobRegistry::persistStatus(const Job& job) const {
   writeFileAtomically(jobs_dir_ / job.id / "status.json",
-                      statusJson(job.status, job.error, job.restarts, job.metrics, job.plan,
-                                 job.graph_json, job.http_sources));
+                      statusJson(job.status, job.error,
+                                 PersistedRun{job.restarts, job.metrics, job.dead_letters, job.plan,
+                                              job.edges, job.graph_json, job.http_sources}));
 }
 
 void JobRegistry::sampleRates(Job& job, Clock::time_point now) {
@@ -583,12 +670,14 @@ bool JobRegistry::supervise(Job& job, Clock::time_point now) {
   if (!job.process || job.stopping) return false;
   JobProcess::State state = job.process->state();
   bool changed = false;
-  if (state.started && job.plan != state.plan) {
+  if (state.started && (job.plan != state.plan || job.edges.size() != state.edges.size())) {
     job.plan = state.plan;
+    job.edges = state.edges;
     job.graph_json = state.graph_json;
     job.http_sources = state.http_sources;
     changed = true;
   }
+  if (state.started && job.started_at_ms == 0) job.started_at_ms = nowMs();
   if (state.started && !state.report) {
     job.checkpoints = {};
     job.checkpoints.restored_from = state.restored_from;
@@ -596,15 +685,22 @@ bool JobRegistry::supervise(Job& job, Clock::time_point now) {
   }
   if (state.report) {
     job.metrics = state.report->operators;
+    job.dead_letters = state.report->dead_letters;
     job.checkpoints = state.report->checkpoints;
     for (const auto& [name, next] : state.report->ingest_next) job.ingest_next[name] = next;
     sampleRates(job, now);
   }
   if (!state.exited) return changed;
   job.process.reset();
+  job.started_at_ms = 0;
   job.rates.clear();
   job.sampled.clear();
-  if (!state.load_error.empty()) {
+  if (job.stop_requested) {
+    // Stopped on request (stop()): however its process ended, unless the job had finished.
+    const bool finished = state.ended_cleanly && state.report->status == "finished";
+    job.status = finished ? "finished" : "stopped";
+    job.error.clear();
+  } else if (!state.load_error.empty()) {
     // A job that loaded once but no longer does (its savepoint is gone, ...): restarting
     // would not help.
     job.status = "failed";
@@ -662,7 +758,8 @@ void JobRegistry::monitor(std::stop_token stop) {
         error = e.what();
       }
       std::lock_guard lock(mutex_);
-      if (job->stopping) continue;  // deleted meanwhile; the process dies with `process`
+      // Deleted or stopped meanwhile: the process dies with `process`.
+      if (job->stopping || job->stop_requested) continue;
       if (process) {
         job->process = std::move(process);
       } else {

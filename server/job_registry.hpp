@@ -59,9 +59,14 @@ struct JobInfo {
   std::string error;
   int parallelism = 0;
   std::map<std::string, std::string> params;
-  std::string plan;        ///< the physical plan (empty when not started in this process)
-  std::string graph_json;  ///< the logical graph
+  bool javascript = false;  ///< the source is JavaScript (else TypeScript)
+  std::string plan;         ///< the physical plan (empty when not started in this process)
+  std::string graph_json;   ///< the logical graph
   std::vector<OperatorMetrics> metrics;
+  /// The plan's edges between the operators of `metrics`.
+  std::vector<PlanEdge> edges;
+  /// Dead letters by writer (dead_letters.hpp attributes them to operators).
+  std::map<std::string, std::uint64_t> dead_letters;
   /// Records per second in and out of each operator (by OperatorMetrics::id), over the last
   /// second or so; empty until the job has run for a second.
   struct Rate {
@@ -71,6 +76,9 @@ struct JobInfo {
   std::map<int, Rate> rates;
   /// When the job was submitted (milliseconds since the Unix epoch; 0 if unknown).
   std::int64_t created_at_ms = 0;
+  /// When the job's current process began running it (after a submission, a daemon restart or
+  /// a restart after a crash); 0 while it has no running process.
+  std::int64_t started_at_ms = 0;
   /// The job's checkpoints (in its current process).
   CheckpointStats checkpoints;
   /// Times the job's process was restarted after ending abnormally.
@@ -131,6 +139,14 @@ class JobRegistry {
   /// Takes a savepoint of a running job into `<data-dir>/savepoints/` and returns its path.
   /// Throws JobRegistryError (kNotFound, kNotRunning) or Error (the savepoint failed).
   std::string savepoint(const std::string& id);
+  /// Stops a running job for good (a savepoint first, into `savepoint_path`, when asked): its
+  /// process cancels it, and it stays listed, `stopped`, with its final counters, its
+  /// checkpoints and its source, and is not resumed when the daemon restarts. Returns the job
+  /// as it ended (`finished` or `failed` if it ended by itself meanwhile). Throws
+  /// JobRegistryError (kNotFound, kNotRunning) or Error (the savepoint failed; the job runs on).
+  JobInfo stop(const std::string& id, std::string* savepoint_path = nullptr);
+  /// The source the job was submitted with; nothing if there is no such job.
+  std::optional<std::string> source(const std::string& id) const;
   /// Stops a job and deletes it from memory and disk; false if there is no such job.
   bool remove(const std::string& id);
   /// Stops every job's process without changing its persisted status (still running), so

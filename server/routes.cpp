@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "dead_letters.hpp"
 #include "lightflus/error.hpp"
 #include "prometheus.hpp"
 
@@ -69,7 +70,71 @@ bool isSecretName(std::string_view name) {
          lower.find("secret") != std::string::npos || lower.ends_with("key");
 }
 
-// A job as JSON; `detail` adds the plan, the graph, the parameters and the checkpoints.
+// Redacts the graph's record of the parameters the job read (`job.params`) by the same rule as
+// the job's `params`: a parameter named like a secret shows "***" in both.
+void redactGraphParams(rapidjson::Value& graph) {
+  if (!graph.IsObject() || !graph.HasMember("job") || !graph["job"].IsObject()) return;
+  rapidjson::Value& job = graph["job"];
+  if (!job.HasMember("params") || !job["params"].IsObject()) return;
+  for (auto& param : job["params"].GetObject()) {
+    std::string_view name(param.name.GetString(), param.name.GetStringLength());
+    const bool empty = param.value.IsString() && param.value.GetStringLength() == 0;
+    if (isSecretName(name) && !param.value.IsNull() && !empty) param.value.SetString("***");
+  }
+}
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void writeCheckpoints(Writer& out, const CheckpointStats& c) {
+  out.StartObject();
+  out.Key("completed");
+  out.Uint64(c.completed);
+  out.Key("failed");
+  out.Uint64(c.failed);
+  out.Key("lastId");
+  out.Uint64(c.last_id);
+  out.Key("lastPath");
+  writeString(out, c.last_path);
+  out.Key("lastCompletedAt");
+  if (c.last_completed_at_ms > 0)
+    writeString(out, isoTime(c.last_completed_at_ms));
+  else
+    out.Null();
+  out.Key("lastDurationMs");
+  out.Double(c.last_duration_ms);
+  out.Key("lastSizeBytes");
+  out.Uint64(c.last_size_bytes);
+  out.Key("lastError");
+  writeString(out, c.last_error);
+  out.Key("restoredFrom");
+  writeString(out, c.restored_from);
+  out.EndObject();
+}
+
+void writeEdges(Writer& out, const std::vector<PlanEdge>& edges) {
+  out.StartArray();
+  for (const auto& e : edges) {
+    out.StartObject();
+    out.Key("from");
+    out.Int(e.from);
+    out.Key("to");
+    out.Int(e.to);
+    out.Key("output");
+    writeString(out, e.output.empty() ? std::string_view("main") : std::string_view(e.output));
+    out.Key("exchange");
+    writeString(out, e.exchange);
+    out.Key("chained");
+    out.Bool(e.chained);
+    out.EndObject();
+  }
+  out.EndArray();
+}
+
+// A job as JSON; `detail` adds the plan, the graph, the parameters and the operators.
 void writeJob(Writer& out, const JobInfo& job, bool detail) {
   out.StartObject();
   out.Key("id");
@@ -110,7 +175,31 @@ void writeJob(Writer& out, const JobInfo& job, bool detail) {
     writeString(out, isoTime(job.created_at_ms));
   else
     out.Null();
+  out.Key("startedAt");
+  if (job.started_at_ms > 0)
+    writeString(out, isoTime(job.started_at_ms));
+  else
+    out.Null();
+  out.Key("uptimeSeconds");
+  if (job.started_at_ms > 0)
+    out.Double(static_cast<double>(std::max<std::int64_t>(0, nowMs() - job.started_at_ms)) /
+               1000.0);
+  else
+    out.Null();
+  std::uint64_t late = 0, letters = 0;
+  for (const auto& m : job.metrics) late += m.late_dropped;
+  for (const auto& [writer, n] : job.dead_letters) letters += n;
+  out.Key("lateDropped");
+  out.Uint64(late);
+  out.Key("deadLetters");
+  out.Uint64(letters);
+  out.Key("restarts");
+  out.Int(job.restarts);
+  out.Key("checkpoints");
+  writeCheckpoints(out, job.checkpoints);
   if (detail) {
+    out.Key("language");
+    writeString(out, job.javascript ? "js" : "ts");
     out.Key("params");
     out.StartObject();
     for (const auto& [key, value] : job.params) {
@@ -118,43 +207,21 @@ void writeJob(Writer& out, const JobInfo& job, bool detail) {
       writeString(out, isSecretName(key) && !value.empty() ? "***" : value);
     }
     out.EndObject();
-    out.Key("restarts");
-    out.Int(job.restarts);
-    const CheckpointStats& c = job.checkpoints;
-    out.Key("checkpoints");
-    out.StartObject();
-    out.Key("completed");
-    out.Uint64(c.completed);
-    out.Key("failed");
-    out.Uint64(c.failed);
-    out.Key("lastId");
-    out.Uint64(c.last_id);
-    out.Key("lastPath");
-    writeString(out, c.last_path);
-    out.Key("lastCompletedAt");
-    if (c.last_completed_at_ms > 0)
-      writeString(out, isoTime(c.last_completed_at_ms));
-    else
-      out.Null();
-    out.Key("lastDurationMs");
-    out.Double(c.last_duration_ms);
-    out.Key("lastSizeBytes");
-    out.Uint64(c.last_size_bytes);
-    out.Key("lastError");
-    writeString(out, c.last_error);
-    out.Key("restoredFrom");
-    writeString(out, c.restored_from);
-    out.EndObject();
     out.Key("plan");
     writeString(out, job.plan);
     out.Key("graph");
     rapidjson::Document graph;
     if (!job.graph_json.empty() && !graph.Parse(job.graph_json.c_str()).HasParseError()) {
       redactSecrets(graph);
+      redactGraphParams(graph);
       graph.Accept(out);
     } else {
       out.Null();
     }
+    out.Key("edges");
+    writeEdges(out, job.edges);
+    const std::map<int, std::uint64_t> letters_by_operator =
+        deadLettersByOperator(job.metrics, job.dead_letters);
     out.Key("operators");
     out.StartArray();
     for (const auto& m : job.metrics) {
@@ -178,6 +245,9 @@ void writeJob(Writer& out, const JobInfo& job, bool detail) {
       out.Double(rate == job.rates.end() ? 0.0 : rate->second.out);
       out.Key("lateDropped");
       out.Uint64(m.late_dropped);
+      auto letters_of = letters_by_operator.find(m.id);
+      out.Key("deadLetters");
+      out.Uint64(letters_of == letters_by_operator.end() ? 0 : letters_of->second);
       out.Key("backpressureMs");
       out.Double(m.backpressure_ms);
       out.Key("queued");
@@ -370,6 +440,13 @@ std::vector<Value> parseEvents(const Request& request) {
   return records;
 }
 
+// The query string of the request's target (after '?'; empty without one).
+std::string_view queryOf(const Request& request) {
+  std::string_view target = toStringView(request.target());
+  auto question = target.find('?');
+  return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
 // Whether `path` matches `pattern`; fills `id` with the segment matching "{id}".
 bool matches(std::string_view pattern, std::string_view path, std::string& id) {
   while (!pattern.empty() && !path.empty()) {
@@ -418,6 +495,8 @@ Router::Router(JobRegistry& registry, BearerAuth auth)
       {http::verb::delete_, "/v1/jobs/{id}", true, with_id(&Router::deleteJob)},
       {http::verb::post, "/v1/jobs/{id}/events", true, with_id(&Router::postEvents)},
       {http::verb::post, "/v1/jobs/{id}/savepoint", true, with_id(&Router::savepoint)},
+      {http::verb::post, "/v1/jobs/{id}/stop", true, with_id(&Router::stopJob)},
+      {http::verb::get, "/v1/jobs/{id}/source", true, with_id(&Router::jobSource)},
   };
 }
 
@@ -545,6 +624,30 @@ Response Router::postEvents(const Request& request, const std::string& id) const
 Response Router::savepoint(const Request&, const std::string& id) const {
   std::string path = registry_.savepoint(id);
   return jsonResponse(http::status::ok, fmt::format(R"({{"savepoint":{}}})", jsonQuoted(path)));
+}
+
+Response Router::stopJob(const Request& request, const std::string& id) const {
+  bool with_savepoint = false;
+  for (const auto& [key, value] : parseQuery(queryOf(request)))
+    if (key == "savepoint") with_savepoint = value == "true" || value == "1" || value.empty();
+  std::string path;
+  JobInfo job = registry_.stop(id, with_savepoint ? &path : nullptr);
+  return jsonResponse(http::status::ok,
+                      fmt::format(R"({{"status":{},"savepoint":{}}})", jsonQuoted(job.status),
+                                  with_savepoint ? jsonQuoted(path) : std::string("null")));
+}
+
+Response Router::jobSource(const Request&, const std::string& id) const {
+  std::optional<std::string> source = registry_.source(id);
+  if (!source) return errorResponse(http::status::not_found, "no job with id '" + id + "'");
+  Response response{http::status::ok, 11};
+  response.set(http::field::server, "lightflusd");
+  // Plain text, never run or rendered by a browser that opens it.
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.body() = std::move(*source);
+  response.prepare_payload();
+  return response;
 }
 
 Response Router::deleteJob(const Request& request, const std::string& id) const {

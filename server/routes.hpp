@@ -10,6 +10,9 @@
 //   DELETE /v1/jobs/{id}    stop and remove a job (?savepoint=true: take a savepoint first and
 //                           answer 200 {"savepoint": PATH})
 //   POST   /v1/jobs/{id}/savepoint  take a savepoint of a running job: 200 {"savepoint": PATH}
+//   POST   /v1/jobs/{id}/stop  stop a running job for good, keeping it listed (?savepoint=true:
+//                           a savepoint first): 200 {"status", "savepoint"}
+//   GET    /v1/jobs/{id}/source  the job's source as submitted (text/plain)
 //   POST   /v1/jobs/{id}/events  records for the job's HttpSource (?source=NAME when it has
 //                           several): JSON (an array is a list of records) or NDJSON; 200
 //                           {"accepted": n} once all are in the job's ingest log (fsynced),
@@ -62,6 +65,8 @@ class Router {
   Response deleteJob(const Request& request, const std::string& id) const;
   Response postEvents(const Request& request, const std::string& id) const;
   Response savepoint(const Request& request, const std::string& id) const;
+  Response stopJob(const Request& request, const std::string& id) const;
+  Response jobSource(const Request& request, const std::string& id) const;
 
   JobRegistry& registry_;
   BearerAuth auth_;

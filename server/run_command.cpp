@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "dead_letters.hpp"
 #include "js_graph_builder.hpp"
 #include "lightflus/checkpoint.hpp"
 #include "lightflus/error.hpp"
@@ -117,29 +118,6 @@ class Progress {
 
 std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
-}
-
-// The operator of the metrics that wrote the dead letters of `writer` (a letter's `operator`:
-// the operator's name, or for a source "operator N 'name' (kind)"), or nullptr when no
-// operator, or more than one, has that name (a UDF fused into a chain has no metrics of its
-// own).
-const OperatorMetrics* writerOf(const std::vector<OperatorMetrics>& metrics,
-                                std::string_view writer) {
-  std::string_view name = writer, kind;
-  if (writer.starts_with("operator ") && writer.ends_with(")")) {
-    auto open = writer.find(" '"), close = writer.rfind("' (");
-    if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
-      name = writer.substr(open + 2, close - open - 2);
-      kind = writer.substr(close + 3, writer.size() - close - 4);
-    }
-  }
-  const OperatorMetrics* found = nullptr;
-  for (const auto& m : metrics) {
-    if (m.name != name || (!kind.empty() && m.kind != kind)) continue;
-    if (found) return nullptr;
-    found = &m;
-  }
-  return found;
 }
 
 // What the job dropped, one line per operator that dropped anything: its late elements (no

@@ -136,11 +136,15 @@ actual=$(awk '{ s += $2 } END { print s }' "$tmp/clicks.txt")
 request 204 -X DELETE "$base/v1/jobs/$clicks"
 echo "HTTP ingest: 1003 events in order through the job; malformed NDJSON names its line"
 
-# Credentials in a job's graph never show in its description.
-request 201 --data-binary "@$jobs/secret.ts" "$base/v1/jobs?name=secret"
+# Credentials in a job's graph never show in its description, nor do parameters named like
+# secrets, in `params` or in the graph's record of the parameters the job read.
+request 201 --data-binary "@$jobs/secret.ts" "$base/v1/jobs?name=secret&param.accessKey=AKIA-k3y-value"
 secret=$(json 'd["id"]')
 request 200 "$base/v1/jobs/$secret"
 grep -q 'hunter2' "$tmp/body" && fail "the password shows in the description: $(cat "$tmp/body")"
+grep -q 'AKIA-k3y-value' "$tmp/body" && fail "the accessKey parameter shows in the description: $(cat "$tmp/body")"
+[ "$(json 'd["graph"]["job"]["params"]["accessKey"]')" = '***' ] ||
+  fail "the graph's accessKey parameter is not redacted: $(cat "$tmp/body")"
 [ "$(json '[o["connector"]["password"] for o in d["graph"]["operators"] if o["kind"] == "sink"][0]')" = '***' ] ||
   fail "the password is not redacted: $(cat "$tmp/body")"
 request 204 -X DELETE "$base/v1/jobs/$secret"
@@ -178,7 +182,34 @@ grep -q "lightflus_operator_records_out_per_second{job=\"ticker\",.*operator=\"e
   fail "no rate for 'evens' in /metrics: $(grep per_second "$tmp/body")"
 echo "rates: /v1/jobs and /metrics report records per second"
 
-# SIGTERM: exit 0; a restart lists the jobs and resumes the running one.
+# Uptime, the plan's edges and the source (what the web console shows); stopping a job for good.
+request 201 --data-binary "@$jobs/ticker.ts" "$base/v1/jobs?name=ticker2&param.output=$tmp/ticker2.txt"
+ticker2=$(json 'd["id"]')
+python3 -c "import json; d=json.load(open('$tmp/body')); exit(0 if d['uptimeSeconds'] is not None and d['startedAt'] else 1)" ||
+  fail "a running job without uptime: $(cat "$tmp/body")"
+request 200 "$base/v1/jobs/$ticker2"
+[ "$(json '[(e["exchange"], e["chained"]) for e in d["edges"]]')" != "[]" ] || fail "no plan edges: $(cat "$tmp/body")"
+[ "$(json 'd["language"]')" = ts ] || fail "language: $(cat "$tmp/body")"
+request 200 "$base/v1/jobs/$ticker2/source"
+cmp -s "$tmp/body" "$jobs/ticker.ts" || fail "the source route answered $(head -c 300 "$tmp/body")"
+for _ in $(seq 50); do
+  request 200 "$base/v1/jobs/$ticker2"
+  [ "$(json 'd["recordsOut"]')" -gt 0 ] && break
+  sleep 0.1
+done
+request 200 -X POST "$base/v1/jobs/$ticker2/stop?savepoint=true"
+[ "$(json 'd["status"]')" = stopped ] || fail "stop answered $(cat "$tmp/body")"
+[ -s "$(json 'd["savepoint"]')" ] || fail "stop with a savepoint wrote none: $(cat "$tmp/body")"
+request 200 "$base/v1/jobs/$ticker2"
+[ "$(json 'd["status"]')" = stopped ] || fail "a stopped job is $(cat "$tmp/body")"
+[ "$(json 'd["uptimeSeconds"]')" = None ] || fail "a stopped job has uptime: $(cat "$tmp/body")"
+[ "$(json 'd["recordsOut"]')" -gt 0 ] || fail "a stopped job lost its counters: $(cat "$tmp/body")"
+request 409 -X POST "$base/v1/jobs/$ticker2/stop"
+request 409 -X POST "$base/v1/jobs/$ticker2/savepoint"
+request 404 -X POST "$base/v1/jobs/0000000000000000/stop"
+echo "stop (with a savepoint): the job stays listed as stopped with its counters; 409 when it is not running"
+
+# SIGTERM: exit 0; a restart lists the jobs and resumes the running one (not the stopped one).
 kill -TERM "$daemon"
 status=0
 wait "$daemon" || status=$?
@@ -187,9 +218,11 @@ start_daemon restarted --data-dir "$tmp/data" --time-limit 1 --allow-path "$tmp"
 daemon=$pid
 grep -q '1 jobs resumed' "$tmp/restarted.log" || fail "the ticker was not resumed"
 request 200 "$base/v1/jobs"
-[ "$(json 'len(d["jobs"])')" = 3 ] || fail "after a restart: $(cat "$tmp/body")"
+[ "$(json 'len(d["jobs"])')" = 4 ] || fail "after a restart: $(cat "$tmp/body")"
 request 200 "$base/v1/jobs/$squares"
 [ "$(json 'd["status"]')" = finished ] || fail "squares after a restart: $(cat "$tmp/body")"
+request 200 "$base/v1/jobs/$ticker2"
+[ "$(json 'd["status"]')" = stopped ] || fail "the stopped ticker after a restart: $(cat "$tmp/body")"
 wait_status "$ticker" running
 for _ in $(seq 50); do
   request 200 "$base/v1/jobs/$ticker"
@@ -200,7 +233,7 @@ done
 request 204 -X DELETE "$base/v1/jobs/$ticker"
 request 404 "$base/v1/jobs/$ticker"
 [ ! -e "$tmp/data/jobs/$ticker" ] || fail "DELETE left the job's directory"
-echo "restart: 3 jobs listed, the ticker resumed; DELETE removed it"
+echo "restart: 4 jobs listed, the ticker resumed, the stopped one not; DELETE removed it"
 kill -TERM "$daemon"
 wait "$daemon" || fail "the daemon exited with $? after SIGTERM"
 
@@ -211,6 +244,8 @@ request 401 "$base/v1/jobs"
 request 401 -H 'Authorization: Bearer wrong' "$base/v1/jobs"
 request 401 -H 'Authorization: Bearer s3cre' "$base/metrics"
 request 200 -H 'Authorization: Bearer s3cret' "$base/v1/jobs"
+request 401 -X POST "$base/v1/jobs/0000000000000000/stop"
+request 401 "$base/v1/jobs/0000000000000000/source"
 head -c 5000 /dev/zero | tr '\0' 'x' > "$tmp/big"
 request 413 -H 'Authorization: Bearer s3cret' --data-binary "@$tmp/big" "$base/v1/jobs?name=big"
 # A body far larger than the socket buffers, sent without waiting for 100-continue: the daemon

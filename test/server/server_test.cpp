@@ -1,5 +1,6 @@
 // The daemon's parts without a socket: job names, the token check, atomic files, routing, the
-// Prometheus text, ingest logs and allowed paths. The HTTP server end to end is
+// Prometheus text, ingest logs, allowed paths, dead letters and the job
+// protocol's plan edges. The HTTP server end to end is
 // lightflusd_serve_test.sh.
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -8,8 +9,10 @@
 
 #include "atomic_file.hpp"
 #include "auth.hpp"
+#include "dead_letters.hpp"
 #include "ingest_log.hpp"
 #include "job_process_command.hpp"
+#include "job_protocol.hpp"
 #include "job_registry.hpp"
 #include "prometheus.hpp"
 #include "routes.hpp"
@@ -103,6 +106,47 @@ TEST_CASE("the router answers unknown routes, wrong methods and missing tokens i
   CHECK(router.refuseUnauthorized(request(http::verb::post, "/v1/jobs").base()).has_value());
   CHECK_FALSE(router.refuseUnauthorized(request(http::verb::get, "/healthz").base()));
   CHECK_FALSE(router.refuseUnauthorized(request(http::verb::post, "/v1/jobs", "t0ken").base()));
+}
+
+TEST_CASE("dead letters go to the operator, or the one chain, that wrote them", "[server]") {
+  auto op = [](int id, std::string name, std::string kind) {
+    lightflus::OperatorMetrics m;
+    m.id = id;
+    m.name = std::move(name);
+    m.kind = std::move(kind);
+    return m;
+  };
+  std::vector<lightflus::OperatorMetrics> metrics = {
+      op(0, "file", "source"), op(1, "parse+times ten", "jsChain"), op(2, "sum", "reduce"),
+      op(3, "out", "sink"), op(4, "out", "sink")};
+  CHECK(writerOf(metrics, "operator 0 'file' (source)") == &metrics[0]);
+  CHECK(writerOf(metrics, "sum") == &metrics[2]);
+  CHECK(writerOf(metrics, "times ten") == &metrics[1]);  // fused into a chain
+  CHECK(writerOf(metrics, "out") == nullptr);            // two operators of that name
+  CHECK(writerOf(metrics, "nowhere") == nullptr);
+  auto by_operator = deadLettersByOperator(
+      metrics, {{"operator 0 'file' (source)", 2}, {"times ten", 3}, {"parse", 1}, {"out", 9}});
+  CHECK(by_operator == std::map<int, std::uint64_t>{{0, 2}, {1, 4}});
+}
+
+TEST_CASE("plan edges and dead letter counts cross the job protocol unchanged", "[server]") {
+  std::vector<lightflus::PlanEdge> edges(2);
+  edges[0] = {0, 1, "", "forward", true};
+  edges[1] = {1, 2, "late", "hash", false};
+  rapidjson::Document parsed;
+  parsed.Parse(encodePlanEdges(edges).c_str());
+  auto back = decodePlanEdges(parsed);
+  REQUIRE(back.size() == 2);
+  CHECK((back[0].from == 0 && back[0].to == 1 && back[0].output.empty()));
+  CHECK((back[0].exchange == "forward" && back[0].chained));
+  CHECK((back[1].from == 1 && back[1].to == 2 && back[1].output == "late"));
+  CHECK((back[1].exchange == "hash" && !back[1].chained));
+
+  JobReport report;
+  report.dead_letters = {{"times ten", 3}, {"operator 0 'file' (source)", 1}};
+  rapidjson::Document message;
+  message.Parse(encodeReport(report).c_str());
+  CHECK(decodeReport(message).dead_letters == report.dead_letters);
 }
 
 TEST_CASE("the Prometheus text has one sample per job, operator and counter", "[server]") {
