@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "js_operators.hpp"
+#include "js_process_operator.hpp"
 #include "js_rolling_operator.hpp"
 #include "js_window_operator.hpp"
 #include "lightflus/connectors/file.hpp"
@@ -292,6 +294,13 @@ class Planner {
         streams_[id] = windowed(op, byId(from, op), input(byId(from, op)));
       else
         streams_[id] = chained_rolling_.count(id) ? chainRolling(op) : rolling(op, input(op));
+    } else if (kind == "process") {
+      streams_[id] = process(op, input(op));
+    } else if (kind == "sideOutput") {
+      auto it = side_streams_.find(id);
+      if (it == side_streams_.end())
+        throw ConfigError(describe(op) + ": a side output reads a process() operator");
+      streams_[id] = it->second;
     } else if (kind == "union") {
       streams_[id] = unionOf(op);
     } else if (kind == "sink") {
@@ -497,7 +506,7 @@ class Planner {
     for (const Value* r :
          readers == readers_.end() ? std::vector<const Value*>{} : readers->second) {
       const std::string kind = stringField(*r, "kind");
-      json = json && (kind == "reduce" || kind == "aggregate");
+      json = json && (kind == "reduce" || kind == "aggregate" || kind == "process");
     }
     if (json) json_keyed_.insert(static_cast<int>(intField(key_op, "id")));
     return Stream{
@@ -627,7 +636,8 @@ class Planner {
     if (readers == readers_.end()) return false;
     for (const Value* reader : readers->second) {
       const std::string kind = stringField(*reader, "kind");
-      if (kind == "reduce" || kind == "aggregate" || kind == "window") return true;
+      if (kind == "reduce" || kind == "aggregate" || kind == "window" || kind == "process")
+        return true;
       if ((isStateless(kind) || kind == "assignTimestamps") &&
           needsKeys(static_cast<int>(intField(*reader, "id"))))
         return true;
@@ -723,6 +733,48 @@ class Planner {
                      std::nullopt};
     streams_[last] = result;
     return result;
+  }
+
+  // A keyed process function; the side outputs the job reads become its extra ports.
+  Stream process(const Value& op, const Stream& in) {
+    if (!in.keyed) throw ConfigError(describe(op) + ": process() needs a keyBy before it");
+    const Value& p = op["process"];
+    JsProcessSpec spec;
+    spec.element = static_cast<int>(intField(p, "processElement"));
+    spec.timer = p["onTimer"].isNumber() ? static_cast<int>(p["onTimer"].asInt()) : -1;
+    spec.ttl = p["ttlMs"].isNumber() ? p["ttlMs"].asInt() : 0;
+    spec.json_input = json_keyed_.count(static_cast<int>(op["inputs"][0].asInt())) > 0;
+    std::vector<int> side_ops;
+    if (auto readers = readers_.find(static_cast<int>(intField(op, "id")));
+        readers != readers_.end())
+      for (const Value* r : readers->second)
+        if (stringField(*r, "kind") == "sideOutput") {
+          const std::string tag = stringField(*r, "tag");
+          if (std::find(spec.tags.begin(), spec.tags.end(), tag) == spec.tags.end())
+            spec.tags.push_back(tag);
+          side_ops.push_back(static_cast<int>(intField(*r, "id")));
+        }
+    auto job = job_;
+    const std::size_t sides = spec.tags.size();
+    DataStream<Value> out = attach<Value>(
+        *in.keyed, op, "process",
+        [job, spec, sides](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+          std::vector<detail::Input<Value>*> side_inputs;
+          for (std::size_t i = 1; i <= sides; ++i)
+            side_inputs.push_back(i < outs.size() ? static_cast<detail::Input<Value>*>(outs[i])
+                                                  : nullptr);
+          return std::make_unique<JsProcessOperator>(
+              init, static_cast<detail::Input<Value>*>(outs[0]), std::move(side_inputs), job, spec);
+        },
+        /*hashed=*/true);
+    detail::GraphBuilder b(out.graph());
+    for (const auto& tag : spec.tags) b.template addPort<Value>(out.nodeId(), tag, false);
+    for (int side : side_ops) {
+      const Value& side_op = byId(side, op);
+      side_streams_[side] =
+          Stream{out.getSideOutput(OutputTag<Value>(stringField(side_op, "tag"))), std::nullopt};
+    }
+    return Stream{out, std::nullopt};
   }
 
   // Calls fn(assigner) with the engine's window assigner for `window` (its graph JSON).
@@ -1060,9 +1112,10 @@ class Planner {
   std::map<int, int> consumers_;
   std::map<int, std::vector<const Value*>> readers_;
   std::map<int, std::vector<const Value*>> post_chains_;  // rolling op -> the chain after it
-  std::set<int> absorbed_;         // map/flatMap/filter built by the rolling op before them
-  std::set<int> chained_rolling_;  // rolling ops built with their chain and keyBy
-  std::set<int> json_keyed_;       // keyBys whose values cross as JSON texts
+  std::set<int> absorbed_;              // map/flatMap/filter built by the rolling op before them
+  std::set<int> chained_rolling_;       // rolling ops built with their chain and keyBy
+  std::set<int> json_keyed_;            // keyBys whose values cross as JSON texts
+  std::map<int, Stream> side_streams_;  // sideOutput op -> its process operator's port
   std::set<int> fused_into_next_;
   std::set<int> fused_into_key_by_;  // chain ends built with the keyBy that reads them
   std::set<int> fused_windows_;      // window aggregates built with their chain and keyBy

@@ -32,6 +32,70 @@ int kindCode(const std::string& kind) {
 
 }  // namespace
 
+KeyedArrays toKeyedArrays(JsIsolate& js, ValueConverter& convert, const Batch<KeyedValue>& batch,
+                          bool json_input, std::string& scratch) {
+  v8::Isolate* isolate = js.isolate();
+  const std::size_t n = batch.size();
+  KeyedArrays arrays;
+  // Keys equal to their value (keyBy(w => w)) are not converted twice.
+  arrays.same = v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, n), 0, n);
+  auto* same = static_cast<std::uint8_t*>(arrays.same->Buffer()->GetBackingStore()->Data());
+  std::vector<v8::Local<v8::Value>> keys(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const KeyedValue& kv = batch[i].value;
+    if (!json_input && kv.first == kv.second)
+      same[i] = 1;
+    else
+      keys[i] = convert.toJs(kv.first);
+  }
+  for (auto& k : keys)
+    if (k.IsEmpty()) k = v8::Undefined(isolate);
+  arrays.keys = v8::Array::New(isolate, keys.data(), keys.size());
+  if (!json_input) {
+    arrays.values = convert.toJsArray(
+        batch, 0, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
+    return arrays;
+  }
+  // One JSON.parse for the batch's JSON texts.
+  scratch.clear();
+  scratch.push_back('[');
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i > 0) scratch.push_back(',');
+    scratch += batch[i].value.second.asString();
+  }
+  scratch.push_back(']');
+  bool ascii = true;
+  for (char c : scratch) ascii &= static_cast<unsigned char>(c) < 0x80;
+  v8::Local<v8::String> text =
+      ascii ? v8::String::NewFromOneByte(
+                  isolate, reinterpret_cast<const std::uint8_t*>(scratch.data()),
+                  v8::NewStringType::kNormal, static_cast<int>(scratch.size()))
+                  .ToLocalChecked()
+            : toJsString(isolate, scratch);
+  arrays.values = v8::JSON::Parse(js.context(), text).ToLocalChecked().As<v8::Array>();
+  return arrays;
+}
+
+void unpackValues(JsIsolate& js, ValueConverter& convert, v8::Local<v8::Value> packed,
+                  std::vector<Value>& out) {
+  out.clear();
+  if (!packed->IsArray()) return;
+  v8::Local<v8::Context> context = js.context();
+  v8::Local<v8::Array> parts = packed.As<v8::Array>();
+  v8::Local<v8::Value> first = parts->Get(context, 0).ToLocalChecked();
+  if (parts->Length() == 2) {
+    if (!convert.fromPackedStrings(first.As<v8::String>(),
+                                   parts->Get(context, 1).ToLocalChecked().As<v8::Int32Array>(),
+                                   out))
+      throw Error("internal error: packed strings whose lengths do not add up");
+    return;
+  }
+  Value all = Value::parseJson(toStdString(js.isolate(), first));
+  auto& items = all.asArray();
+  out.insert(out.end(), std::make_move_iterator(items.begin()),
+             std::make_move_iterator(items.end()));
+}
+
 JsRollingCore::JsRollingCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job,
                              JsRollingSpec spec, bool js_keys)
     : init_(init),
@@ -119,33 +183,14 @@ v8::Local<v8::Value> JsRollingCore::call(std::string_view helper,
   return js.call(site_.label(), site_.worker().helper(helper), v8::Undefined(js.isolate()), args);
 }
 
-void JsRollingCore::unpack(v8::Local<v8::Value> packed, ValueConverter& convert,
-                           std::vector<Value>& out) {
-  out.clear();
-  if (!packed->IsArray()) return;
-  JsIsolate& js = site_.worker().js();
-  v8::Local<v8::Context> context = js.context();
-  v8::Local<v8::Array> parts = packed.As<v8::Array>();
-  v8::Local<v8::Value> first = parts->Get(context, 0).ToLocalChecked();
-  if (parts->Length() == 2) {
-    convert.fromPackedStrings(first.As<v8::String>(),
-                              parts->Get(context, 1).ToLocalChecked().As<v8::Int32Array>(), out);
-    return;
-  }
-  Value all = Value::parseJson(toStdString(js.isolate(), first));
-  auto& items = all.asArray();
-  out.insert(out.end(), std::make_move_iterator(items.begin()),
-             std::make_move_iterator(items.end()));
-}
-
 void JsRollingCore::collect(v8::Local<v8::Value> taken, ValueConverter& convert,
                             const Results& results) {
   JsIsolate& js = site_.worker().js();
   v8::Local<v8::Context> context = js.context();
   v8::Local<v8::Array> parts = taken.As<v8::Array>();
   auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
-  unpack(part(0), convert, values_);
-  unpack(part(1), convert, keys_);
+  unpackValues(js, convert, part(0), values_);
+  unpackValues(js, convert, part(1), keys_);
   v8::Local<v8::Int32Array> origins = part(2).As<v8::Int32Array>();
   copyTypedArray(origins, origins_, origins->Length());
   if (origins_.size() != values_.size() || (!keys_.empty() && keys_.size() != values_.size()))
@@ -178,49 +223,11 @@ void JsRollingCore::add(const Batch<KeyedValue>& batch, const Results& results) 
   if (batch.empty()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    // Keys equal to their value (keyBy(w => w)) are not converted twice.
-    const std::size_t n = batch.size();
-    v8::Local<v8::Uint8Array> same = v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, n), 0, n);
-    auto* same_data = static_cast<std::uint8_t*>(same->Buffer()->GetBackingStore()->Data());
-    std::vector<v8::Local<v8::Value>> keys(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const KeyedValue& kv = batch[i].value;
-      if (!spec_.json_input && kv.first == kv.second)
-        same_data[i] = 1;
-      else
-        keys[i] = convert.toJs(kv.first);
-    }
-    for (auto& k : keys)
-      if (k.IsEmpty()) k = v8::Undefined(isolate);
-    v8::Local<v8::Array> values;
-    if (spec_.json_input) {
-      // One JSON.parse for the batch's JSON texts.
-      json_.clear();
-      json_.push_back('[');
-      for (std::size_t i = 0; i < n; ++i) {
-        if (i > 0) json_.push_back(',');
-        json_ += batch[i].value.second.asString();
-      }
-      json_.push_back(']');
-      bool ascii = true;
-      for (char c : json_) ascii &= static_cast<unsigned char>(c) < 0x80;
-      v8::Local<v8::String> text =
-          ascii ? v8::String::NewFromOneByte(
-                      isolate, reinterpret_cast<const std::uint8_t*>(json_.data()),
-                      v8::NewStringType::kNormal, static_cast<int>(json_.size()))
-                      .ToLocalChecked()
-                : toJsString(isolate, json_);
-      values = v8::JSON::Parse(js.context(), text).ToLocalChecked().As<v8::Array>();
-    } else {
-      values = convert.toJsArray(
-          batch, 0, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
-    }
-    addFrom({v8::Array::New(isolate, keys.data(), keys.size()), same, values,
-             v8::Undefined(isolate), v8::Undefined(isolate), v8::False(isolate)},
-            convert, results, [&](std::size_t i) -> Value {
-              const Value& v = batch[i].value.second;
-              return spec_.json_input ? Value::parseJson(v.asString()) : v;
-            });
+    KeyedArrays arrays = toKeyedArrays(js, convert, batch, spec_.json_input, json_);
+    addFrom({arrays.keys, arrays.same, arrays.values, v8::Undefined(isolate),
+             v8::Undefined(isolate), v8::False(isolate)},
+            convert, results,
+            [&](std::size_t i) { return recordOf(batch[i].value.second, spec_.json_input); });
   });
 }
 

@@ -25,6 +25,25 @@
 
 namespace lightflus::js {
 
+/// A keyed batch as JS arrays: keys (undefined where `same`), same[i] = 1 where the key is the
+/// value itself, and the values (with `json_input`, the values are JSON texts, parsed with one
+/// JSON.parse; `scratch` holds the text).
+struct KeyedArrays {
+  v8::Local<v8::Array> keys;
+  v8::Local<v8::Uint8Array> same;
+  v8::Local<v8::Array> values;
+};
+KeyedArrays toKeyedArrays(JsIsolate& js, ValueConverter& convert, const Batch<KeyedValue>& batch,
+                          bool json_input, std::string& scratch);
+/// The record of element `v` of a batch, for a dead letter (a JSON text parsed back).
+inline Value recordOf(const Value& v, bool json_input) {
+  return json_input ? Value::parseJson(v.asString()) : v;
+}
+/// Values packed by the JS helpers' pack(): [joined, Int32Array of lengths] (strings) or
+/// [JSON text of the array]; replaces `out`.
+void unpackValues(JsIsolate& js, ValueConverter& convert, v8::Local<v8::Value> packed,
+                  std::vector<Value>& out);
+
 /// What a rolling operator computes (from the job's graph).
 struct JsRollingSpec {
   int reduce = -1;  ///< the reduce UDF, or -1 for an aggregate
@@ -69,7 +88,6 @@ class JsRollingCore {
   void addFrom(std::vector<v8::Local<v8::Value>> args, ValueConverter& convert,
                const Results& results, Record&& record);
   void collect(v8::Local<v8::Value> taken, ValueConverter& convert, const Results& results);
-  void unpack(v8::Local<v8::Value> packed, ValueConverter& convert, std::vector<Value>& out);
 
   detail::OperatorInit init_;
   JsCallSite site_;

@@ -787,3 +787,183 @@ TEST_CASE("rolling reduce and window state survive a snapshot and a restore at a
     if (line.starts_with("count ")) counts.push_back(line);
   CHECK(counts == std::vector<std::string>(4, "count 750"));
 }
+
+// keyBy(...).process(fn): state, timers, side outputs and TTL in V8 (JsProcessOperator).
+TEST_CASE("a keyed process function keeps state, fires event-time timers and writes side outputs",
+          "[js][job][process]") {
+  const int parallelism = GENERATE(1, 2);
+  CAPTURE(parallelism);
+  auto out = run(R"(
+    import { ExecutionContext, Generator, OutputTag, Stdout, WatermarkStrategy } from "lightflus";
+    const sevens = new OutputTag<string>("sevens");
+    const ctx = ExecutionContext.new("process");
+    const counted = ctx.fromSource(Generator.sequence(1, 3000))
+      .assignTimestamps((n: number) => 1000 * n, WatermarkStrategy.forMonotonousTimestamps())
+      .keyBy((n: number) => `k${n % 3}`)
+      .process({
+        processElement(n: number, c, out) {
+          const count = c.state.value<number>("count");
+          count.update((count.value() ?? 0) + 1);
+          c.state.list<number>("times").add(c.timestamp()!);
+          c.state.map<string, number>("last").put("n", n);
+          if (n % 100 === 0) c.timerService().registerEventTimeTimer(c.timestamp()! + 5000);
+          if (n % 7 === 0) c.output(sevens, `seven ${n}`);
+          out.collect(`count ${c.getCurrentKey()} ${count.value()}`);
+        },
+        onTimer(t: number, c, out) {
+          // Every element up to t has arrived once the watermark passed t (monotonous times).
+          const upTo = c.state.list<number>("times").get().filter((x) => x <= t).length;
+          out.collect(`timer ${c.getCurrentKey()} ${t} ${upTo} ${c.timeDomain()} ${c.state.map("last").contains("n")}`);
+        },
+      });
+    counted.sink(Stdout.new());
+    counted.getSideOutput(sevens).sink(Stdout.new());
+    ctx.execute();
+  )",
+                 "process.ts", parallelism);
+  std::vector<std::string> expected;
+  std::map<int, int> per_key;
+  for (int n = 1; n <= 3000; ++n) {
+    expected.push_back(fmt::format("count k{} {}", n % 3, ++per_key[n % 3]));
+    if (n % 7 == 0) expected.push_back(fmt::format("seven {}", n));
+    if (n % 100 == 0) {
+      int up_to = 0;
+      for (int m = 1; m <= std::min(3000, n + 5); ++m) up_to += m % 3 == n % 3;
+      expected.push_back(fmt::format("timer k{} {} {} event true", n % 3, 1000 * n + 5000, up_to));
+    }
+  }
+  std::sort(expected.begin(), expected.end());
+  CHECK(sortedStrings(out) == expected);
+}
+
+TEST_CASE("a process function's failures: dead letters for elements, the job for timers",
+          "[js][job][process][errors]") {
+  DeadLetters dead;
+  JsJobOptions options = dead.options();
+  auto out = run(R"(
+    const ctx = ExecutionContext.new("bad");
+    ctx.fromSource(Generator.sequence(1, 10))
+      .keyBy((n) => n % 2)
+      .process((n, c, out) => {
+        out.collect(`before ${n}`);
+        if (n === 5) throw new Error("cannot process 5");
+        out.collect(`after ${n}`);
+      })
+      .sink(Stdout.new());
+    ctx.execute();
+  )",
+                 "bad.js", 1, options);
+  std::vector<std::string> expected;
+  for (int n = 1; n <= 10; ++n)
+    if (n != 5) {
+      expected.push_back(fmt::format("before {}", n));
+      expected.push_back(fmt::format("after {}", n));
+    }
+  std::sort(expected.begin(), expected.end());
+  CHECK(sortedStrings(out) == expected);  // the failing element's outputs are dropped
+  REQUIRE(dead.lines.size() == 1);
+  CHECK_THAT(dead.lines[0], Catch::Contains("cannot process 5"));
+
+  try {
+    run(R"(
+      const ctx = ExecutionContext.new("bad timer");
+      ctx.fromSource(Generator.sequence(1, 10))
+        .keyBy((n) => n % 2)
+        .process({
+          processElement(n, c, out) { c.timerService().registerEventTimeTimer(n); },
+          onTimer(t, c, out) { throw new Error("boom at " + t); },
+        })
+        .name("timers")
+        .sink(Stdout.new());
+      ctx.execute();
+    )",
+        "bad_timer.js", 1, options);
+    FAIL("no error");
+  } catch (const JobFailedError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("operator 'timers'") && Catch::Contains("boom at"));
+  }
+}
+
+TEST_CASE("process state expires after its TTL without writes", "[js][job][process]") {
+  // Each element spins 30 ms after writing: with a 10 ms TTL the next element finds the state
+  // gone, with a minute it finds every earlier write.
+  auto job = [](int ttl_ms) {
+    return fmt::format(R"(
+      const ctx = ExecutionContext.new("ttl");
+      ctx.fromSource(Generator.sequence(1, 5))
+        .keyBy(() => "k")
+        .process((n, c, out) => {{
+          const s = c.state.value("count");
+          const next = (s.value() ?? 0) + 1;
+          s.update(next);
+          out.collect(next);
+          const until = Date.now() + 30;
+          while (Date.now() < until) {{}}
+        }}, {{ ttl: {} }})
+        .sink(Stdout.new());
+      ctx.execute();
+    )",
+                       ttl_ms);
+  };
+  CHECK(sortedStrings(run(job(10), "ttl.js")) == std::vector<std::string>(5, "1"));
+  CHECK(sortedStrings(run(job(60000), "ttl.js")) ==
+        std::vector<std::string>{"1", "2", "3", "4", "5"});
+}
+
+TEST_CASE("process state and timers survive a snapshot and a restore at another parallelism",
+          "[js][job][process][snapshot]") {
+  const std::string source = R"(
+    export default function (ctx: ExecutionContext) {
+      ctx.fromSource(Generator.sequence(1, 3000).ratePerSecond(3000)).parallelism(2)
+        .keyBy((n: number) => `k${n % 4}`)
+        .process({
+          processElement(n: number, c, out) {
+            const sum = c.state.value<number>("sum");
+            sum.update((sum.value() ?? 0) + n);
+            // One event-time timer per key, far in the future: it fires at the end of the
+            // input (the source's watermarks follow the wall clock).
+            c.timerService().registerEventTimeTimer(8.64e15);
+          },
+          onTimer(t: number, c, out) {
+            out.collect(`sum ${c.getCurrentKey()} ${c.state.value<number>("sum").value()}`);
+          },
+        })
+        .name("sums")
+        .sink(Stdout.new());
+    }
+  )";
+  auto job = JsJob::load(source, {.file_name = "process_snapshot.ts"});
+  auto build = [&](std::vector<CollectResult<Value>>& results) {
+    JsGraphOptions options;
+    options.sink_override = [&results](const Value&) -> SinkFactory<Value> {
+      auto state = results.emplace_back().state_;
+      return [state] { return std::make_unique<CollectSink<Value>>(state); };
+    };
+    return JsGraphBuilder(job, options).build();
+  };
+  std::vector<CollectResult<Value>> first_results;
+  ExecutionContext first = build(first_results);
+  ExecutionOptions options;
+  options.parallelism = 2;
+  JobHandle running = first.start(options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto snapshot = std::make_shared<Snapshot>(running.triggerCheckpoint());
+  running.cancel();
+  running.wait();
+  REQUIRE(snapshot->operators.size() > 0);
+
+  std::vector<CollectResult<Value>> results;
+  ExecutionContext second = build(results);
+  options.parallelism = 1;
+  options.restore = snapshot;
+  second.execute(options);
+  std::vector<std::string> lines;
+  for (const auto& r : results)
+    for (const auto& v : r.values()) lines.emplace_back(v.asString());
+  std::sort(lines.begin(), lines.end());
+  std::vector<std::int64_t> sums(4, 0);
+  for (int n = 1; n <= 3000; ++n) sums[n % 4] += n;
+  std::vector<std::string> expected;
+  for (int k = 0; k < 4; ++k) expected.push_back(fmt::format("sum k{} {}", k, sums[k]));
+  CHECK(lines == expected);
+}

@@ -19,6 +19,8 @@ import { StdoutSink } from "./connectors/stdout";
 import type { ExecutionContext, OperatorFields } from "./context";
 import { ConfigError, describeValue, requireInteger, requireNonEmptyString } from "./errors";
 import type { AggregateConfig, OperatorKind } from "./graph";
+import { type KeyedProcessFunction, OutputTag, type ProcessOptions } from "./process";
+import { toMilliseconds } from "./time";
 import { registerUdf } from "./udf";
 import { toWatermarkConfig, type WatermarkOptions, type WatermarkStrategy } from "./watermark";
 import { type IWindow, toWindowConfig, type WindowSpec } from "./window";
@@ -176,6 +178,45 @@ export class KeyedDataflow<K, T> extends Dataflow<T> {
     return new KeyedDataflow<K, R>(this.ctx_, addAggregate(this.ctx_, this.id_, fn, true, false));
   }
 
+  /**
+   * Runs a keyed process function: per element `processElement(value, ctx, out)` with the key's
+   * state (`ctx.state.value(name)`, `list`, `map`), timers (`ctx.timerService()`) and side
+   * outputs (`ctx.output(tag, value)`); `onTimer(time, ctx, out)` when a timer fires. A plain
+   * function `(value, ctx, out) => ...` works when no timers are needed.
+   */
+  process<O>(
+    fn: KeyedProcessFunction<K, T, O> | ((value: T, ctx: import("./process").KeyedProcessContext<K>, out: import("./process").Collector<O>) => void),
+    options: ProcessOptions = {},
+  ): ProcessedDataflow<O> {
+    let element: number;
+    let timer: number | null = null;
+    if (typeof fn === "function") {
+      element = registerUdf(fn, "process()");
+    } else if (fn !== null && typeof fn === "object" && typeof fn.processElement === "function") {
+      element = registerUdf(fn.processElement.bind(fn), "process(): processElement");
+      if (fn.onTimer !== undefined) {
+        if (typeof fn.onTimer !== "function") {
+          throw new ConfigError(`process(): onTimer must be a function, got ${describeValue(fn.onTimer)}`);
+        }
+        timer = registerUdf(fn.onTimer.bind(fn), "process(): onTimer");
+      }
+    } else {
+      throw new ConfigError(
+        `process() expects { processElement(value, ctx, out), onTimer?(time, ctx, out) } or a function, got ${describeValue(fn)}`,
+      );
+    }
+    if (options === null || typeof options !== "object") {
+      throw new ConfigError(`process(): options must be an object such as { ttl: Time.minutes(10) }, got ${describeValue(options)}`);
+    }
+    const ttlMs = options.ttl === undefined ? null : toMilliseconds(options.ttl, "process(): ttl");
+    if (ttlMs === 0) throw new ConfigError("process(): ttl must be longer than 0 ms");
+    const op = this.ctx_.addOperator("process", [this.id_], {
+      process: { processElement: element, onTimer: timer, ttlMs },
+      keyed: true,
+    });
+    return new ProcessedDataflow<O>(this.ctx_, op.id);
+  }
+
   /** Cuts each key's elements into windows: `.window(TumblingWindow.of(Time.seconds(5)))`. */
   window(window: WindowSpec | IWindow): WindowedDataflow<K, T> {
     const config = toWindowConfig(window, "window()");
@@ -201,6 +242,18 @@ export class WindowedDataflow<K, T> extends Dataflow<T> {
   aggregate<A, R>(fn: AggregateFunction<T, A, R>): Dataflow<R> {
     const window = this.ctx_.operator(this.id_).window;
     return new Dataflow<R>(this.ctx_, addAggregate(this.ctx_, this.id_, fn, true, window?.type === "session"));
+  }
+}
+
+/** The main output of a process function; its side outputs come from `getSideOutput(tag)`. */
+export class ProcessedDataflow<T> extends Dataflow<T> {
+  /** The elements the process function sent to `tag` with `ctx.output(tag, value)`. */
+  getSideOutput<X>(tag: OutputTag<X>): Dataflow<X> {
+    if (!(tag instanceof OutputTag)) {
+      throw new ConfigError(`getSideOutput() expects an OutputTag, got ${describeValue(tag)}`);
+    }
+    const op = this.ctx_.addOperator("sideOutput", [this.id_], { tag: tag.id }, `side output '${tag.id}'`);
+    return new Dataflow<X>(this.ctx_, op.id);
   }
 }
 

@@ -48,6 +48,10 @@ declare global {
   type Mysql<T> = api.Mysql<T>;
   const MysqlConnectionOptionsBuilder: typeof api.MysqlConnectionOptionsBuilder;
   type MysqlConnectionOptionsBuilder = api.MysqlConnectionOptionsBuilder;
+  const OutputTag: typeof api.OutputTag;
+  type OutputTag<T> = api.OutputTag<T>;
+  const ProcessedDataflow: typeof api.ProcessedDataflow;
+  type ProcessedDataflow<T> = api.ProcessedDataflow<T>;
   const Redis: typeof api.Redis;
   type Redis<V> = api.Redis<V>;
   const RollingFileSink: typeof api.RollingFileSink;

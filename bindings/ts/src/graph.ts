@@ -20,6 +20,8 @@ export type OperatorKind =
   | "window"
   | "assignTimestamps"
   | "union"
+  | "process"
+  | "sideOutput"
   | "sink";
 
 /** A source or sink configuration: `type` names the connector, the rest are its options. */
@@ -60,6 +62,13 @@ export interface AggregateConfig {
   merge: number | null;
 }
 
+/** The UDFs and options of a process operator. */
+export interface ProcessConfig {
+  processElement: number;
+  onTimer: number | null;
+  ttlMs: number | null;
+}
+
 /** One operator of the logical graph. Fields other than the first five depend on `kind`. */
 export interface OperatorNode {
   id: number;
@@ -78,8 +87,12 @@ export interface OperatorNode {
   watermark?: WatermarkConfig;
   /** aggregate. */
   aggregate?: AggregateConfig;
-  /** reduce, aggregate, window: true when the input was partitioned by keyBy. */
+  /** reduce, aggregate, window, process: true when the input was partitioned by keyBy. */
   keyed?: boolean;
+  /** process: its UDFs (onTimer null when not given) and the state TTL (null: none). */
+  process?: ProcessConfig;
+  /** sideOutput: the OutputTag's name. */
+  tag?: string;
 }
 
 /** What `execute()` submits to the host. */

@@ -5,7 +5,27 @@
  * Lightflus engine, which runs it (see docs/js-graph.md for the contract with the engine).
  */
 export { ExecutionContext } from "./context";
-export { Dataflow, KeyedDataflow, WindowedDataflow, DataflowSink, type AggregateFunction } from "./dataflow";
+export {
+  Dataflow,
+  KeyedDataflow,
+  WindowedDataflow,
+  ProcessedDataflow,
+  DataflowSink,
+  type AggregateFunction,
+} from "./dataflow";
+export {
+  OutputTag,
+  type Collector,
+  type ValueState,
+  type ListState,
+  type MapState,
+  type KeyedStateStore,
+  type TimerService,
+  type KeyedProcessContext,
+  type OnTimerContext,
+  type KeyedProcessFunction,
+  type ProcessOptions,
+} from "./process";
 export { Time, type Duration, type ITime } from "./time";
 export { WindowSpec, TumblingWindow, SlidingWindow, SessionWindow, FixedWindow, type IWindow } from "./window";
 export { WatermarkStrategy, type WatermarkOptions } from "./watermark";

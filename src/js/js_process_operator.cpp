@@ -1,0 +1,309 @@
+#include "js_process_operator.hpp"
+
+#include <v8-array-buffer.h>
+#include <v8-typed-array.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+
+#include "lightflus/state.hpp"
+#include "strings.hpp"
+
+namespace lightflus::js {
+
+namespace {
+
+std::int64_t nextStateId() {
+  static std::atomic<std::int64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+v8::Local<v8::Number> number(v8::Isolate* isolate, double v) {
+  return v8::Number::New(isolate, v);
+}
+
+double jsTime(Timestamp t) {
+  if (t == kMinTimestamp) return -std::numeric_limits<double>::infinity();
+  if (t == kMaxTimestamp) return std::numeric_limits<double>::infinity();
+  return static_cast<double>(t);
+}
+
+std::vector<std::int64_t> times(const Value& v) {
+  std::vector<std::int64_t> out;
+  if (v.isArray())
+    for (const auto& t : v.asArray()) out.push_back(t.isNumber() ? t.asInt() : 0);
+  return out;
+}
+
+}  // namespace
+
+JsProcessOperator::JsProcessOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
+                                     std::vector<detail::Input<Value>*> sides,
+                                     std::shared_ptr<JsJob> job, JsProcessSpec spec)
+    : detail::OneInputOperator<KeyedValue, Value>(init, out),
+      site_(std::move(job), init.operator_name),
+      spec_(std::move(spec)),
+      sides_(std::move(sides)),
+      side_buffers_(sides_.size()),
+      id_(nextStateId()) {}
+
+template <class Body>
+void JsProcessOperator::inIsolate(Body&& body) {
+  detail::guarded(init_.operator_name, [&] {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::HandleScope handles(js.isolate());
+    v8::TryCatch try_catch(js.isolate());
+    ValueConverter convert(js.isolate(), js.context());
+    ensureState(convert);
+    body(js, convert);
+  });
+}
+
+void JsProcessOperator::open() {
+  site_.open();
+  // Restored processing-time timers need registering before any element arrives.
+  if (!restored_.empty()) {
+    inIsolate([](JsIsolate&, ValueConverter&) {});
+    flush();
+  }
+}
+
+void JsProcessOperator::close() {
+  if (state_worker_ != nullptr) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::HandleScope handles(js.isolate());
+    v8::TryCatch try_catch(js.isolate());
+    v8::Local<v8::Value> args[] = {number(js.isolate(), static_cast<double>(id_))};
+    try {
+      js.call(site_.label(), site_.worker().helper("processDrop"), v8::Undefined(js.isolate()),
+              args);
+    } catch (const std::exception&) {
+      // The isolate is going away with the job anyway.
+    }
+    state_worker_ = nullptr;
+  }
+  site_.close();
+}
+
+void JsProcessOperator::ensureState(ValueConverter& convert) {
+  JsWorker& worker = site_.current();
+  if (state_worker_ == &worker) return;
+  if (state_worker_ != nullptr)
+    throw Error("internal error: the process state is in another thread's isolate");
+  JsIsolate& js = worker.js();
+  v8::Isolate* isolate = js.isolate();
+  v8::Local<v8::Context> context = js.context();
+  v8::Local<v8::Object> spec = v8::Object::New(isolate);
+  auto set = [&](const char* name, v8::Local<v8::Value> v) {
+    spec->Set(context, toJsString(isolate, name), v).Check();
+  };
+  set("element", number(isolate, spec_.element));
+  set("timer", number(isolate, spec_.timer));
+  set("ttl", number(isolate, static_cast<double>(spec_.ttl)));
+  std::vector<v8::Local<v8::Value>> tags;
+  for (const auto& tag : spec_.tags) tags.push_back(toJsString(isolate, tag));
+  set("tags", v8::Array::New(isolate, tags.data(), tags.size()));
+  v8::Local<v8::Value> args[] = {number(isolate, static_cast<double>(id_)), spec};
+  js.call(site_.label(), worker.helper("processNew"), v8::Undefined(isolate), args);
+  state_worker_ = &worker;
+  if (restored_.empty()) return;
+  std::vector<v8::Local<v8::Value>> keys, states, event_times, processing_times, written;
+  auto array = [&](const std::vector<std::int64_t>& ts) {
+    std::vector<v8::Local<v8::Value>> items;
+    for (auto t : ts) items.push_back(number(isolate, static_cast<double>(t)));
+    return v8::Array::New(isolate, items.data(), items.size()).As<v8::Value>();
+  };
+  for (const auto& k : restored_) {
+    keys.push_back(convert.toJs(k.key));
+    states.push_back(convert.toJs(k.state));
+    event_times.push_back(array(k.event_times));
+    processing_times.push_back(array(k.processing_times));
+    written.push_back(number(isolate, static_cast<double>(k.written)));
+  }
+  restored_.clear();
+  auto list = [&](std::vector<v8::Local<v8::Value>>& v) {
+    return v8::Array::New(isolate, v.data(), v.size()).As<v8::Value>();
+  };
+  collect(call("processRestore", {list(keys), list(states), list(event_times),
+                                  list(processing_times), list(written)}),
+          convert);
+}
+
+v8::Local<v8::Value> JsProcessOperator::call(std::string_view helper,
+                                             std::vector<v8::Local<v8::Value>> args) {
+  JsIsolate& js = site_.worker().js();
+  args.insert(args.begin(), number(js.isolate(), static_cast<double>(id_)));
+  return js.call(site_.label(), site_.worker().helper(helper), v8::Undefined(js.isolate()), args);
+}
+
+void JsProcessOperator::collect(v8::Local<v8::Value> taken, ValueConverter& convert) {
+  JsIsolate& js = site_.worker().js();
+  v8::Local<v8::Context> context = js.context();
+  v8::Local<v8::Array> parts = taken.As<v8::Array>();
+  auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
+  unpackValues(js, convert, part(0), values_);
+  v8::Local<v8::Float64Array> times = part(1).As<v8::Float64Array>();
+  copyTypedArray(times, times_, times->Length());
+  v8::Local<v8::Uint8Array> ports = part(2).As<v8::Uint8Array>();
+  copyTypedArray(ports, ports_, ports->Length());
+  if (times_.size() != values_.size() || ports_.size() != values_.size())
+    throw Error("internal error: a process call returned " + std::to_string(values_.size()) +
+                " outputs and " + std::to_string(times_.size()) + " times");
+  for (std::size_t i = 0; i < values_.size(); ++i) {
+    const double t = times_[i];
+    const Timestamp ts = std::isnan(t) ? kMinTimestamp : static_cast<Timestamp>(t);
+    Element<Value> e{std::move(values_[i]), ts};
+    if (ports_[i] == 0)
+      buffer_.push_back(std::move(e));
+    else if (ports_[i] <= side_buffers_.size())
+      side_buffers_[ports_[i] - 1].push_back(std::move(e));
+  }
+  v8::Local<v8::Array> timers = part(3).As<v8::Array>();
+  for (std::uint32_t i = 0, n = timers->Length(); i < n; ++i) {
+    auto t =
+        static_cast<Timestamp>(timers->Get(context, i).ToLocalChecked().As<v8::Number>()->Value());
+    init_.services->registerProcessingTimer(t, [this](Timestamp at) {
+      fire(at, true);
+      flush();
+    });
+  }
+}
+
+void JsProcessOperator::flush() {
+  emitChunked(buffer_, init_.batch_size, [&](Batch<Value>& b) { emit(b); });
+  for (std::size_t i = 0; i < sides_.size(); ++i) {
+    if (side_buffers_[i].empty()) continue;
+    if (sides_[i] != nullptr) sides_[i]->processBatch(side_buffers_[i]);
+    side_buffers_[i].clear();
+  }
+}
+
+void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
+  countIn(batch.size());
+  if (batch.empty()) return;
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
+    v8::Isolate* isolate = js.isolate();
+    KeyedArrays arrays = toKeyedArrays(js, convert, batch, spec_.json_input, json_);
+    const std::size_t n = batch.size();
+    v8::Local<v8::Float64Array> times =
+        v8::Float64Array::New(v8::ArrayBuffer::New(isolate, n * sizeof(double)), 0, n);
+    auto* data = static_cast<double*>(times->Buffer()->GetBackingStore()->Data());
+    for (std::size_t i = 0; i < n; ++i)
+      data[i] = batch[i].timestamp == kMinTimestamp ? std::numeric_limits<double>::quiet_NaN()
+                                                    : static_cast<double>(batch[i].timestamp);
+    std::size_t from = 0;
+    for (;;) {
+      try {
+        collect(call("processAdd", {arrays.keys, arrays.same, arrays.values, times,
+                                    number(isolate, static_cast<double>(from))}),
+                convert);
+        return;
+      } catch (const UserCodeError& error) {
+        std::size_t failed = site_.failedElement(error);  // throws unless dead-lettering
+        collect(call("processTakeBefore", {}), convert);
+        site_.deadLetter(recordOf(batch[failed].value.second, spec_.json_input));
+        from = failed + 1;
+      }
+    }
+  });
+  flush();
+  batch.clear();
+}
+
+void JsProcessOperator::fire(Timestamp up_to, bool processing) {
+  if (state_worker_ == nullptr && restored_.empty()) return;  // no state, no timers
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
+    v8::Isolate* isolate = js.isolate();
+    try {
+      collect(call("processFire",
+                   {number(isolate, jsTime(up_to)), v8::Boolean::New(isolate, processing)}),
+              convert);
+    } catch (const UserCodeError& error) {
+      site_.failedElement(error);  // a timer has no record: this throws
+      throw detail::OperatorFailure(init_.operator_name, error.what());
+    }
+  });
+}
+
+void JsProcessOperator::processWatermark(Timestamp w) {
+  fire(w, false);
+  flush();
+  out_->processWatermark(w);
+  for (auto* side : sides_)
+    if (side) side->processWatermark(w);
+}
+
+void JsProcessOperator::processIdle() {
+  out_->processIdle();
+  for (auto* side : sides_)
+    if (side) side->processIdle();
+}
+
+void JsProcessOperator::processBarrier(std::uint64_t id) {
+  out_->processBarrier(id);
+  for (auto* side : sides_)
+    if (side) side->processBarrier(id);
+}
+
+void JsProcessOperator::endInput() {
+  fire(kMaxTimestamp, false);
+  flush();
+  out_->endInput();
+  for (auto* side : sides_)
+    if (side) side->endInput();
+}
+
+void JsProcessOperator::snapshot(StateWriter& w) {
+  std::vector<RestoredKey> keys = restored_;
+  if (state_worker_ != nullptr) {
+    inIsolate([&](JsIsolate& js, ValueConverter& convert) {
+      v8::Local<v8::Context> context = js.context();
+      v8::Local<v8::Array> parts = call("processSnapshot", {}).As<v8::Array>();
+      std::vector<Value> columns[5];
+      for (std::uint32_t c = 0; c < 5; ++c) {
+        v8::Local<v8::Array> column = parts->Get(context, c).ToLocalChecked().As<v8::Array>();
+        convert.fromJsArray(column, column->Length(), columns[c]);
+      }
+      for (std::size_t i = 0; i < columns[0].size(); ++i) {
+        RestoredKey k;
+        k.key = std::move(columns[0][i]);
+        k.state = std::move(columns[1][i]);
+        k.event_times = times(columns[2][i]);
+        k.processing_times = times(columns[3][i]);
+        k.written = columns[4][i].isNumber() ? columns[4][i].asInt() : 0;
+        keys.push_back(std::move(k));
+      }
+    });
+  }
+  w.writeSize(keys.size());
+  for (const auto& k : keys) {
+    w.write(k.key);
+    w.write(k.state);
+    w.write(k.event_times);
+    w.write(k.processing_times);
+    w.write(k.written);
+  }
+}
+
+void JsProcessOperator::restore(const detail::OperatorRestore& r) {
+  for (const auto& bytes : r.previous) {
+    if (bytes.empty()) continue;
+    StateReader reader(bytes);
+    auto n = reader.readSize();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      RestoredKey k;
+      k.key = reader.read<Value>();
+      k.state = reader.read<Value>();
+      k.event_times = reader.read<std::vector<std::int64_t>>();
+      k.processing_times = reader.read<std::vector<std::int64_t>>();
+      k.written = reader.read<std::int64_t>();
+      if (detail::ownsKey(k.key, std::hash<Value>{}, r.subtask, r.parallelism, r.max_parallelism))
+        restored_.push_back(std::move(k));
+    }
+  }
+}
+
+}  // namespace lightflus::js

@@ -1,0 +1,78 @@
+// Keyed process functions of TypeScript jobs (`keyBy(...).process(fn)`): per-key value, list and
+// map state, event-time and processing-time timers, side outputs and state TTL, all kept in the
+// isolate of the task's thread (js_process_helpers.hpp). One call into JavaScript per batch
+// processes every element; results cross back packed, with their timestamps and output ports.
+//
+// Event-time timers fire when the watermark passes them (before the watermark goes on) and
+// all remaining ones at the end of a bounded input; processing-time timers fire by the wall
+// clock while the job runs. Outputs of processElement carry the element's timestamp, outputs
+// of onTimer the timer's time. Snapshots hold each key's state (Values), its timers and its
+// last write time, restorable by key group at another parallelism.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "js_rolling_operator.hpp"
+
+namespace lightflus::js {
+
+/// What a process operator runs (from the job's graph).
+struct JsProcessSpec {
+  int element = -1;               ///< processElement
+  int timer = -1;                 ///< onTimer, or -1
+  std::int64_t ttl = 0;           ///< state TTL in ms, 0: none
+  std::vector<std::string> tags;  ///< side outputs read by the job: port i + 1 is tags[i]
+  bool json_input = false;        ///< the values are JSON texts (see JsChainKeyByOperator)
+};
+
+class JsProcessOperator final : public detail::OneInputOperator<KeyedValue, Value> {
+ public:
+  JsProcessOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
+                    std::vector<detail::Input<Value>*> sides, std::shared_ptr<JsJob> job,
+                    JsProcessSpec spec);
+
+  bool stateful() const override { return true; }
+  bool threadBound() const override { return true; }
+  void open() override;
+  void close() override;
+  void processBatch(Batch<KeyedValue>& batch) override;
+  void processWatermark(Timestamp w) override;
+  void processIdle() override;
+  void processBarrier(std::uint64_t id) override;
+  void endInput() override;
+  void snapshot(StateWriter& w) override;
+  void restore(const detail::OperatorRestore& r) override;
+
+ private:
+  struct RestoredKey {
+    Value key, state;
+    std::vector<std::int64_t> event_times, processing_times;
+    std::int64_t written = 0;
+  };
+
+  template <class Body>
+  void inIsolate(Body&& body);
+  void ensureState(ValueConverter& convert);
+  v8::Local<v8::Value> call(std::string_view helper, std::vector<v8::Local<v8::Value>> args);
+  // Routes a helper's results to the outputs' buffers, registers new processing-time timers.
+  void collect(v8::Local<v8::Value> taken, ValueConverter& convert);
+  void fire(Timestamp up_to, bool processing);
+  void flush();
+
+  JsCallSite site_;
+  JsProcessSpec spec_;
+  std::vector<detail::Input<Value>*> sides_;
+  std::vector<Batch<Value>> side_buffers_;
+  const std::int64_t id_;
+  JsWorker* state_worker_ = nullptr;
+  std::vector<RestoredKey> restored_;
+  std::vector<Value> values_;
+  std::vector<double> times_;
+  std::vector<std::uint8_t> ports_;
+  std::string json_;
+};
+
+}  // namespace lightflus::js
