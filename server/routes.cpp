@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "console.hpp"
 #include "dead_letters.hpp"
 #include "lightflus/error.hpp"
 #include "prometheus.hpp"
@@ -488,6 +489,9 @@ Router::Router(JobRegistry& registry, BearerAuth auth)
   };
   routes_ = {
       {http::verb::get, "/healthz", false, plain(&Router::health)},
+      // The web console's files hold no data: they load without the token, then ask for it.
+      {http::verb::get, "/", false, plain(&Router::consoleIndex)},
+      {http::verb::get, "/console/{id}", false, with_id(&Router::consoleAsset)},
       {http::verb::get, "/metrics", true, plain(&Router::metrics)},
       {http::verb::get, "/v1/jobs", true, plain(&Router::listJobs)},
       {http::verb::post, "/v1/jobs", true, plain(&Router::createJob)},
@@ -569,6 +573,14 @@ Response Router::dispatch(const Request& request) const {
 
 Response Router::health(const Request&) const {
   return jsonResponse(http::status::ok, R"({"status":"ok"})");
+}
+
+Response Router::consoleIndex(const Request& request) const {
+  return consoleFile(request, "index.html");
+}
+
+Response Router::consoleAsset(const Request& request, const std::string& name) const {
+  return consoleFile(request, name);
 }
 
 Response Router::metrics(const Request&) const {

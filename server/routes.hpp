@@ -1,6 +1,7 @@
 // The REST API of lightflusd: one routing table, one handler per route.
 //
-//   GET    /healthz         liveness (the only route open without the token)
+//   GET    /healthz         liveness (open without the token, like the console's files)
+//   GET    /                the web console (console.hpp), and its files at /console/NAME
 //   GET    /metrics         Prometheus text: per job and operator counters
 //   GET    /v1/jobs         every job, with status and counters
 //   POST   /v1/jobs         submit a job: its source as the body (?name=&parallelism=&param.K=V)
@@ -67,6 +68,8 @@ class Router {
   Response savepoint(const Request& request, const std::string& id) const;
   Response stopJob(const Request& request, const std::string& id) const;
   Response jobSource(const Request& request, const std::string& id) const;
+  Response consoleIndex(const Request& request) const;
+  Response consoleAsset(const Request& request, const std::string& name) const;
 
   JobRegistry& registry_;
   BearerAuth auth_;

@@ -127,6 +127,8 @@ int serve(const ServeOptions& options) {
   std::fprintf(stderr, "lightflusd: listening on http://%s:%u (data dir %s, %zu jobs resumed)\n",
                endpoint.address().to_string().c_str(), static_cast<unsigned>(endpoint.port()),
                options.data_dir.c_str(), resumed);
+  std::fprintf(stderr, "lightflusd: web console at http://%s:%u/\n",
+               endpoint.address().to_string().c_str(), static_cast<unsigned>(endpoint.port()));
   std::fflush(stderr);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -1,7 +1,7 @@
 // The daemon's parts without a socket: job names, the token check, atomic files, routing, the
-// Prometheus text, ingest logs, allowed paths, dead letters and the job
-// protocol's plan edges. The HTTP server end to end is
-// lightflusd_serve_test.sh.
+// web console's files, the Prometheus text, ingest logs, allowed paths, dead letters and the job
+// protocol's plan edges. The HTTP server end to end is lightflusd_serve_test.sh, the console in
+// a browser console_test.js.
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +9,7 @@
 
 #include "atomic_file.hpp"
 #include "auth.hpp"
+#include "console.hpp"
 #include "dead_letters.hpp"
 #include "ingest_log.hpp"
 #include "job_process_command.hpp"
@@ -106,6 +107,50 @@ TEST_CASE("the router answers unknown routes, wrong methods and missing tokens i
   CHECK(router.refuseUnauthorized(request(http::verb::post, "/v1/jobs").base()).has_value());
   CHECK_FALSE(router.refuseUnauthorized(request(http::verb::get, "/healthz").base()));
   CHECK_FALSE(router.refuseUnauthorized(request(http::verb::post, "/v1/jobs", "t0ken").base()));
+}
+
+TEST_CASE("the console's files load without the token, typed, revalidated by ETag", "[server]") {
+  TempDir dir;
+  JobRegistry registry(dir.path, 10, lightflus::server::RunOptions{});
+  Router router(registry, BearerAuth("t0ken"));
+
+  Response page = router.handle(request(http::verb::get, "/"));
+  CHECK(page.result() == http::status::ok);
+  CHECK(page[http::field::content_type] == "text/html; charset=utf-8");
+  CHECK(page[http::field::cache_control] == "no-cache");
+  CHECK(page["Content-Security-Policy"].find("script-src 'self'") != boost::string_view::npos);
+  CHECK(page.body().find("/console/app.js") != std::string::npos);
+  CHECK_FALSE(router.refuseUnauthorized(request(http::verb::get, "/").base()));
+  CHECK_FALSE(router.refuseUnauthorized(request(http::verb::get, "/console/app.js").base()));
+
+  Response script = router.handle(request(http::verb::get, "/console/app.js"));
+  CHECK(script.result() == http::status::ok);
+  CHECK(script[http::field::content_type] == "text/javascript; charset=utf-8");
+  CHECK(router.handle(request(http::verb::get, "/console/style.css"))[http::field::content_type] ==
+        "text/css; charset=utf-8");
+  const std::string etag(script[http::field::etag]);
+  REQUIRE(etag.size() > 2);
+  CHECK(etag.front() == '"');
+  Request again = request(http::verb::get, "/console/app.js");
+  again.set(http::field::if_none_match, "\"other\", " + etag);
+  Response unchanged = router.handle(again);
+  CHECK(unchanged.result() == http::status::not_modified);
+  CHECK(unchanged.body().empty());
+
+  CHECK(router.handle(request(http::verb::get, "/console/missing.js")).result() ==
+        http::status::not_found);
+  CHECK(router.handle(request(http::verb::get, "/console/..")).result() == http::status::not_found);
+  // The API behind the page still wants the token.
+  CHECK(router.handle(request(http::verb::get, "/v1/jobs/abc/source")).result() ==
+        http::status::unauthorized);
+  CHECK(router.handle(request(http::verb::post, "/v1/jobs/abc/stop")).result() ==
+        http::status::unauthorized);
+  CHECK(router.handle(request(http::verb::post, "/v1/jobs/abc/stop", "t0ken")).result() ==
+        http::status::not_found);
+  CHECK(router.handle(request(http::verb::get, "/v1/jobs/abc/source", "t0ken")).result() ==
+        http::status::not_found);
+  CHECK(contentTypeOf("favicon.svg") == "image/svg+xml");
+  CHECK(contentTypeOf("data.bin") == "application/octet-stream");
 }
 
 TEST_CASE("dead letters go to the operator, or the one chain, that wrote them", "[server]") {
