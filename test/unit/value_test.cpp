@@ -15,7 +15,11 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <catch2/catch.hpp>
+
+#include <random>
 
 #include "lightflus/error.hpp"
 
@@ -402,4 +406,113 @@ TEST_CASE("a Value prints as JSON through operator<< and fmt", "[value]") {
   CHECK(os.str() == R"([1,"a",null,2.5])");
   CHECK(fmt::format("{}", v) == R"([1,"a",null,2.5])");
   CHECK(fmt::format("<{:>5}>", Value(true)) == "< true>");
+}
+
+namespace {
+
+// The reference: what rapidjson::Writer writes for a Value.
+void referenceJson(rapidjson::Writer<rapidjson::StringBuffer>& w, const lightflus::Value& v) {
+  using lightflus::Value;
+  switch (v.type()) {
+    case Value::Type::Null:
+      w.Null();
+      break;
+    case Value::Type::Bool:
+      w.Bool(v.asBool());
+      break;
+    case Value::Type::Int:
+      w.Int64(v.asInt());
+      break;
+    case Value::Type::Double:
+      if (std::isfinite(v.asDouble()))
+        w.Double(v.asDouble());
+      else
+        w.Null();
+      break;
+    case Value::Type::String:
+      w.String(v.asString().data(), static_cast<rapidjson::SizeType>(v.asString().size()));
+      break;
+    case Value::Type::Array:
+      w.StartArray();
+      for (const auto& item : v.asArray()) referenceJson(w, item);
+      w.EndArray();
+      break;
+    case Value::Type::Object:
+      w.StartObject();
+      for (const auto& [k, m] : v.asObject()) {
+        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+        referenceJson(w, m);
+      }
+      w.EndObject();
+      break;
+  }
+}
+
+lightflus::Value randomValue(std::mt19937_64& rng, int depth) {
+  using lightflus::Value;
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); };
+  auto text = [&] {
+    std::string s;
+    const int n = pick(12);
+    for (int i = 0; i < n; ++i) {
+      switch (pick(6)) {
+        case 0:
+          s.push_back(static_cast<char>(pick(0x20)));
+          break;  // control characters
+        case 1:
+          s.push_back(pick(2) ? '"' : '\\');
+          break;
+        case 2:
+          s += "\xC3\xA9";
+          break;  // é
+        case 3:
+          s += "\xF0\x9F\x98\x80";
+          break;  // an emoji
+        default:
+          s.push_back(static_cast<char>(0x20 + pick(0x5F)));
+      }
+    }
+    return s;
+  };
+  switch (depth > 3 ? pick(5) : pick(7)) {
+    case 0:
+      return Value();
+    case 1:
+      return Value(pick(2) == 1);
+    case 2:
+      return Value(static_cast<std::int64_t>(rng()));
+    case 3: {
+      const double choices[] = {0.1,          -0.0,
+                                1.0,          1e21,
+                                1e-7,         123456.789,
+                                5e-324,       std::numeric_limits<double>::max(),
+                                std::nan(""), static_cast<double>(rng()) / 3.0};
+      return Value(choices[pick(10)]);
+    }
+    case 4:
+      return Value(text());
+    case 5: {
+      Value a = Value::array();
+      for (int i = pick(4); i > 0; --i) a.push(randomValue(rng, depth + 1));
+      return a;
+    }
+    default: {
+      Value o = Value::object();
+      for (int i = pick(4); i > 0; --i) o[text()] = randomValue(rng, depth + 1);
+      return o;
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("toJson writes byte for byte what rapidjson's Writer writes", "[value][json]") {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 5000; ++i) {
+    lightflus::Value v = randomValue(rng, 0);
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    referenceJson(writer, v);
+    REQUIRE(v.toJson() == std::string(buffer.GetString(), buffer.GetSize()));
+  }
 }
