@@ -512,12 +512,15 @@
           const answer = await api.request("POST", `${path}/stop`);
           notice(`Job '${job.name}' is ${answer.status}.`);
         } else {
+          // No more polls of a job that is about to vanish (each would end in a 404).
+          poller.stop();
           await api.request("DELETE", path);
           notice(`Job '${job.name}' was deleted.`);
           location.hash = "#/";
         }
       } catch (e) {
         if (!(e instanceof AuthError)) notice(`${verb} failed: ${e.message}`, true);
+        if (kind === "delete") poller.start(() => this.poll());
       } finally {
         button.disabled = false;
       }

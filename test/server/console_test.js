@@ -157,6 +157,7 @@ class Browser {
     this.nextId = 1;
     this.pending = new Map();
     this.listeners = [];
+    this.pages = [];
     this.buffer = "";
     child.stdio[4].setEncoding("utf8");
     child.stdio[4].on("data", (chunk) => this.receive(chunk));
@@ -215,6 +216,7 @@ class Browser {
     const { targetId } = await this.send("Target.createTarget", { url: "about:blank" });
     const { sessionId } = await this.send("Target.attachToTarget", { targetId, flatten: true });
     const page = new Page(this, sessionId);
+    this.pages.push(page);
     this.listeners.push((message) => {
       if (message.sessionId === sessionId) page.onEvent(message);
     });
@@ -291,7 +293,6 @@ class Page {
       }
       await sleep(100);
     }
-    await this.screenshot("failure");
     throw new Error(`waited ${timeoutMs} ms for ${what} (${expression} was ${JSON.stringify(last)}); ` +
                     `page text: ${await this.text("body").catch(() => "?")}`);
   }
@@ -550,13 +551,27 @@ async function token(browser) {
 
 // ---------------------------------------------------------------------------------------------
 
+// Runs a scenario; on failure, a screenshot of each page it opened (console-failure-NAME-N.png).
+async function scenario(browser, name, fn) {
+  const first = browser.pages.length;
+  try {
+    await fn(browser);
+  } catch (e) {
+    for (const [i, page] of browser.pages.slice(first).entries()) {
+      await page.screenshot(`failure-${name}-${i + 1}`);
+      if (page.problems.length) log(`page ${i + 1} reported: ${page.problems.join(" | ")}`);
+    }
+    throw e;
+  }
+}
+
 async function main() {
   const started = Date.now();
   let browser;
   try {
     browser = await Browser.launch();
-    await submitWatchStop(browser);
-    await token(browser);
+    await scenario(browser, "jobs", submitWatchStop);
+    await scenario(browser, "token", token);
     log(`all passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${artifactDir}`);
   } catch (e) {
     for (const file of fs.readdirSync(tmp).filter((f) => f.endsWith(".log"))) {
