@@ -816,6 +816,10 @@ class Planner {
     const bool reduce = stringField(op, "kind") == "reduce";
     spec.reduce = reduce ? static_cast<int>(intField(op, "udf")) : -1;
     if (!reduce) spec.aggregate = aggregateUdfs(op);
+    if (op["windowFunction"].isNumber()) {
+      spec.window_fn = static_cast<int>(op["windowFunction"].asInt());
+      spec.window_flat = op["windowFunctionFlat"].isBool() && op["windowFunctionFlat"].asBool();
+    }
     return spec;
   }
 
@@ -892,10 +896,33 @@ class Planner {
                         reduce ? AggregateUdfs{} : aggregateUdfs(op));
     const Value& w = window_op["window"];
     Duration lateness(w["allowedLatenessMs"].isNumber() ? w["allowedLatenessMs"].asInt() : 0);
+    if (!op["windowFunction"].isNumber()) {
+      DataStream<Value> out = withAssigner(window_op, w, [&](auto assigner) {
+        return in.keyed->keyBy(KeyOfPair{})
+            .window(assigner)
+            .allowedLateness(lateness)
+            .aggregate(fn);
+      });
+      return Stream{named(out, op), std::nullopt};
+    }
+    // With a window function (session windows here): the engine's aggregate with a function of
+    // the key and the window; process() returns several outputs, flattened after it.
+    const int window_fn = static_cast<int>(op["windowFunction"].asInt());
+    const bool flat = op["windowFunctionFlat"].isBool() && op["windowFunctionFlat"].asBool();
     DataStream<Value> out = withAssigner(window_op, w, [&](auto assigner) {
-      return in.keyed->keyBy(KeyOfPair{}).window(assigner).allowedLateness(lateness).aggregate(fn);
+      return in.keyed->keyBy(KeyOfPair{})
+          .window(assigner)
+          .allowedLateness(lateness)
+          .aggregate(fn, [fn, window_fn](const Value& key, const auto& window, Value result) {
+            return fn.applyWindow(window_fn, key, window.start, window.end, std::move(result));
+          });
     });
-    return Stream{named(out, op), std::nullopt};
+    out = named(out, op);
+    if (flat)
+      out = out.flatMap(
+                   [](const Value& v) { return v.isArray() ? v.asArray() : std::vector<Value>{}; })
+                .name(stringField(op, "name") + " outputs");
+    return Stream{out, std::nullopt};
   }
 
   Stream releaseWindow(const Value& window_op, const Stream& in) {

@@ -63,9 +63,9 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
     // [outputs, keys, same], keys and same as in keys() but over the chain's outputs.
     // Keys that differ from their element are listed in order, the others marked in same.
     // When every output is a string they come packed (see packStrings) in [3] and [4].
-    // With `json`, the outputs go as JSON texts (packed): the readers across the exchange are
-    // JavaScript operators that parse a whole batch with one JSON.parse. Keys that are all
-    // strings come packed in [5] and [6] (each undefined when not packed).
+    // With `json`, the outputs and every key go as JSON texts (packed), for key-group blocks
+    // (js_blocks.hpp). Keys that are all strings come packed in [5] and [6] (each undefined
+    // when not packed).
     chainKeys(chain, udf, input, origins, json) {
       const out = chain(input, origins);
       const f = udfs[udf], n = out.length, keys = [], same = new Uint8Array(n);
@@ -73,7 +73,14 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       for (let i = 0; i < n; i++) {
         at(i);
         const k = f(out[i]);
-        if (k === out[i] && !json) same[i] = 1; else keys.push(k);
+        if (json) {
+          const t = JSON.stringify(k);
+          keys.push(t === undefined ? "null" : t);
+        } else if (k === out[i]) {
+          same[i] = 1;
+        } else {
+          keys.push(k);
+        }
       }
       pos.outputLength = n;
       let packed;
@@ -126,9 +133,9 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       for (let i = 0; i < n; i++) { at(i); a = udfs[add](values[i], a); pos.acc = a; }
       return a;
     },
-    call(udf, a, b) {
+    call(udf, a, b, c) {
       begin(udf, "call", []);
-      return udfs[udf](a, b);
+      return udfs[udf](a, b, c);
     },
   };
 }))js";

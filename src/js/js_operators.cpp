@@ -148,6 +148,56 @@ Value JsWindowFunction::getResult(const JsWindowAccumulator& acc) const {
   return result;
 }
 
+Value JsWindowFunction::applyWindow(int udf, const Value& key, Timestamp start, Timestamp end,
+                                    Value result) const {
+  JsCallSite& site = this->site();
+  Value out;
+  detail::guarded(operator_name_, [&] {
+    JsIsolate& js = site.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::HandleScope handles(isolate);
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, js.context());
+    v8::Local<v8::Value> window_args[] = {v8::Number::New(isolate, static_cast<double>(start)),
+                                          v8::Number::New(isolate, static_cast<double>(end))};
+    v8::Local<v8::Value> window;
+    if (!site.worker()
+             .helper("TimeWindow")
+             ->NewInstance(js.context(), 2, window_args)
+             .ToLocal(&window))
+      throw Error("internal error: cannot make a TimeWindow");
+    v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf), convert.toJs(key), window,
+                                   convert.toJs(result)};
+    try {
+      v8::Local<v8::Value> r =
+          js.call(site.label(), site.worker().helper("call"), v8::Undefined(isolate), args);
+      // An iterable result (window process()) goes as an array; the planner flattens it.
+      if (!r->IsArray() && r->IsObject() && !r->IsNull()) {
+        v8::Local<v8::Value> from_args[] = {r};
+        v8::Local<v8::Object> array_ctor = js.context()
+                                               ->Global()
+                                               ->Get(js.context(), toJsString(isolate, "Array"))
+                                               .ToLocalChecked()
+                                               .As<v8::Object>();
+        v8::Local<v8::Value> from;
+        if (array_ctor->Get(js.context(), toJsString(isolate, "from")).ToLocal(&from) &&
+            from->IsFunction() && r->IsObject() &&
+            !r.As<v8::Object>()
+                 ->Get(js.context(), v8::Symbol::GetIterator(isolate))
+                 .ToLocalChecked()
+                 ->IsUndefined())
+          r = js.call(site.label(), from.As<v8::Function>(), array_ctor, from_args);
+      }
+      out = convert.fromJs(r);
+    } catch (const UserCodeError& error) {
+      site.failedElement(error);  // throws unless dead-lettering; a result has no record
+      throw detail::OperatorFailure(operator_name_, error.what());
+    }
+  });
+  return out;
+}
+
 void JsWindowFunction::merge(JsWindowAccumulator& acc, const JsWindowAccumulator& other) const {
   JsWindowAccumulator b = other;
   fold(acc);

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "js_blocks.hpp"
 #include "js_job.hpp"
 #include "js_value.hpp"
 #include "lightflus/datastream.hpp"
@@ -307,10 +308,9 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
 /// JsKeyByOperator inside this one, which find the failing element (dead letters, positions);
 /// the chain's UDFs then run twice for the elements before it.
 ///
-/// With `json_values`, the values it emits are the JSON texts of the outputs (string Values):
-/// for readers across the exchange that are JavaScript operators told so (JsRollingOperator
-/// with `json_input`), which parse a batch of them with one JSON.parse. Objects then cross
-/// without becoming Value trees.
+/// With `json_values`, it emits key-group blocks (js_blocks.hpp) instead of elements: for
+/// readers across the exchange that are JavaScript operators told so (`json_input`), which
+/// parse a batch of blocks with one JSON.parse. Elements then cross without becoming Values.
 class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedValue> {
  public:
   JsChainKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
@@ -322,7 +322,8 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
         kinds_(kinds),
         key_udf_(key_udf),
         json_values_(json_values),
-        json_out_(out),
+        blocks_(init.max_parallelism),
+        json_out_(out, init.max_parallelism),
         step_keys_(stepInit(init), json_values ? &json_out_ : out, job, key_udf),
         step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
 
@@ -363,12 +364,16 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     return step;
   }
 
-  // The step-by-step path's end with json_values: each value as its JSON text.
+  // The step-by-step path's end with json_values: the elements as key-group blocks.
   class JsonTextOutput final : public detail::Input<KeyedValue> {
    public:
-    explicit JsonTextOutput(detail::Input<KeyedValue>* out) : out_(out) {}
+    JsonTextOutput(detail::Input<KeyedValue>* out, int max_parallelism)
+        : out_(out), blocks_(max_parallelism) {}
     void processBatch(Batch<KeyedValue>& batch) override {
-      for (auto& e : batch) e.value.second = Value(e.value.second.toJson());
+      for (auto& e : batch)
+        blocks_.add(e.value.first.toJson(), e.value.second.toJson(), e.timestamp);
+      batch.clear();
+      blocks_.take(batch);
       out_->processBatch(batch);
     }
     void processWatermark(Timestamp w) override { out_->processWatermark(w); }
@@ -378,6 +383,7 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
 
    private:
     detail::Input<KeyedValue>* out_;
+    KeyGroupBlocks blocks_;
   };
 
   // The fast path; false when a UDF threw (nothing was emitted).
@@ -411,6 +417,30 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
     v8::Local<v8::Array> outputs = part(0).As<v8::Array>();
     const std::size_t count = outputs->Length();
+    if (json_values_) {
+      if (!part(3)->IsString() || !part(5)->IsString() ||
+          !convert.packedUtf8(part(3).As<v8::String>(), part(4).As<v8::Int32Array>(), texts_,
+                              ends_) ||
+          !convert.packedUtf8(part(5).As<v8::String>(), part(6).As<v8::Int32Array>(), key_texts_,
+                              key_ends_) ||
+          ends_.size() != count || key_ends_.size() != count)
+        throw Error("internal error: a keyBy did not return its outputs and keys as JSON texts");
+      std::size_t at = 0, key_at = 0;
+      for (std::size_t j = 0; j < count; ++j) {
+        std::size_t origin = 0;
+        if (origins_needed)
+          origin = static_cast<std::size_t>(origins->Get(context, static_cast<std::uint32_t>(j))
+                                                .ToLocalChecked()
+                                                .As<v8::Number>()
+                                                ->Value());
+        blocks_.add(std::string_view(key_texts_).substr(key_at, key_ends_[j] - key_at),
+                    std::string_view(texts_).substr(at, ends_[j] - at), batch[origin].timestamp);
+        at = ends_[j];
+        key_at = key_ends_[j];
+      }
+      blocks_.take(this->buffer_);
+      return true;
+    }
     values_.clear();
     if (!part(3)->IsString() || !convert.fromPackedStrings(part(3).As<v8::String>(),
                                                            part(4).As<v8::Int32Array>(), values_)) {
@@ -446,6 +476,9 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
   std::vector<std::string> kinds_;
   int key_udf_;
   bool json_values_;
+  KeyGroupBlocks blocks_;
+  std::string texts_, key_texts_;
+  std::vector<std::size_t> ends_, key_ends_;
   JsonTextOutput json_out_;
   JsKeyByOperator<Value> step_keys_;
   JsChainOperator<Value> step_chain_;
@@ -578,6 +611,8 @@ class JsWindowFunction {
   }
   Value getResult(const JsWindowAccumulator& acc) const;
   void merge(JsWindowAccumulator& acc, const JsWindowAccumulator& other) const;
+  /// The window function `udf(key, window, result)` (a TimeWindow of [start, end)).
+  Value applyWindow(int udf, const Value& key, Timestamp start, Timestamp end, Value result) const;
   /// No pre-aggregation before the keyBy exchange (detail/combine.hpp) for JS windows yet: a JS
   /// aggregate may have no merge(), and folding partials in JS is not measured yet.
   bool combinable() const { return false; }

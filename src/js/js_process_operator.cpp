@@ -182,18 +182,20 @@ void JsProcessOperator::flush() {
 }
 
 void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
-  countIn(batch.size());
   if (batch.empty()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    KeyedArrays arrays = toKeyedArrays(js, convert, batch, spec_.json_input, json_);
-    const std::size_t n = batch.size();
-    v8::Local<v8::Float64Array> times =
-        v8::Float64Array::New(v8::ArrayBuffer::New(isolate, n * sizeof(double)), 0, n);
-    auto* data = static_cast<double*>(times->Buffer()->GetBackingStore()->Data());
-    for (std::size_t i = 0; i < n; ++i)
-      data[i] = batch[i].timestamp == kMinTimestamp ? std::numeric_limits<double>::quiet_NaN()
-                                                    : static_cast<double>(batch[i].timestamp);
+    KeyedArrays arrays = toKeyedArrays(site_.worker(), convert, batch, spec_.json_input, json_);
+    countIn(arrays.count);
+    v8::Local<v8::Float64Array> times = arrays.times;
+    if (times.IsEmpty()) {
+      const std::size_t n = batch.size();
+      times = v8::Float64Array::New(v8::ArrayBuffer::New(isolate, n * sizeof(double)), 0, n);
+      auto* data = static_cast<double*>(times->Buffer()->GetBackingStore()->Data());
+      for (std::size_t i = 0; i < n; ++i)
+        data[i] = batch[i].timestamp == kMinTimestamp ? std::numeric_limits<double>::quiet_NaN()
+                                                      : static_cast<double>(batch[i].timestamp);
+    }
     std::size_t from = 0;
     for (;;) {
       try {
@@ -204,7 +206,12 @@ void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
       } catch (const UserCodeError& error) {
         std::size_t failed = site_.failedElement(error);  // throws unless dead-lettering
         collect(call("processTakeBefore", {}), convert);
-        site_.deadLetter(recordOf(batch[failed].value.second, spec_.json_input));
+        site_.deadLetter(
+            spec_.json_input
+                ? convert.fromJs(
+                      arrays.values->Get(js.context(), static_cast<std::uint32_t>(failed))
+                          .ToLocalChecked())
+                : batch[failed].value.second);
         from = failed + 1;
       }
     }

@@ -25,6 +25,24 @@ constexpr std::string_view kRollingHelpers = R"js((function (lf, h) {
   const KIND_NAMES = ["map", "flatMap", "filter"];
   const states = new Map();
 
+  // Key-group blocks (js_blocks.hpp), parsed: their elements as [keys, same (all 0), values,
+  // Float64Array of timestamps (NaN: none)].
+  h.unblock = (blocks) => {
+    let n = 0;
+    for (let b = 0; b < blocks.length; b++) n += blocks[b].v.length;
+    const keys = new Array(n), values = new Array(n), times = new Float64Array(n);
+    let i = 0;
+    for (let b = 0; b < blocks.length; b++) {
+      const k = blocks[b].k, v = blocks[b].v, t = blocks[b].t;
+      for (let j = 0; j < v.length; j++, i++) {
+        keys[i] = k[j];
+        values[i] = v[j];
+        times[i] = t[j] === null ? NaN : t[j];
+      }
+    }
+    return [keys, new Uint8Array(n), values, times];
+  };
+
   h.rollingNew = (id, spec) => {
     states.set(id, { spec, accs: new Map(), out: [], json: false, keys: [], origins: [],
                      mark: 0, pending: undefined, wantKeys: false });

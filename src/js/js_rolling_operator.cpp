@@ -5,6 +5,7 @@
 #include <v8-typed-array.h>
 
 #include <atomic>
+#include <cmath>
 #include <unordered_map>
 
 #include "lightflus/state.hpp"
@@ -32,18 +33,49 @@ int kindCode(const std::string& kind) {
 
 }  // namespace
 
-KeyedArrays toKeyedArrays(JsIsolate& js, ValueConverter& convert, const Batch<KeyedValue>& batch,
+KeyedArrays toKeyedArrays(JsWorker& worker, ValueConverter& convert, const Batch<KeyedValue>& batch,
                           bool json_input, std::string& scratch) {
+  JsIsolate& js = worker.js();
   v8::Isolate* isolate = js.isolate();
+  v8::Local<v8::Context> context = js.context();
   const std::size_t n = batch.size();
   KeyedArrays arrays;
+  if (json_input) {
+    // One JSON.parse for the batch's blocks.
+    scratch.clear();
+    scratch.push_back('[');
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i > 0) scratch.push_back(',');
+      scratch += batch[i].value.second.asString();
+    }
+    scratch.push_back(']');
+    bool ascii = true;
+    for (char c : scratch) ascii &= static_cast<unsigned char>(c) < 0x80;
+    v8::Local<v8::String> text =
+        ascii ? v8::String::NewFromOneByte(
+                    isolate, reinterpret_cast<const std::uint8_t*>(scratch.data()),
+                    v8::NewStringType::kNormal, static_cast<int>(scratch.size()))
+                    .ToLocalChecked()
+              : toJsString(isolate, scratch);
+    v8::Local<v8::Value> blocks[] = {v8::JSON::Parse(context, text).ToLocalChecked()};
+    v8::Local<v8::Array> parts = js.call("lightflus key-group blocks", worker.helper("unblock"),
+                                         v8::Undefined(isolate), blocks)
+                                     .As<v8::Array>();
+    auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
+    arrays.keys = part(0).As<v8::Array>();
+    arrays.same = part(1).As<v8::Uint8Array>();
+    arrays.values = part(2).As<v8::Array>();
+    arrays.times = part(3).As<v8::Float64Array>();
+    arrays.count = arrays.values->Length();
+    return arrays;
+  }
   // Keys equal to their value (keyBy(w => w)) are not converted twice.
   arrays.same = v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, n), 0, n);
   auto* same = static_cast<std::uint8_t*>(arrays.same->Buffer()->GetBackingStore()->Data());
   std::vector<v8::Local<v8::Value>> keys(n);
   for (std::size_t i = 0; i < n; ++i) {
     const KeyedValue& kv = batch[i].value;
-    if (!json_input && kv.first == kv.second)
+    if (kv.first == kv.second)
       same[i] = 1;
     else
       keys[i] = convert.toJs(kv.first);
@@ -51,28 +83,9 @@ KeyedArrays toKeyedArrays(JsIsolate& js, ValueConverter& convert, const Batch<Ke
   for (auto& k : keys)
     if (k.IsEmpty()) k = v8::Undefined(isolate);
   arrays.keys = v8::Array::New(isolate, keys.data(), keys.size());
-  if (!json_input) {
-    arrays.values = convert.toJsArray(
-        batch, 0, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
-    return arrays;
-  }
-  // One JSON.parse for the batch's JSON texts.
-  scratch.clear();
-  scratch.push_back('[');
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i > 0) scratch.push_back(',');
-    scratch += batch[i].value.second.asString();
-  }
-  scratch.push_back(']');
-  bool ascii = true;
-  for (char c : scratch) ascii &= static_cast<unsigned char>(c) < 0x80;
-  v8::Local<v8::String> text =
-      ascii ? v8::String::NewFromOneByte(
-                  isolate, reinterpret_cast<const std::uint8_t*>(scratch.data()),
-                  v8::NewStringType::kNormal, static_cast<int>(scratch.size()))
-                  .ToLocalChecked()
-            : toJsString(isolate, scratch);
-  arrays.values = v8::JSON::Parse(js.context(), text).ToLocalChecked().As<v8::Array>();
+  arrays.values = convert.toJsArray(
+      batch, 0, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
+  arrays.count = n;
   return arrays;
 }
 
@@ -220,14 +233,26 @@ void JsRollingCore::addFrom(std::vector<v8::Local<v8::Value>> args, ValueConvert
 }
 
 void JsRollingCore::add(const Batch<KeyedValue>& batch, const Results& results) {
+  last_count_ = 0;
   if (batch.empty()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    KeyedArrays arrays = toKeyedArrays(js, convert, batch, spec_.json_input, json_);
+    KeyedArrays arrays = toKeyedArrays(site_.worker(), convert, batch, spec_.json_input, json_);
+    last_count_ = arrays.count;
+    if (spec_.json_input) {
+      std::vector<double> times;
+      copyTypedArray(arrays.times, times, arrays.count);
+      block_times_.clear();
+      for (double t : times)
+        block_times_.push_back(std::isnan(t) ? kMinTimestamp : static_cast<Timestamp>(t));
+    }
     addFrom({arrays.keys, arrays.same, arrays.values, v8::Undefined(isolate),
-             v8::Undefined(isolate), v8::False(isolate)},
-            convert, results,
-            [&](std::size_t i) { return recordOf(batch[i].value.second, spec_.json_input); });
+             v8::Undefined(isolate), v8::Boolean::New(isolate, js_keys_)},
+            convert, results, [&](std::size_t i) -> Value {
+              if (!spec_.json_input) return batch[i].value.second;
+              return convert.fromJs(
+                  arrays.values->Get(js.context(), static_cast<std::uint32_t>(i)).ToLocalChecked());
+            });
   });
 }
 

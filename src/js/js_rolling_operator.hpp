@@ -26,19 +26,18 @@
 namespace lightflus::js {
 
 /// A keyed batch as JS arrays: keys (undefined where `same`), same[i] = 1 where the key is the
-/// value itself, and the values (with `json_input`, the values are JSON texts, parsed with one
-/// JSON.parse; `scratch` holds the text).
+/// value itself, and the values. With `json_input` the batch holds key-group blocks
+/// (js_blocks.hpp), parsed with one JSON.parse (`scratch` holds the text); `times` then has
+/// their elements' timestamps (NaN: none) and `count` says how many there are.
 struct KeyedArrays {
   v8::Local<v8::Array> keys;
   v8::Local<v8::Uint8Array> same;
   v8::Local<v8::Array> values;
+  v8::Local<v8::Float64Array> times;
+  std::size_t count = 0;
 };
-KeyedArrays toKeyedArrays(JsIsolate& js, ValueConverter& convert, const Batch<KeyedValue>& batch,
+KeyedArrays toKeyedArrays(JsWorker& worker, ValueConverter& convert, const Batch<KeyedValue>& batch,
                           bool json_input, std::string& scratch);
-/// The record of element `v` of a batch, for a dead letter (a JSON text parsed back).
-inline Value recordOf(const Value& v, bool json_input) {
-  return json_input ? Value::parseJson(v.asString()) : v;
-}
 /// Values packed by the JS helpers' pack(): [joined, Int32Array of lengths] (strings) or
 /// [JSON text of the array]; replaces `out`.
 void unpackValues(JsIsolate& js, ValueConverter& convert, v8::Local<v8::Value> packed,
@@ -78,6 +77,11 @@ class JsRollingCore {
   void snapshot(StateWriter& w);
   void restore(const detail::OperatorRestore& r);
 
+  /// During add() with key-group blocks: the timestamps of the elements in them, and after it
+  /// how many there were.
+  const std::vector<Timestamp>& blockTimes() const { return block_times_; }
+  std::size_t lastCount() const { return last_count_; }
+
  private:
   template <class Body>
   void inIsolate(Body&& body);
@@ -99,7 +103,23 @@ class JsRollingCore {
   std::vector<Value> values_, keys_;
   std::vector<std::int32_t> origins_;
   std::string json_;  // the JSON array of a json_input batch
+  std::vector<Timestamp> block_times_;
+  std::size_t last_count_ = 0;
 };
+
+/// appendResults for key-group blocks: timestamps from `times`, keys from `keys`.
+template <class Out>
+void appendBlockResults(const std::vector<Timestamp>& times, std::vector<Value>& values,
+                        std::vector<Value>& keys, const std::vector<std::int32_t>& origins,
+                        Batch<Out>& out) {
+  for (std::size_t j = 0; j < values.size(); ++j) {
+    const Timestamp t = times[static_cast<std::size_t>(origins[j])];
+    if constexpr (std::is_same_v<Out, KeyedValue>)
+      out.push_back(Element<KeyedValue>{KeyedValue{std::move(keys[j]), std::move(values[j])}, t});
+    else
+      out.push_back(Element<Value>{std::move(values[j]), t});
+  }
+}
 
 /// Elements of `batch` as the outputs `values` (with `keys`, or the key of their input) with
 /// the timestamps of the inputs `origins` name.
@@ -130,7 +150,9 @@ class JsRollingOperator final : public detail::OneInputOperator<KeyedValue, Out>
   JsRollingOperator(const detail::OperatorInit& init, detail::Input<Out>* out,
                     std::shared_ptr<JsJob> job, JsRollingSpec spec)
       : detail::OneInputOperator<KeyedValue, Out>(init, out),
-        core_(init, std::move(job), std::move(spec), /*js_keys=*/false) {}
+        blocks_(spec.json_input),
+        core_(init, std::move(job), std::move(spec),
+              /*js_keys=*/spec.json_input && std::is_same_v<Out, KeyedValue>) {}
 
   bool stateful() const override { return true; }
   bool threadBound() const override { return true; }
@@ -140,17 +162,22 @@ class JsRollingOperator final : public detail::OneInputOperator<KeyedValue, Out>
   void restore(const detail::OperatorRestore& r) override { core_.restore(r); }
 
   void processBatch(Batch<KeyedValue>& batch) override {
-    this->countIn(batch.size());
+    if (!blocks_) this->countIn(batch.size());
     if (batch.empty()) return;
     core_.add(batch, [&](std::vector<Value>& values, std::vector<Value>& keys,
                          const std::vector<std::int32_t>& origins) {
-      appendResults(batch, values, keys, origins, this->buffer_);
+      if (blocks_)
+        appendBlockResults(core_.blockTimes(), values, keys, origins, this->buffer_);
+      else
+        appendResults(batch, values, keys, origins, this->buffer_);
     });
+    if (blocks_) this->countIn(core_.lastCount());
     emitChunked(this->buffer_, this->init_.batch_size, [&](Batch<Out>& b) { this->emit(b); });
     batch.clear();
   }
 
  private:
+  const bool blocks_;  // the input is key-group blocks
   JsRollingCore core_;
 };
 

@@ -229,8 +229,8 @@ void appendUtf8(const std::uint16_t* units, std::size_t n, std::string& out) {
 
 }  // namespace
 
-bool ValueConverter::fromPackedStrings(v8::Local<v8::String> joined,
-                                       v8::Local<v8::Int32Array> lengths, std::vector<Value>& out) {
+bool ValueConverter::packedUtf8(v8::Local<v8::String> joined, v8::Local<v8::Int32Array> lengths,
+                                std::string& text, std::vector<std::size_t>& ends) {
   const int total = joined->Length();
   const std::size_t n = lengths->Length();
   lengths_.resize(n);
@@ -241,19 +241,17 @@ bool ValueConverter::fromPackedStrings(v8::Local<v8::String> joined,
     sum += static_cast<std::size_t>(length);
   }
   if (sum != static_cast<std::size_t>(total)) return false;
-  out.reserve(out.size() + n);
+  ends.clear();
+  ends.reserve(n);
   if (joined->IsOneByte()) {
-    scratch_.resize(static_cast<std::size_t>(total));
-    joined->WriteOneByte(isolate_, reinterpret_cast<std::uint8_t*>(scratch_.data()), 0, total,
+    text.resize(static_cast<std::size_t>(total));
+    joined->WriteOneByte(isolate_, reinterpret_cast<std::uint8_t*>(text.data()), 0, total,
                          v8::String::NO_NULL_TERMINATION);
     unsigned char any = 0;
-    for (char c : scratch_) any |= static_cast<unsigned char>(c);
+    for (char c : text) any |= static_cast<unsigned char>(c);
     if (any < 0x80) {  // ASCII: UTF-8 as it is, one copy out of V8
       std::size_t at = 0;
-      for (std::int32_t length : lengths_) {
-        out.emplace_back(std::string_view(scratch_.data() + at, static_cast<std::size_t>(length)));
-        at += static_cast<std::size_t>(length);
-      }
+      for (std::int32_t length : lengths_) ends.push_back(at += static_cast<std::size_t>(length));
       return true;
     }
   }
@@ -261,12 +259,24 @@ bool ValueConverter::fromPackedStrings(v8::Local<v8::String> joined,
   // lengths count code units).
   std::vector<std::uint16_t> units(static_cast<std::size_t>(total));
   joined->Write(isolate_, units.data(), 0, total, v8::String::NO_NULL_TERMINATION);
+  text.clear();
   std::size_t at = 0;
   for (std::int32_t length : lengths_) {
-    scratch_.clear();
-    appendUtf8(units.data() + at, static_cast<std::size_t>(length), scratch_);
-    out.emplace_back(std::string_view(scratch_));
+    appendUtf8(units.data() + at, static_cast<std::size_t>(length), text);
+    ends.push_back(text.size());
     at += static_cast<std::size_t>(length);
+  }
+  return true;
+}
+
+bool ValueConverter::fromPackedStrings(v8::Local<v8::String> joined,
+                                       v8::Local<v8::Int32Array> lengths, std::vector<Value>& out) {
+  if (!packedUtf8(joined, lengths, packed_, ends_)) return false;
+  out.reserve(out.size() + ends_.size());
+  std::size_t at = 0;
+  for (std::size_t end : ends_) {
+    out.emplace_back(std::string_view(packed_.data() + at, end - at));
+    at = end;
   }
   return true;
 }

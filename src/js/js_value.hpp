@@ -69,6 +69,10 @@ class ValueConverter {
   bool fromPackedStrings(v8::Local<v8::String> joined, v8::Local<v8::Int32Array> lengths,
                          std::vector<Value>& out);
 
+  /// The same strings as UTF-8 text: string i is text[ends[i - 1], ends[i]) (no Values).
+  bool packedUtf8(v8::Local<v8::String> joined, v8::Local<v8::Int32Array> lengths,
+                  std::string& text, std::vector<std::size_t>& ends);
+
   /// JSON.stringify + Value::parseJson (the alternative to fromJs(), kept for measurements).
   Value fromJsViaJson(v8::Local<v8::Value> value);
   /// Value::toJson + JSON.parse (the alternative to toJs()).
@@ -87,6 +91,8 @@ class ValueConverter {
   std::vector<v8::Local<v8::Value>> handles_;
   std::vector<std::int32_t> lengths_;
   std::string scratch_;
+  std::string packed_;
+  std::vector<std::size_t> ends_;
 };
 
 }  // namespace lightflus::js

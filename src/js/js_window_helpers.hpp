@@ -52,17 +52,39 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
     }
     return w;
   };
+  // What a window function sees of its window (Flink's TimeWindow).
+  class TimeWindow {
+    constructor(start, end) { this.start = start; this.end = end; }
+    maxTimestamp() { return this.end - 1; }
+    getStart() { return this.start; }
+    getEnd() { return this.end; }
+    toJSON() { return { start: this.start, end: this.end }; }
+  }
+  h.TimeWindow = TimeWindow;
+  const push = (st, w, r) => {
+    const i = st.times.length;
+    st.times.push(w.max);  // results carry the window's maxTimestamp(), as in Flink
+    if (typeof r === "object" && r !== null) { st.json[i] = JSON.stringify(r); st.out.push(undefined); }
+    else st.out.push(r);
+  };
   const result = (st, w, e) => {
     if (!e.has) return;
     const s = st.spec, index = pos.index;
     pos.index = -1;  // a failing getResult is not about one record: the job fails
     let r = e.acc;
     if (s.reduce < 0) { pos.udf = s.result; r = udfs[s.result](e.acc); }
+    if (s.wfn >= 0) {
+      pos.udf = s.wfn;
+      r = udfs[s.wfn](e.key, new TimeWindow(w.start, w.end), r);
+      if (s.wflat) {
+        if (r !== undefined && r !== null) for (const item of r) push(st, w, item);
+      } else {
+        push(st, w, r);
+      }
+    } else {
+      push(st, w, r);
+    }
     pos.index = index;
-    const i = st.times.length;
-    st.times.push(w.max);
-    if (typeof r === "object" && r !== null) { st.json[i] = JSON.stringify(r); st.out.push(undefined); }
-    else st.out.push(r);
     e.fired = true;
     e.dirty = false;
   };
@@ -134,7 +156,8 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
   // The states of this isolate's window operators, by the id the host gave them.
   const states = new Map();
   // spec: { sliding, size, slide, offset, event, lateness, reduce (udf or -1), create, add,
-  // result, merge, partials (the input is a combiner's partials) }.
+  // result, merge, partials (the input is a combiner's partials), wfn (window function udf or
+  // -1), wflat (it returns several outputs) }.
   h.windowNew = (id, spec) => {
     states.set(id, { spec, wins: new Map(), watermark: -Infinity, last: null,
                      out: [], json: [], times: [], late: 0, created: [] });

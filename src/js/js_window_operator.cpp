@@ -118,6 +118,8 @@ void JsWindowCore::ensureState(ValueConverter& convert) {
   set("result", number(isolate, spec_.aggregate.result));
   set("merge", number(isolate, spec_.aggregate.merge));
   set("partials", v8::Boolean::New(isolate, spec_.partials));
+  set("wfn", number(isolate, spec_.window_fn));
+  set("wflat", v8::Boolean::New(isolate, spec_.window_flat));
   v8::Local<v8::Value> args[] = {number(isolate, static_cast<double>(id_)), spec};
   js.call(site_.label(), worker.helper(combiner_ ? "combineNew" : "windowNew"),
           v8::Undefined(isolate), args);

@@ -39,6 +39,10 @@ struct JsWindowSpec {
   /// The input is a combiner's partials (JSON text of {n: count, acc: accumulator}), merged with
   /// merge() (or the reduce function).
   bool partials = false;
+  /// The window function (key, window, result) => output, or -1; `window_flat`: it returns
+  /// an array (or iterable) of outputs.
+  int window_fn = -1;
+  bool window_flat = false;
 };
 
 /// The part the operators share: the state's calls into JavaScript, results, timers,

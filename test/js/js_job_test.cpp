@@ -967,3 +967,57 @@ TEST_CASE("process state and timers survive a snapshot and a restore at another 
   for (int k = 0; k < 4; ++k) expected.push_back(fmt::format("sum k{} {}", k, sums[k]));
   CHECK(lines == expected);
 }
+
+TEST_CASE("window functions see the key and the window; process() gets the window's elements",
+          "[js][job][window]") {
+  const int parallelism = GENERATE(1, 2);
+  CAPTURE(parallelism);
+  auto out = run(R"(
+    import { ExecutionContext, Generator, SessionWindow, Stdout, Time, TumblingWindow,
+             WatermarkStrategy } from "lightflus";
+    const ctx = ExecutionContext.new("window functions");
+    const keyed = ctx.fromSource(Generator.sequence(1, 40))
+      .assignTimestamps((n: number) => 1000 * n, WatermarkStrategy.forMonotonousTimestamps())
+      .keyBy((n: number) => (n % 2 === 0 ? "even" : "odd"));
+    keyed.window(TumblingWindow.of(Time.seconds(5)))
+      .aggregate({ createAccumulator: () => 0, add: (n: number, a: number) => a + n,
+                   getResult: (a: number) => a },
+                 (key, w, sum) => `agg ${key} ${w.start} ${w.end} ${w.maxTimestamp()} ${sum}`)
+      .sink(Stdout.new());
+    keyed.window(TumblingWindow.of(Time.seconds(10)))
+      .reduce((a: number, b: number) => Math.max(a, b), (key, w, max) => ({ key, start: w.getStart(), max }))
+      .sink(Stdout.new());
+    keyed.window(TumblingWindow.of(Time.seconds(10)))
+      .process((key, w, elements) => elements.filter((n) => n % 3 === 0).map((n) => `proc ${key} ${w.start} ${n}`))
+      .sink(Stdout.new());
+    keyed.window(SessionWindow.withGap(Time.seconds(3)))
+      .process((key, w, elements) => [`session ${key} ${w.start} ${w.end} ${elements.length}`])
+      .sink(Stdout.new());
+    ctx.execute();
+  )",
+                 "window_functions.ts", parallelism);
+  std::vector<std::string> expected;
+  for (const char* key : {"even", "odd"}) {
+    const int parity = std::string(key) == "even" ? 0 : 1;
+    std::map<std::int64_t, std::int64_t> sums, maxes;
+    for (int n = 1; n <= 40; ++n) {
+      if (n % 2 != parity) continue;
+      const std::int64_t t = 1000 * n;
+      sums[t - t % 5000] += n;
+      maxes[t - t % 10000] = std::max<std::int64_t>(maxes[t - t % 10000], n);
+      if (n % 3 == 0) expected.push_back(fmt::format("proc {} {} {}", key, t - t % 10000, n));
+    }
+    for (const auto& [start, sum] : sums)
+      expected.push_back(
+          fmt::format("agg {} {} {} {} {}", key, start, start + 5000, start + 4999, sum));
+    for (const auto& [start, max] : maxes)
+      expected.push_back(
+          fmt::format("{{\"key\":\"{}\",\"start\":{},\"max\":{}}}", key, start, max));
+    // Same-parity elements are 2 s apart: one session per key, from its first element to its
+    // last plus the gap.
+    const int first = parity == 0 ? 2 : 1, last = parity == 0 ? 40 : 39;
+    expected.push_back(fmt::format("session {} {} {} 20", key, 1000 * first, 1000 * last + 3000));
+  }
+  std::sort(expected.begin(), expected.end());
+  CHECK(sortedStrings(out) == expected);
+}

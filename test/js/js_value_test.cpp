@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdio>
 
+#include "js_blocks.hpp"
 #include "js_isolate.hpp"
 #include "js_value.hpp"
+#include "lightflus/detail/channel.hpp"
 #include "lightflus/error.hpp"
 
 using namespace lightflus;
@@ -113,5 +115,47 @@ TEST_CASE("conversion of small objects: recursive converter against JSON", "[.be
     });
     v8::Local<v8::Value> js_string = convert.toJs(strings[0]);
     time("JS string -> Value", [&](int) { convert.fromJs(js_string); });
+  }
+}
+
+// Key-group blocks must land where the engine's hash exchange would send their elements:
+// keyed state, snapshots and restores by key group depend on it.
+TEST_CASE("key-group blocks route each element by its real key's key group", "[js][blocks]") {
+  for (int max_parallelism : {128, 7, 1000}) {
+    for (int g = 0; g < max_parallelism; ++g)
+      REQUIRE(detail::keyGroupOf(routingKey(g, max_parallelism).hash(), max_parallelism) == g);
+    KeyGroupBlocks blocks(max_parallelism);
+    std::vector<Value> keys = {Value("a"),
+                               Value("word"),
+                               Value(""),
+                               Value("quote\"d"),
+                               Value("\xC3\xA9t\xC3\xA9"),
+                               Value(0),
+                               Value(-17),
+                               Value(std::int64_t{1} << 40),
+                               Value(2.5),
+                               Value(true),
+                               Value()};
+    Value object = Value::object();
+    object["user"] = "u1";
+    keys.push_back(object);
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      blocks.add(keys[i].toJson(), Value(static_cast<std::int64_t>(i)).toJson(),
+                 static_cast<Timestamp>(1000 + i));
+    Batch<KeyedValue> out;
+    blocks.take(out);
+    std::size_t seen = 0;
+    for (const auto& e : out) {
+      const int group = detail::keyGroupOf(e.value.first.hash(), max_parallelism);
+      Value block = Value::parseJson(e.value.second.asString());
+      for (std::size_t j = 0; j < block["k"].size(); ++j) {
+        CHECK(detail::keyGroupOf(block["k"][j].hash(), max_parallelism) == group);
+        const auto i = static_cast<std::size_t>(block["v"][j].asInt());
+        CHECK(block["k"][j] == keys[i]);
+        CHECK(block["t"][j].asInt() == static_cast<std::int64_t>(1000 + i));
+        ++seen;
+      }
+    }
+    CHECK(seen == keys.size());
   }
 }

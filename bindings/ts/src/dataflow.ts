@@ -233,16 +233,73 @@ export class KeyedDataflow<K, T> extends Dataflow<T> {
 export class WindowedDataflow<K, T> extends Dataflow<T> {
   protected readonly keyType_?: (key: K) => void;
 
-  /** Per key and window: folds the window's elements with `fn` and emits the result. */
-  override reduce(fn: (agg: T, current: T) => T): Dataflow<T> {
-    return new Dataflow<T>(this.ctx_, this.addUdfOperator_("reduce", fn, { keyed: true }));
+  /**
+   * Per key and window: folds the window's elements with `fn` and emits the result, or, with
+   * `windowFn`, `windowFn(key, window, result)`.
+   */
+  override reduce(fn: (agg: T, current: T) => T): Dataflow<T>;
+  override reduce<O>(fn: (agg: T, current: T) => T, windowFn: WindowFunction<K, T, O>): Dataflow<O>;
+  override reduce<O>(fn: (agg: T, current: T) => T, windowFn?: WindowFunction<K, T, O>): Dataflow<T | O> {
+    const fields = { keyed: true, ...windowFunctionFields(windowFn, "reduce()", false) };
+    return new Dataflow<T | O>(this.ctx_, this.addUdfOperator_("reduce", fn, fields));
   }
 
-  /** Per key and window: aggregates the window's elements and emits `getResult(accumulator)`. */
-  aggregate<A, R>(fn: AggregateFunction<T, A, R>): Dataflow<R> {
+  /**
+   * Per key and window: aggregates the window's elements and emits `getResult(accumulator)`,
+   * or, with `windowFn`, `windowFn(key, window, getResult(accumulator))`.
+   */
+  aggregate<A, R>(fn: AggregateFunction<T, A, R>): Dataflow<R>;
+  aggregate<A, R, O>(fn: AggregateFunction<T, A, R>, windowFn: WindowFunction<K, R, O>): Dataflow<O>;
+  aggregate<A, R, O>(fn: AggregateFunction<T, A, R>, windowFn?: WindowFunction<K, R, O>): Dataflow<R | O> {
     const window = this.ctx_.operator(this.id_).window;
-    return new Dataflow<R>(this.ctx_, addAggregate(this.ctx_, this.id_, fn, true, window?.type === "session"));
+    const id = addAggregate(this.ctx_, this.id_, fn, true, window?.type === "session");
+    Object.assign(this.ctx_.operator(id), windowFunctionFields(windowFn, "aggregate()", false));
+    return new Dataflow<R | O>(this.ctx_, id);
   }
+
+  /**
+   * Per key and window: `fn(key, window, elements)` with all the window's elements when it
+   * fires; each item of the array (or iterable) it returns is an output. Keeps every element
+   * until the window fires: prefer aggregate() when a fold will do.
+   */
+  process<O>(fn: (key: K, window: TimeWindow, elements: T[]) => Iterable<O>): Dataflow<O> {
+    const collect: AggregateFunction<T, T[], T[]> = {
+      createAccumulator: () => [],
+      add: (value, acc) => {
+        acc.push(value);
+        return acc;
+      },
+      getResult: (acc) => acc,
+      merge: (a, b) => a.concat(b),
+    };
+    const id = addAggregate(this.ctx_, this.id_, collect, true, false);
+    Object.assign(this.ctx_.operator(id), windowFunctionFields(fn, "process()", true));
+    this.ctx_.operator(id).name = "process";
+    return new Dataflow<O>(this.ctx_, id);
+  }
+}
+
+/**
+ * A window's bounds in milliseconds: it holds the elements with start <= timestamp < end.
+ * Its results carry the timestamp `maxTimestamp()` (end - 1), as in Flink.
+ */
+export interface TimeWindow {
+  readonly start: number;
+  readonly end: number;
+  maxTimestamp(): number;
+  getStart(): number;
+  getEnd(): number;
+}
+
+/** What a window's result becomes, knowing the key and the window. */
+export type WindowFunction<K, R, O> = (key: K, window: TimeWindow, result: R) => O;
+
+function windowFunctionFields(fn: unknown, where: string, flat: boolean): OperatorFields {
+  if (fn === undefined) return {};
+  if (typeof fn !== "function") {
+    throw new ConfigError(`${where}: the window function must be a function (key, window, result) => output, got ${describeValue(fn)}`);
+  }
+  return { windowFunction: registerUdf(fn, `${where}: window function`), windowFunctionFlat: flat };
 }
 
 /** The main output of a process function; its side outputs come from `getSideOutput(tag)`. */

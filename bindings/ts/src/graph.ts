@@ -93,6 +93,10 @@ export interface OperatorNode {
   process?: ProcessConfig;
   /** sideOutput: the OutputTag's name. */
   tag?: string;
+  /** windowed reduce, aggregate: the window function (key, window, result) => output. */
+  windowFunction?: number;
+  /** With windowFunction: its result is an array (or iterable) of outputs (window process()). */
+  windowFunctionFlat?: boolean;
 }
 
 /** What `execute()` submits to the host. */

@@ -12,6 +12,8 @@ export {
   ProcessedDataflow,
   DataflowSink,
   type AggregateFunction,
+  type TimeWindow,
+  type WindowFunction,
 } from "./dataflow";
 export {
   OutputTag,
