@@ -45,17 +45,8 @@ template <class T, class KS>
 class KeyedStream;
 template <class T, class KS, class A>
 class WindowedStream;
-
-/// Names a side output of type T (late data of a window, ...).
-template <class T>
-class OutputTag {
- public:
-  explicit OutputTag(std::string id) : id_(std::move(id)) {}
-  const std::string& id() const { return id_; }
-
- private:
-  std::string id_;
-};
+template <class A, class B>
+class ConnectedStreams;
 
 namespace detail {
 
@@ -291,6 +282,11 @@ class DataStream {
     return DataStream<T>(b_.graph(), id);
   }
 
+  /// Pairs this stream with `other` (of any element type) for an operator over both:
+  /// `a.connect(b).keyBy(ka, kb).process<Out>(f)` (see connected_streams.hpp).
+  template <class B>
+  ConnectedStreams<T, B> connect(const DataStream<B>& other) const;
+
   /// Spreads batches round-robin over the next operator's subtasks.
   DataStream<T> rebalance() const {
     int id = b_.template addNode<T>("rebalance", identityFactory());
@@ -302,9 +298,15 @@ class DataStream {
   template <class S>
   DataStream<S> getSideOutput(const OutputTag<S>& tag) const {
     int port = b_.graph()->portOf(node_, tag.id());
+    if (port < 0 && b_.node(node_).open_side_outputs)
+      port = b_.template addPort<S>(node_, tag.id(), false);
     if (port < 0)
       throw ConfigError("operator '" + b_.node(node_).name + "' has no side output '" + tag.id() +
                         "'");
+    const auto& spec = *b_.node(node_).ports[static_cast<std::size_t>(port)].spec;
+    if (spec.elementType() != detail::typeTag<S>())
+      throw ConfigError("side output '" + tag.id() + "' of operator '" + b_.node(node_).name +
+                        "' has another element type than this OutputTag's");
     return DataStream<S>(b_.graph(), node_, port);
   }
   /// Records the source could not decode (with MalformedPolicy::DeadLetter).
@@ -343,6 +345,8 @@ class DataStream {
   }
 
   int nodeId() const { return node_; }
+  /// The output port of the node this stream reads (0, or a side output's).
+  int portId() const { return port_; }
   const std::shared_ptr<detail::StreamGraph>& graph() const { return b_.graph(); }
 
  private:
@@ -407,15 +411,17 @@ class KeyedStream {
                     });
   }
 
-  /// A process function with keyed state and timers (see process.hpp).
+  /// A process function with keyed state, timers and side outputs (see process.hpp).
   template <class Out, class F>
   DataStream<Out> process(F f) const {
     KS ks = selector_;
-    return keyed<Out>(
+    auto stream = keyed<Out>(
         "process", [ks, f](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-          return std::make_unique<detail::KeyedProcessOperator<K, T, Out, KS, F, Hash>>(
-              init, static_cast<detail::Input<Out>*>(outs[0]), ks, f);
+          return std::make_unique<detail::KeyedProcessOperator<K, T, Out, KS, F, Hash>>(init, outs,
+                                                                                        ks, f);
         });
+    b_.node(stream.nodeId()).open_side_outputs = true;
+    return stream;
   }
 
   /// Groups elements into windows (see window.hpp).
@@ -428,6 +434,8 @@ class KeyedStream {
   }
 
   const KS& selector() const { return selector_; }
+  /// The stream before keyBy().
+  DataStream<T> input() const { return DataStream<T>(b_.graph(), node_, port_); }
 
  private:
   template <class, class, class>
@@ -597,3 +605,6 @@ DataStream<T> ExecutionContext::fromSource(SourceFactory<T> factory, std::string
 }
 
 }  // namespace lightflus
+
+// Operators over two inputs define a member declared above.
+#include "lightflus/connected_streams.hpp"

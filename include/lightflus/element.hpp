@@ -3,9 +3,11 @@
 // An Element is a value with its event timestamp. Operators exchange Batches (vectors of
 // elements), so that a chain of operators costs one virtual call per batch, not per element.
 // A Collector is what flatMap and process functions emit into; it appends to the output
-// batch without a virtual call.
+// batch without a virtual call. An OutputTag names a side output (late data of a window,
+// what a process function sends with ctx.output(tag, value)).
 #pragma once
 
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -75,6 +77,18 @@ class Collector {
  private:
   Batch<T>* out_;
   Timestamp timestamp_;
+};
+
+/// Names a side output of type T (late data of a window, ctx.output() of a process function);
+/// read it with getSideOutput(tag) on the operator's result stream.
+template <class T>
+class OutputTag {
+ public:
+  explicit OutputTag(std::string id) : id_(std::move(id)) {}
+  const std::string& id() const { return id_; }
+
+ private:
+  std::string id_;
 };
 
 }  // namespace lightflus

@@ -4,8 +4,9 @@
 // element (a rolling reduce, as the original Lightflus did); aggregate(a) does the same with an
 // accumulator. process(f) gives full control: f.processElement(value, ctx) may read and write
 // keyed state (ctx.valueState<S>("name"), listState, mapState), register event-time and
-// processing-time timers, and emit with ctx.collect(); f.onTimer(time, ctx) runs when a timer
-// fires. A plain callable (value, ctx) works too when no timers are needed.
+// processing-time timers, emit with ctx.collect() and send to side outputs with
+// ctx.output(tag, value); f.onTimer(time, ctx) runs when a timer fires. A plain callable
+// (value, ctx) works too when no timers are needed.
 //
 //     struct Timeout {
 //       void processElement(const Event& e, KeyedContext<std::string, Alert>& ctx) {
@@ -23,6 +24,7 @@
 #include <unordered_set>
 
 #include "lightflus/detail/operator.hpp"
+#include "lightflus/detail/side_outputs.hpp"
 #include "lightflus/functions.hpp"
 #include "lightflus/state.hpp"
 
@@ -211,6 +213,17 @@ class KeyedContext {
   void collect(Out value, Timestamp timestamp) {
     out_->push_back(Element<Out>{std::move(value), timestamp});
   }
+  /// A Collector into the main output at the current timestamp (for code written against one).
+  Collector<Out> collector() { return Collector<Out>(*out_, timestamp_); }
+  /// Sends `value` to the side output `tag`, read with getSideOutput(tag) on the result stream
+  /// (dropped when nothing reads it).
+  ///
+  ///     const OutputTag<Event> kRejected("rejected");
+  ///     ctx.output(kRejected, event);
+  template <class S, class U>
+  void output(const OutputTag<S>& tag, U&& value) {
+    side_outputs_->template output<S>(tag.id(), std::forward<U>(value), timestamp_);
+  }
   template <class S>
   ValueState<K, S, Hash> valueState(const std::string& name) {
     return ValueState<K, S, Hash>(backend_->template table<S>(name), *backend_);
@@ -232,6 +245,7 @@ class KeyedContext {
   Timestamp timestamp_ = kMinTimestamp;
   const Timestamp* watermark_ = nullptr;
   Batch<Out>* out_ = nullptr;
+  detail::SideOutputs* side_outputs_ = nullptr;
   KeyedStateBackend<K, Hash>* backend_ = nullptr;
   detail::KeyedTimerQueue<K, Hash>* event_timers_ = nullptr;
   std::function<void(const K&, Timestamp)> register_processing_;
@@ -252,11 +266,16 @@ template <class K, class In, class Out, class KS, class F, class Hash>
 class KeyedProcessOperator final : public KeyedOperatorBase<K, In, Out, KS, Hash> {
  public:
   using Ctx = KeyedContext<K, Out, Hash>;
-  KeyedProcessOperator(const OperatorInit& init, Input<Out>* out, KS selector, F fn)
-      : KeyedOperatorBase<K, In, Out, KS, Hash>(init, out, std::move(selector)),
-        fn_(std::move(fn)) {
+  /// `outputs`: the main output, then the side outputs.
+  KeyedProcessOperator(const OperatorInit& init, const std::vector<void*>& outputs, KS selector,
+                       F fn)
+      : KeyedOperatorBase<K, In, Out, KS, Hash>(init, static_cast<Input<Out>*>(outputs[0]),
+                                                std::move(selector)),
+        fn_(std::move(fn)),
+        side_outputs_(init, outputs) {
     ctx_.watermark_ = &watermark_;
     ctx_.out_ = &this->buffer_;
+    ctx_.side_outputs_ = &side_outputs_;
     ctx_.backend_ = &this->backend_;
     ctx_.event_timers_ = &event_timers_;
     ctx_.register_processing_ = [this](const K& key, Timestamp t) { addProcessingTimer(key, t); };
@@ -277,14 +296,24 @@ class KeyedProcessOperator final : public KeyedOperatorBase<K, In, Out, KS, Hash
           fn_(std::as_const(e.value), ctx_);
       }
     });
-    this->emit(this->buffer_);
+    emitAll();
   }
   void processWatermark(Timestamp w) override {
     fireEventTimers(w);
+    side_outputs_.processWatermark(w);
     this->out_->processWatermark(w);
+  }
+  void processIdle() override {
+    side_outputs_.processIdle();
+    this->out_->processIdle();
+  }
+  void processBarrier(std::uint64_t id) override {
+    side_outputs_.processBarrier(id);
+    this->out_->processBarrier(id);
   }
   void endInput() override {
     fireEventTimers(kMaxTimestamp);
+    side_outputs_.endInput();
     this->out_->endInput();
   }
 
@@ -306,6 +335,10 @@ class KeyedProcessOperator final : public KeyedOperatorBase<K, In, Out, KS, Hash
     ctx_.key_ = &key;
     ctx_.timestamp_ = ts;
   }
+  void emitAll() {
+    this->emit(this->buffer_);
+    side_outputs_.flush();
+  }
   void fireEventTimers(Timestamp upto) {
     if (upto > watermark_) watermark_ = upto;
     if constexpr (HasOnTimer<F, Ctx>) {
@@ -315,7 +348,7 @@ class KeyedProcessOperator final : public KeyedOperatorBase<K, In, Out, KS, Hash
           fn_.onTimer(t, ctx_);
         });
       });
-      this->emit(this->buffer_);
+      emitAll();
     }
   }
   void addProcessingTimer(const K& key, Timestamp t) {
@@ -327,12 +360,13 @@ class KeyedProcessOperator final : public KeyedOperatorBase<K, In, Out, KS, Hash
           setKey(key, t);
           fn_.onTimer(t, ctx_);
         });
-        this->emit(this->buffer_);
+        emitAll();
       }
     });
   }
 
   F fn_;
+  SideOutputs side_outputs_;
   Ctx ctx_;
   Timestamp watermark_ = kMinTimestamp;
   KeyedTimerQueue<K, Hash> event_timers_;

@@ -28,13 +28,6 @@ bool ownsKey(const K& key, const Hash& hash, int subtask, int parallelism, int m
   return subtaskOfKeyGroup(kg, parallelism, max_parallelism) == subtask;
 }
 
-/// A unique address per type, to check state types without RTTI (V8 code builds without it).
-template <class S>
-inline const void* typeTag() {
-  static const char tag = 0;
-  return &tag;
-}
-
 template <class K>
 class StateTableBase {
  public:
@@ -199,6 +192,8 @@ class MapState {
   void put(UK key, UV value) {
     table_->map[backend_->currentKey()].insert_or_assign(std::move(key), std::move(value));
   }
+  /// The value of `key`, inserted default-constructed if absent, to update in place.
+  UV& getOrInsert(const UK& key) { return table_->map[backend_->currentKey()][key]; }
   const UV* get(const UK& key) const {
     auto it = table_->map.find(backend_->currentKey());
     if (it == table_->map.end()) return nullptr;

@@ -116,7 +116,9 @@ void JobRuntime::plan() {
     const auto& e = g.edges[i];
     int pf = parallelism(e.from), pt = parallelism(e.to);
     bool local = (e.partitioning == Partitioning::Forward && pf == pt) || (pf == 1 && pt == 1);
-    chained_[i] = in_degree[static_cast<std::size_t>(e.to)] == 1 && local;
+    // A node that converts its inputs' types (two inputs) reads them through its gate.
+    bool converts = g.nodes[static_cast<std::size_t>(e.to)].input != nullptr;
+    chained_[i] = in_degree[static_cast<std::size_t>(e.to)] == 1 && local && !converts;
     if (!chained_[i]) {
       producer_offset_[i] = producers[static_cast<std::size_t>(e.to)];
       producers[static_cast<std::size_t>(e.to)] += pf;
@@ -131,15 +133,7 @@ void JobRuntime::plan() {
     for (int s = 0; s < parallelism(n.id); ++s)
       counters_[id].push_back(std::make_unique<OperatorCounters>());
     if (producers[id] == 0) continue;
-    const EdgeSpec* first = nullptr;
-    for (const auto& e : g.edges)
-      if (e.to == n.id) {
-        first = &e;
-        break;
-      }
-    const auto& spec = *g.nodes[static_cast<std::size_t>(first->from)]
-                            .ports[static_cast<std::size_t>(first->from_port)]
-                            .spec;
+    const auto& spec = inputSpec(n.id);
     for (int s = 0; s < parallelism(n.id); ++s)
       gates_[id].push_back(spec.makeGate(producers[id], options_.channel_capacity));
   }
@@ -164,21 +158,25 @@ void JobRuntime::plan() {
         task->source = static_cast<SourceDriverBase*>(task->operators.back().get());
       } else {
         auto& gate = *gates_[id][static_cast<std::size_t>(s)];
-        const EdgeSpec* first = nullptr;
-        for (const auto& e : g.edges)
-          if (e.to == n.id) {
-            first = &e;
-            break;
-          }
-        g.nodes[static_cast<std::size_t>(first->from)]
-            .ports[static_cast<std::size_t>(first->from_port)]
-            .spec->setGateHead(gate, input);
+        inputSpec(n.id).setGateHead(gate, input);
         task->gate = &gate;
         gate.setConsumer(task.get());
       }
       tasks_.push_back(std::move(task));
     }
   }
+}
+
+const PortSpecBase& JobRuntime::inputSpec(int node_id) const {
+  const auto& g = *graph_;
+  const auto& node = g.nodes[static_cast<std::size_t>(node_id)];
+  if (node.input) return *node.input;  // two inputs: their exchanges convert to this type
+  for (const auto& e : g.edges)
+    if (e.to == node_id)
+      return *g.nodes[static_cast<std::size_t>(e.from)]
+                  .ports[static_cast<std::size_t>(e.from_port)]
+                  .spec;
+  throw ConfigError(fmt::format("job '{}': operator '{}' has no input", g.job_name, node.name));
 }
 
 void JobRuntime::checkConsumers() const {
@@ -245,6 +243,11 @@ void* JobRuntime::build(int node_id, int subtask, Task& task) {
   init.batch_size = options_.batch_size;
   init.services = &task;
   init.counters = &counters(node_id, subtask);
+  for (std::size_t port = 0; port < node.ports.size(); ++port) {
+    const auto& spec = *node.ports[port].spec;
+    init.output_ports.push_back(
+        OutputPortInfo{node.ports[port].tag, spec.elementType(), spec.controlOf(outputs[port])});
+  }
   std::unique_ptr<Operator> op;
   try {
     op = node.make(init, outputs);

@@ -126,6 +126,8 @@ class JobRuntime {
   void plan();
   void* build(int node, int subtask, Task& task);
   void checkConsumers() const;
+  /// The element type of a node's input gate.
+  const PortSpecBase& inputSpec(int node_id) const;
 
   struct PendingCheckpoint {
     std::size_t acks = 0;

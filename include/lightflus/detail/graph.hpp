@@ -28,6 +28,10 @@ struct TaskParts {
 class PortSpecBase {
  public:
   virtual ~PortSpecBase() = default;
+  /// typeTag() of the element type.
+  virtual const void* elementType() const = 0;
+  /// The control signals of an `Input<T>*` passed as void*.
+  virtual ControlInput* controlOf(void* input) const = 0;
   virtual void* fanOut(std::vector<void*> targets, TaskParts& parts) const = 0;
   virtual void* discard(TaskParts& parts) const = 0;
   virtual std::unique_ptr<GateBase> makeGate(int producers, std::size_t capacity) const = 0;
@@ -40,6 +44,8 @@ class PortSpecBase {
 template <class T>
 class PortSpec final : public PortSpecBase {
  public:
+  const void* elementType() const override { return typeTag<T>(); }
+  ControlInput* controlOf(void* input) const override { return static_cast<Input<T>*>(input); }
   void* fanOut(std::vector<void*> targets, TaskParts& parts) const override {
     std::vector<Input<T>*> typed;
     for (void* t : targets) typed.push_back(static_cast<Input<T>*>(t));
@@ -133,6 +139,13 @@ struct NodeSpec {
   bool follow_input = false;  ///< runs with its input's parallelism (chained to it)
   bool source = false;
   bool keyed = false;       ///< state is partitioned by key group
+  /// Side outputs are made on request: getSideOutput(tag) adds a port for any tag (process
+  /// functions that call ctx.output(tag, value)).
+  bool open_side_outputs = false;
+  /// The type of the node's input when it differs from its producers' (an operator with two
+  /// inputs reads one gate of both element types; each input edge's HashExchangeSpec converts).
+  /// Null: the type of the first input edge's port.
+  std::shared_ptr<const PortSpecBase> input;
   std::vector<PortInfo> ports;
   Factory make;
 };

@@ -60,6 +60,21 @@ class TaskServices {
   virtual void wakeup() = 0;
 };
 
+/// A unique address per type, to check types without RTTI (V8 code builds without it).
+template <class S>
+inline const void* typeTag() {
+  static const char tag = 0;
+  return &tag;
+}
+
+/// An output port of an operator: its side-output tag ("" for the main output), the typeTag()
+/// of its element type, and the control signals of the Input the factory gets for it.
+struct OutputPortInfo {
+  std::string tag;
+  const void* element_type = nullptr;
+  ControlInput* control = nullptr;
+};
+
 /// What an operator's factory gets to know about the subtask it creates.
 struct OperatorInit {
   std::string job_name;
@@ -71,6 +86,8 @@ struct OperatorInit {
   std::size_t batch_size = 1024;
   TaskServices* services = nullptr;
   OperatorCounters* counters = nullptr;
+  /// The node's output ports, in the order of the factory's `outputs`.
+  std::vector<OutputPortInfo> output_ports;
 };
 
 /// The state of one operator across all subtasks of a snapshot, for restoring.
