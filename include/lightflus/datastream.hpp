@@ -47,6 +47,8 @@ template <class T, class KS, class A>
 class WindowedStream;
 template <class A, class B>
 class ConnectedStreams;
+template <class A, class KSA, class B, class KSB>
+class IntervalJoin;
 
 namespace detail {
 
@@ -433,6 +435,11 @@ class KeyedStream {
     return window(GlobalWindows::ofCount(n));
   }
 
+  /// Joins with `other` where the timestamps are close: `.between(lower, upper).process(f)`
+  /// (see interval_join.hpp). Both streams must have the same key type.
+  template <class B, class KSB>
+  IntervalJoin<T, KS, B, KSB> intervalJoin(const KeyedStream<B, KSB>& other) const;
+
   const KS& selector() const { return selector_; }
   /// The stream before keyBy().
   DataStream<T> input() const { return DataStream<T>(b_.graph(), node_, port_); }
@@ -606,5 +613,6 @@ DataStream<T> ExecutionContext::fromSource(SourceFactory<T> factory, std::string
 
 }  // namespace lightflus
 
-// Operators over two inputs define a member declared above.
+// Operators over two inputs define members declared above.
 #include "lightflus/connected_streams.hpp"
+#include "lightflus/interval_join.hpp"
