@@ -9,6 +9,47 @@
 
 namespace lightflus::js {
 
+bool splitJsonArray(std::string_view text,
+                    std::vector<std::pair<std::size_t, std::size_t>>& spans) {
+  spans.clear();
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  auto space = [&] {
+    while (i < n && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t' || text[i] == '\r')) ++i;
+  };
+  space();
+  if (i >= n || text[i] != '[') return false;
+  ++i;
+  space();
+  if (i < n && text[i] == ']') return true;
+  std::size_t start = i;
+  int depth = 0;
+  for (; i < n; ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < n && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;  // the escaped character
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      if (depth == 0) {  // the array's end
+        std::size_t end = i;
+        while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\n')) --end;
+        spans.emplace_back(start, end);
+        return true;
+      }
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      spans.emplace_back(start, i);
+      ++i;
+      space();
+      start = i;
+      --i;
+    }
+  }
+  return false;
+}
+
 const Value& routingKey(int key_group, int max_parallelism) {
   static std::mutex mutex;
   static std::map<int, std::shared_ptr<const std::vector<Value>>> tables;

@@ -25,6 +25,11 @@ namespace lightflus::js {
 /// An element of a keyed stream: (key, value) (as in js_operators.hpp).
 using KeyedValue = std::pair<Value, Value>;
 
+/// The spans [begin, end) of the items of the JSON array text `text` (as JSON.stringify writes
+/// it: no whitespace needed, but tolerated), appended to `spans`. False when `text` is not an
+/// array.
+bool splitJsonArray(std::string_view text, std::vector<std::pair<std::size_t, std::size_t>>& spans);
+
 /// A Value whose key group is `key_group` (the exchange routes it to that group's subtask).
 const Value& routingKey(int key_group, int max_parallelism);
 

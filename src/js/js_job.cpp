@@ -63,8 +63,9 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
     // [outputs, keys, same], keys and same as in keys() but over the chain's outputs.
     // Keys that differ from their element are listed in order, the others marked in same.
     // When every output is a string they come packed (see packStrings) in [3] and [4].
-    // With `json`, the outputs and every key go as JSON texts (packed), for key-group blocks
-    // (js_blocks.hpp). Keys that are all strings come packed in [5] and [6] (each undefined
+    // With `json`, the outputs and the keys (every one) go as two JSON texts in [3] and [5],
+    // for key-group blocks (js_blocks.hpp): one JSON.stringify per batch each, the host splits
+    // them. Otherwise keys that are all strings come packed in [5] and [6] (each undefined
     // when not packed).
     chainKeys(chain, udf, input, origins, json) {
       const out = chain(input, origins);
@@ -73,27 +74,11 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       for (let i = 0; i < n; i++) {
         at(i);
         const k = f(out[i]);
-        if (json) {
-          const t = JSON.stringify(k);
-          keys.push(t === undefined ? "null" : t);
-        } else if (k === out[i]) {
-          same[i] = 1;
-        } else {
-          keys.push(k);
-        }
+        if (k === out[i] && !json) same[i] = 1; else keys.push(k);
       }
       pos.outputLength = n;
-      let packed;
-      if (json) {
-        const texts = new Array(n);
-        for (let i = 0; i < n; i++) {
-          const t = JSON.stringify(out[i]);
-          texts[i] = t === undefined ? "null" : t;
-        }
-        packed = packStrings(texts);
-      } else {
-        packed = packStrings(out);
-      }
+      if (json) return [out, keys, same, JSON.stringify(out), undefined, JSON.stringify(keys), undefined];
+      const packed = packStrings(out);
       const packedKeys = keys.length > 0 ? packStrings(keys) : undefined;
       return [out, keys, same, packed && packed[0], packed && packed[1],
               packedKeys && packedKeys[0], packedKeys && packedKeys[1]];

@@ -418,14 +418,15 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     v8::Local<v8::Array> outputs = part(0).As<v8::Array>();
     const std::size_t count = outputs->Length();
     if (json_values_) {
-      if (!part(3)->IsString() || !part(5)->IsString() ||
-          !convert.packedUtf8(part(3).As<v8::String>(), part(4).As<v8::Int32Array>(), texts_,
-                              ends_) ||
-          !convert.packedUtf8(part(5).As<v8::String>(), part(6).As<v8::Int32Array>(), key_texts_,
-                              key_ends_) ||
-          ends_.size() != count || key_ends_.size() != count)
-        throw Error("internal error: a keyBy did not return its outputs and keys as JSON texts");
-      std::size_t at = 0, key_at = 0;
+      if (!part(3)->IsString() || !part(5)->IsString())
+        throw Error("internal error: a keyBy did not return its outputs and keys as JSON");
+      texts_.assign(convert.text(part(3).As<v8::String>()));
+      key_texts_.assign(convert.text(part(5).As<v8::String>()));
+      if (!splitJsonArray(texts_, spans_) || !splitJsonArray(key_texts_, key_spans_) ||
+          spans_.size() != count || key_spans_.size() != count)
+        throw Error("internal error: a keyBy's outputs and keys do not split into " +
+                    std::to_string(count) + " JSON texts");
+      const std::string_view texts(texts_), keys(key_texts_);
       for (std::size_t j = 0; j < count; ++j) {
         std::size_t origin = 0;
         if (origins_needed)
@@ -433,10 +434,10 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
                                                 .ToLocalChecked()
                                                 .As<v8::Number>()
                                                 ->Value());
-        blocks_.add(std::string_view(key_texts_).substr(key_at, key_ends_[j] - key_at),
-                    std::string_view(texts_).substr(at, ends_[j] - at), batch[origin].timestamp);
-        at = ends_[j];
-        key_at = key_ends_[j];
+        const auto [key_begin, key_end] = key_spans_[j];
+        const auto [begin, end] = spans_[j];
+        blocks_.add(keys.substr(key_begin, key_end - key_begin), texts.substr(begin, end - begin),
+                    batch[origin].timestamp);
       }
       blocks_.take(this->buffer_);
       return true;
@@ -478,7 +479,7 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
   bool json_values_;
   KeyGroupBlocks blocks_;
   std::string texts_, key_texts_;
-  std::vector<std::size_t> ends_, key_ends_;
+  std::vector<std::pair<std::size_t, std::size_t>> spans_, key_spans_;
   JsonTextOutput json_out_;
   JsKeyByOperator<Value> step_keys_;
   JsChainOperator<Value> step_chain_;

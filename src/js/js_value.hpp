@@ -69,6 +69,9 @@ class ValueConverter {
   bool fromPackedStrings(v8::Local<v8::String> joined, v8::Local<v8::Int32Array> lengths,
                          std::vector<Value>& out);
 
+  /// A JS string as UTF-8 text, valid until the next call on this converter.
+  std::string_view text(v8::Local<v8::String> string) { return utf8(string); }
+
   /// The same strings as UTF-8 text: string i is text[ends[i - 1], ends[i]) (no Values).
   bool packedUtf8(v8::Local<v8::String> joined, v8::Local<v8::Int32Array> lengths,
                   std::string& text, std::vector<std::size_t>& ends);
