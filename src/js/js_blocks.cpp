@@ -40,7 +40,9 @@ bool splitJsonArray(std::string_view text,
       }
       --depth;
     } else if (c == ',' && depth == 0) {
-      spans.emplace_back(start, i);
+      std::size_t end = i;
+      while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\n')) --end;
+      spans.emplace_back(start, end);
       ++i;
       space();
       start = i;

@@ -159,3 +159,21 @@ TEST_CASE("key-group blocks route each element by its real key's key group", "[j
     CHECK(seen == keys.size());
   }
 }
+
+TEST_CASE("splitJsonArray finds the items of JSON.stringify's arrays", "[js][blocks]") {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  auto items = [&](std::string_view text) {
+    std::vector<std::string> out;
+    REQUIRE(splitJsonArray(text, spans));
+    for (auto [b, e] : spans) out.emplace_back(text.substr(b, e - b));
+    return out;
+  };
+  CHECK(items("[]").empty());
+  CHECK(items("[1]") == std::vector<std::string>{"1"});
+  CHECK(items(R"([1,"a,b",{"k":[1,2],"s":"}]\""},[[]],null,-2.5e3])") ==
+        std::vector<std::string>{"1", R"("a,b")", R"({"k":[1,2],"s":"}]\""})", "[[]]", "null",
+                                 "-2.5e3"});
+  CHECK(items("[ 1 , \"x\" ]") == std::vector<std::string>{"1", "\"x\""});
+  CHECK_FALSE(splitJsonArray("{\"a\":1}", spans));
+  CHECK_FALSE(splitJsonArray("[1,2", spans));
+}
