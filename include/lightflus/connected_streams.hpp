@@ -62,6 +62,28 @@ struct CoProcessAdapter {
   void onTimer(Timestamp t, Ctx& ctx) requires HasOnTimer<F, Ctx> { fn.onTimer(t, ctx); }
 };
 
+/// Adds a keyed node over two inputs: `make` creates its operator, whose input is an
+/// Input<TwoInput<A, B>>; `first` is partitioned by ka, `second` by kb.
+template <class Out, class A, class B, class KA, class KB>
+DataStream<Out> addTwoInputNode(const DataStream<A>& first, const DataStream<B>& second,
+                                const KA& ka, const KB& kb, const char* kind,
+                                NodeSpec::Factory make) {
+  if (first.graph() != second.graph())
+    throw ConfigError("an operator over two inputs takes streams of one ExecutionContext only");
+  GraphBuilder b(first.graph());
+  int id = b.template addNode<Out>(kind, std::move(make));
+  auto& node = b.node(id);
+  node.keyed = true;
+  node.input = std::make_shared<PortSpec<TwoInput<A, B>>>();
+  using HashA = KeyHasher<A, KA>;
+  using HashB = KeyHasher<B, KB>;
+  b.addEdge(first.nodeId(), first.portId(), id, Partitioning::Hash,
+            std::make_shared<SideHashExchange<A, A, B, 0, HashA>>(HashA{ka}));
+  b.addEdge(second.nodeId(), second.portId(), id, Partitioning::Hash,
+            std::make_shared<SideHashExchange<B, A, B, 1, HashB>>(HashB{kb}));
+  return DataStream<Out>(first.graph(), id);
+}
+
 }  // namespace detail
 
 template <class A, class B, class KA, class KB>
@@ -130,24 +152,15 @@ class KeyedConnectedStreams {
     using Key = detail::TwoInputKey<A, B, KA, KB>;
     using F = std::invoke_result_t<const Make&, const detail::OperatorInit&>;
     using PF = detail::CoProcessAdapter<A, B, F, Context<Out>>;
-    detail::GraphBuilder b(first_.graph());
     Key key{ka_, kb_};
-    int id = b.template addNode<Out>(
-        kind, [key, make](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+    auto stream = detail::addTwoInputNode<Out>(
+        first_, second_, ka_, kb_, kind,
+        [key, make](const detail::OperatorInit& init, const std::vector<void*>& outs) {
           return std::make_unique<detail::KeyedProcessOperator<K, Both, Out, Key, PF, Hash>>(
               init, outs, key, PF{make(init)});
         });
-    auto& node = b.node(id);
-    node.keyed = true;
-    node.open_side_outputs = true;
-    node.input = std::make_shared<detail::PortSpec<Both>>();
-    using HashA = detail::KeyHasher<A, KA>;
-    using HashB = detail::KeyHasher<B, KB>;
-    b.addEdge(first_.nodeId(), first_.portId(), id, detail::Partitioning::Hash,
-              std::make_shared<detail::SideHashExchange<A, A, B, 0, HashA>>(HashA{ka_}));
-    b.addEdge(second_.nodeId(), second_.portId(), id, detail::Partitioning::Hash,
-              std::make_shared<detail::SideHashExchange<B, A, B, 1, HashB>>(HashB{kb_}));
-    return DataStream<Out>(first_.graph(), id);
+    detail::GraphBuilder(first_.graph()).node(stream.nodeId()).open_side_outputs = true;
+    return stream;
   }
 
  private:
@@ -161,8 +174,13 @@ template <class T>
 template <class B>
 ConnectedStreams<T, B> DataStream<T>::connect(const DataStream<B>& other) const {
   if (other.graph() != graph())
-    throw ConfigError("connect() joins streams of one ExecutionContext only");
+    throw ConfigError("connect() takes a stream of the same ExecutionContext");
   return ConnectedStreams<T, B>(*this, other);
 }
 
 }  // namespace lightflus
+
+// The joins built on connected streams (they define KeyedStream::intervalJoin and
+// DataStream::join).
+#include "lightflus/interval_join.hpp"
+#include "lightflus/window_join.hpp"

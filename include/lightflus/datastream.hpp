@@ -49,6 +49,8 @@ template <class A, class B>
 class ConnectedStreams;
 template <class A, class KSA, class B, class KSB>
 class IntervalJoin;
+template <class A, class B>
+class JoinedStreams;
 
 namespace detail {
 
@@ -288,6 +290,10 @@ class DataStream {
   /// `a.connect(b).keyBy(ka, kb).process<Out>(f)` (see connected_streams.hpp).
   template <class B>
   ConnectedStreams<T, B> connect(const DataStream<B>& other) const;
+  /// Joins this stream with `other` per key and window:
+  /// `a.join(b).where(ka).equalTo(kb).window(assigner).apply(f)` (see window_join.hpp).
+  template <class B>
+  JoinedStreams<T, B> join(const DataStream<B>& other) const;
 
   /// Spreads batches round-robin over the next operator's subtasks.
   DataStream<T> rebalance() const {
@@ -613,6 +619,6 @@ DataStream<T> ExecutionContext::fromSource(SourceFactory<T> factory, std::string
 
 }  // namespace lightflus
 
-// Operators over two inputs define members declared above.
+// Operators over two inputs define members declared above (connect, join, intervalJoin); that
+// header includes the joins in turn, so that each header works when included first.
 #include "lightflus/connected_streams.hpp"
-#include "lightflus/interval_join.hpp"
