@@ -208,8 +208,10 @@ class Planner {
       // Otherwise an aggregate that can merge (or a reduce) combines before the exchange, unless
       // late elements refire windows (allowed lateness): a partial would refire once for several.
       const Value& lateness = window["window"]["allowedLatenessMs"];
-      if (!single && ((kind == "aggregate" && !op["aggregate"]["merge"].isNumber()) ||
-                      (lateness.isNumber() && lateness.asInt() > 0)))
+      // Late data to a side output must be the elements themselves, not partials.
+      if (!single &&
+          ((kind == "aggregate" && !op["aggregate"]["merge"].isNumber()) ||
+           (lateness.isNumber() && lateness.asInt() > 0) || window["window"]["lateTag"].isString()))
         continue;
       (single ? fused_windows_ : combined_windows_).insert(static_cast<int>(intField(op, "id")));
       fused_into_window_.insert(static_cast<int>(intField(key_by, "id")));
@@ -368,11 +370,12 @@ class Planner {
         b.node(id).keyed = true;
         using Hasher = detail::KeyHasher<KeyedValue, KeyOfPair>;
         b.addEdge(
-            in.nodeId(), 0, id, detail::Partitioning::Hash,
+            in.nodeId(), in.portId(), id, detail::Partitioning::Hash,
             std::make_shared<detail::TypedHashExchange<KeyedValue, Hasher>>(Hasher{KeyOfPair{}}));
       }
     } else {
-      b.addEdge(in.nodeId(), 0, id, detail::Partitioning::Forward);
+      // From the stream's port: a side output is a port of its operator, not its main output.
+      b.addEdge(in.nodeId(), in.portId(), id, detail::Partitioning::Forward);
     }
     return named(DataStream<Out>(in.graph(), id), op);
   }
@@ -816,6 +819,7 @@ class Planner {
     const bool reduce = stringField(op, "kind") == "reduce";
     spec.reduce = reduce ? static_cast<int>(intField(op, "udf")) : -1;
     if (!reduce) spec.aggregate = aggregateUdfs(op);
+    spec.late_output = window_op["window"]["lateTag"].isString();
     if (op["windowFunction"].isNumber()) {
       spec.window_fn = static_cast<int>(op["windowFunction"].asInt());
       spec.window_flat = op["windowFunctionFlat"].isBool() && op["windowFunctionFlat"].asBool();
@@ -865,14 +869,46 @@ class Planner {
     Value fused = op;  // named after its parts; the uid stays the aggregate's
     fused["name"] = name + "+" + stringField(key_op, "name") + "+" + stringField(op, "name");
     fused["parallelism"] = Value(1);
-    return Stream{attach<Value>(*in.plain, fused, "jsChain+window",
-                                [job, udfs, kinds, key_udf, spec](const detail::OperatorInit& init,
-                                                                  const std::vector<void*>& outs) {
-                                  return std::make_unique<JsChainWindowOperator>(
-                                      init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs,
-                                      kinds, key_udf, spec);
-                                }),
-                  std::nullopt};
+    return Stream{
+        lateOutput(op, window_op,
+                   attach<Value>(*in.plain, fused, "jsChain+window",
+                                 [job, udfs, kinds, key_udf, spec](const detail::OperatorInit& init,
+                                                                   const std::vector<void*>& outs) {
+                                   auto w = std::make_unique<JsChainWindowOperator>(
+                                       init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs,
+                                       kinds, key_udf, spec);
+                                   if (outs.size() > 1)
+                                     w->setLateOutput(static_cast<detail::Input<Value>*>(outs[1]));
+                                   return w;
+                                 })),
+        std::nullopt};
+  }
+
+  // The late-data side output of a window aggregate `op` (its window has a lateTag): a port of
+  // the window operator, read by the job's sideOutput operators.
+  DataStream<Value> lateOutput(const Value& op, const Value& window_op, DataStream<Value> out) {
+    const Value& tag = window_op["window"]["lateTag"];
+    if (tag.isString())
+      detail::GraphBuilder(out.graph())
+          .template addPort<Value>(out.nodeId(), std::string(tag.asString()), false);
+    sideOutputsOf(op, [&](const std::string& t) {
+      if (!tag.isString() || t != tag.asString())
+        throw ConfigError(describe(op) + " has no side output '" + t +
+                          "' (a window has the one sideOutputLateData() names)");
+      return out.getSideOutput(OutputTag<Value>(t));
+    });
+    return out;
+  }
+
+  // Calls make(tag) for every sideOutput operator reading `op` and keeps the stream it returns.
+  template <class Make>
+  void sideOutputsOf(const Value& op, Make&& make) {
+    auto readers = readers_.find(static_cast<int>(intField(op, "id")));
+    if (readers == readers_.end()) return;
+    for (const Value* r : readers->second)
+      if (stringField(*r, "kind") == "sideOutput")
+        side_streams_[static_cast<int>(intField(*r, "id"))] =
+            Stream{make(stringField(*r, "tag")), std::nullopt};
   }
 
   Stream windowed(const Value& op, const Value& window_op, const Stream& in) {
@@ -881,13 +917,18 @@ class Planner {
       JsWindowSpec spec = windowSpec(op, window_op);
       auto job = job_;
       return Stream{
-          attach<Value>(
-              *in.keyed, op, "window",
-              [job, spec](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-                return std::make_unique<JsWindowOperator>(
-                    init, static_cast<detail::Input<Value>*>(outs[0]), job, spec);
-              },
-              /*hashed=*/true),
+          lateOutput(
+              op, window_op,
+              attach<Value>(
+                  *in.keyed, op, "window",
+                  [job, spec](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+                    auto w = std::make_unique<JsWindowOperator>(
+                        init, static_cast<detail::Input<Value>*>(outs[0]), job, spec);
+                    if (outs.size() > 1)
+                      w->setLateOutput(static_cast<detail::Input<Value>*>(outs[1]));
+                    return w;
+                  },
+                  /*hashed=*/true)),
           std::nullopt};
     }
     const bool reduce = stringField(op, "kind") == "reduce";
@@ -896,28 +937,43 @@ class Planner {
                         reduce ? AggregateUdfs{} : aggregateUdfs(op));
     const Value& w = window_op["window"];
     Duration lateness(w["allowedLatenessMs"].isNumber() ? w["allowedLatenessMs"].asInt() : 0);
+    // Late data of session windows: the engine's side output of (key, element) pairs.
+    const Value& late_tag = w["lateTag"];
+    const std::string tag = late_tag.isString() ? std::string(late_tag.asString()) : "";
+    auto late = [&](auto windowed) {
+      return tag.empty() ? windowed : windowed.sideOutputLateData(OutputTag<KeyedValue>(tag));
+    };
+    auto sides = [&](DataStream<Value> out) {
+      sideOutputsOf(op, [&](const std::string& t) {
+        if (tag.empty() || t != tag)
+          throw ConfigError(describe(op) + " has no side output '" + t +
+                            "' (a window has the one sideOutputLateData() names)");
+        return out.getSideOutput(OutputTag<KeyedValue>(t))
+            .map([](const KeyedValue& e) { return e.second; })
+            .name("late " + t);
+      });
+    };
     if (!op["windowFunction"].isNumber()) {
       DataStream<Value> out = withAssigner(window_op, w, [&](auto assigner) {
-        return in.keyed->keyBy(KeyOfPair{})
-            .window(assigner)
-            .allowedLateness(lateness)
+        return late(in.keyed->keyBy(KeyOfPair{}).window(assigner).allowedLateness(lateness))
             .aggregate(fn);
       });
-      return Stream{named(out, op), std::nullopt};
+      out = named(out, op);
+      sides(out);
+      return Stream{out, std::nullopt};
     }
     // With a window function (session windows here): the engine's aggregate with a function of
     // the key and the window; process() returns several outputs, flattened after it.
     const int window_fn = static_cast<int>(op["windowFunction"].asInt());
     const bool flat = op["windowFunctionFlat"].isBool() && op["windowFunctionFlat"].asBool();
     DataStream<Value> out = withAssigner(window_op, w, [&](auto assigner) {
-      return in.keyed->keyBy(KeyOfPair{})
-          .window(assigner)
-          .allowedLateness(lateness)
+      return late(in.keyed->keyBy(KeyOfPair{}).window(assigner).allowedLateness(lateness))
           .aggregate(fn, [fn, window_fn](const Value& key, const auto& window, Value result) {
             return fn.applyWindow(window_fn, key, window.start, window.end, std::move(result));
           });
     });
     out = named(out, op);
+    sides(out);
     if (flat)
       out = out.flatMap(
                    [](const Value& v) { return v.isArray() ? v.asArray() : std::vector<Value>{}; })

@@ -118,13 +118,18 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
     else if (e.fired) e.dirty = true;
   };
   const late = (st, start) => st.spec.event && start + st.spec.size - 1 + st.spec.lateness <= st.watermark;
+  // A late element: to the late-data side output when there is one, else counted as dropped.
+  const tooLate = (st, v, ts, weight) => {
+    if (st.spec.lateOut) { st.lateValues.push(v); st.lateTimes.push(ts); }
+    else st.late += weight;
+  };
   const assign = (st, ts, key, v) => {
     const s = st.spec, weight = s.partials ? v.n : 1;
     if (!s.sliding) {
       const start = startOf(ts, s.offset, s.size);
       let w = st.last;
       if (w === null || w.start !== start) {
-        if (late(st, start)) { st.late += weight; return; }
+        if (late(st, start)) { tooLate(st, v, ts, weight); return; }
         w = st.last = windowAt(st, start);
       }
       addTo(st, w, key, v);
@@ -138,13 +143,16 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
     }
     // In no window: late by its own time, or between windows and dropped (Flink's rule). A
     // combiner's partial of such elements has their one time (combineAdd).
-    if (!assigned && s.event && ts + s.lateness <= st.watermark) st.late += weight;
+    if (!assigned && s.event && ts + s.lateness <= st.watermark) tooLate(st, v, ts, weight);
   };
-  // What a call produced: undefined, or [results, json, times, late, created].
+  // What a call produced: undefined, or [results, json, times, late, created, late values,
+  // their times].
   const take = (st) => {
-    if (st.out.length === 0 && st.late === 0 && st.created.length === 0) return undefined;
-    const r = [st.out, st.json, st.times, st.late, st.created];
+    if (st.out.length === 0 && st.late === 0 && st.created.length === 0 &&
+        st.lateValues.length === 0) return undefined;
+    const r = [st.out, st.json, st.times, st.late, st.created, st.lateValues, st.lateTimes];
     st.out = []; st.json = []; st.times = []; st.late = 0; st.created = [];
+    st.lateValues = []; st.lateTimes = [];
     return r;
   };
   const begin = (udf, kind) => {
@@ -157,10 +165,11 @@ constexpr std::string_view kWindowHelpers = R"js((function (lf, h) {
   const states = new Map();
   // spec: { sliding, size, slide, offset, event, lateness, reduce (udf or -1), create, add,
   // result, merge, partials (the input is a combiner's partials), wfn (window function udf or
-  // -1), wflat (it returns several outputs) }.
+  // -1), wflat (it returns several outputs), lateOut (late elements go to the side output) }.
   h.windowNew = (id, spec) => {
     states.set(id, { spec, wins: new Map(), watermark: -Infinity, last: null,
-                     out: [], json: [], times: [], late: 0, created: [] });
+                     out: [], json: [], times: [], late: 0, created: [], lateValues: [],
+                     lateTimes: [] });
   };
   h.windowDrop = (id) => { states.delete(id); };
   // Adds elements [from, n): the key of element i is values[i] where same[i] is 1, else

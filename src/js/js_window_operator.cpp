@@ -120,6 +120,7 @@ void JsWindowCore::ensureState(ValueConverter& convert) {
   set("partials", v8::Boolean::New(isolate, spec_.partials));
   set("wfn", number(isolate, spec_.window_fn));
   set("wflat", v8::Boolean::New(isolate, spec_.window_flat));
+  set("lateOut", v8::Boolean::New(isolate, spec_.late_output));
   v8::Local<v8::Value> args[] = {number(isolate, static_cast<double>(id_)), spec};
   js.call(site_.label(), worker.helper(combiner_ ? "combineNew" : "windowNew"),
           v8::Undefined(isolate), args);
@@ -173,6 +174,19 @@ void JsWindowCore::collect(v8::Local<v8::Value> taken, ValueConverter& convert) 
         static_cast<Timestamp>(times->Get(context, i).ToLocalChecked().As<v8::Number>()->Value());
     buffer_.push_back(Element<Value>{std::move(value), time});
   }
+  if (spec_.late_output && parts->Length() >= 7) {
+    v8::Local<v8::Array> late_values = part(5).As<v8::Array>();
+    v8::Local<v8::Array> late_times = part(6).As<v8::Array>();
+    std::vector<Value> values;
+    convert.fromJsArray(late_values, late_values->Length(), values);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      auto t = static_cast<Timestamp>(late_times->Get(context, static_cast<std::uint32_t>(i))
+                                          .ToLocalChecked()
+                                          .As<v8::Number>()
+                                          ->Value());
+      late_buffer_.push_back(Element<Value>{std::move(values[i]), t});
+    }
+  }
   auto late = static_cast<std::uint64_t>(part(3).As<v8::Number>()->Value());
   if (late > 0) init_.counters->late_dropped.fetch_add(late, std::memory_order_relaxed);
   if (!spec_.event_time) {
@@ -193,6 +207,10 @@ void JsWindowCore::collect(v8::Local<v8::Value> taken, ValueConverter& convert) 
 
 void JsWindowCore::flush() {
   emitChunked(buffer_, init_.batch_size, emit_);
+  if (!late_buffer_.empty()) {
+    if (late_ != nullptr) late_->processBatch(late_buffer_);
+    late_buffer_.clear();
+  }
 }
 
 void JsWindowCore::takePartials(Batch<KeyedValue>& out, Timestamp time) {
@@ -428,11 +446,23 @@ void JsWindowOperator::processBatch(Batch<KeyedValue>& batch) {
 void JsWindowOperator::processWatermark(Timestamp w) {
   core_.watermark(w);
   out_->processWatermark(w);
+  if (auto* late = core_.lateOutput()) late->processWatermark(w);
+}
+
+void JsWindowOperator::processIdle() {
+  out_->processIdle();
+  if (auto* late = core_.lateOutput()) late->processIdle();
+}
+
+void JsWindowOperator::processBarrier(std::uint64_t id) {
+  out_->processBarrier(id);
+  if (auto* late = core_.lateOutput()) late->processBarrier(id);
 }
 
 void JsWindowOperator::endInput() {
   core_.end();
   out_->endInput();
+  if (auto* late = core_.lateOutput()) late->endInput();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,11 +524,23 @@ void JsChainWindowOperator::processBatch(Batch<Value>& batch) {
 void JsChainWindowOperator::processWatermark(Timestamp w) {
   chained_.core().watermark(w);
   out_->processWatermark(w);
+  if (auto* late = chained_.core().lateOutput()) late->processWatermark(w);
+}
+
+void JsChainWindowOperator::processIdle() {
+  out_->processIdle();
+  if (auto* late = chained_.core().lateOutput()) late->processIdle();
+}
+
+void JsChainWindowOperator::processBarrier(std::uint64_t id) {
+  out_->processBarrier(id);
+  if (auto* late = chained_.core().lateOutput()) late->processBarrier(id);
 }
 
 void JsChainWindowOperator::endInput() {
   chained_.core().end();
   out_->endInput();
+  if (auto* late = chained_.core().lateOutput()) late->endInput();
 }
 
 // ---------------------------------------------------------------------------------------------

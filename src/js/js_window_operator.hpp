@@ -43,6 +43,9 @@ struct JsWindowSpec {
   /// an array (or iterable) of outputs.
   int window_fn = -1;
   bool window_flat = false;
+  /// Late elements go to the late-data side output (sideOutputLateData) instead of being
+  /// dropped and counted.
+  bool late_output = false;
 };
 
 /// The part the operators share: the state's calls into JavaScript, results, timers,
@@ -53,6 +56,10 @@ class JsWindowCore {
   using Emit = std::function<void(Batch<Value>&)>;
   JsWindowCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job, JsWindowSpec spec,
                Emit emit, bool combiner = false);
+
+  /// Where late elements go (spec.late_output); nothing is sent when not set.
+  void setLateOutput(detail::Input<Value>* late) { late_ = late; }
+  detail::Input<Value>* lateOutput() const { return late_; }
 
   void open();
   void close();
@@ -123,6 +130,8 @@ class JsWindowCore {
   Batch<Value> buffer_;
   std::vector<Timestamp> times_;
   std::vector<Value> keys_, partials_;
+  detail::Input<Value>* late_ = nullptr;
+  Batch<Value> late_buffer_;
 };
 
 /// A keyed window aggregate or reduce after a keyBy.
@@ -137,9 +146,13 @@ class JsWindowOperator final : public detail::OneInputOperator<KeyedValue, Value
   void close() override { core_.close(); }
   void processBatch(Batch<KeyedValue>& batch) override;
   void processWatermark(Timestamp w) override;
+  void processIdle() override;
+  void processBarrier(std::uint64_t id) override;
   void endInput() override;
   void snapshot(StateWriter& w) override { core_.snapshot(w); }
   void restore(const detail::OperatorRestore& r) override { core_.restore(r); }
+  /// The late-data side output (spec.late_output).
+  void setLateOutput(detail::Input<Value>* late) { core_.setLateOutput(late); }
 
  private:
   JsWindowCore core_;
@@ -202,9 +215,13 @@ class JsChainWindowOperator final : public detail::OneInputOperator<Value, Value
   void close() override { chained_.close(); }
   void processBatch(Batch<Value>& batch) override;
   void processWatermark(Timestamp w) override;
+  void processIdle() override;
+  void processBarrier(std::uint64_t id) override;
   void endInput() override;
   void snapshot(StateWriter& w) override { chained_.core().snapshot(w); }
   void restore(const detail::OperatorRestore& r) override { chained_.core().restore(r); }
+  /// The late-data side output (spec.late_output).
+  void setLateOutput(detail::Input<Value>* late) { chained_.core().setLateOutput(late); }
 
  private:
   JsChainedCore chained_;

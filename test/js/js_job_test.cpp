@@ -1021,3 +1021,38 @@ TEST_CASE("window functions see the key and the window; process() gets the windo
   std::sort(expected.begin(), expected.end());
   CHECK(sortedStrings(out) == expected);
 }
+
+TEST_CASE("sideOutputLateData sends a window's late elements to a side output",
+          "[js][job][window]") {
+  // 1..40 s in order at 200 elements/s, with 38 replaced by -100: by then the watermark is past
+  // 36 s, so -100 is late for its tumbling window and for its session (of its own: it merges
+  // with no other). A map after getSideOutput reads the side output, not the main output.
+  auto out = run(R"(
+    import { ExecutionContext, Generator, OutputTag, SessionWindow, Stdout, Time, TumblingWindow,
+             WatermarkStrategy } from "lightflus";
+    const late = new OutputTag<number>("late");
+    const lateSessions = new OutputTag<number>("late sessions");
+    const ctx = ExecutionContext.new("late data");
+    const keyed = ctx.fromSource(Generator.sequence(1, 40).ratePerSecond(200))
+      .map((n: number) => (n === 38 ? -100 : n))
+      .assignTimestamps((n: number) => 1000 * n, WatermarkStrategy.forMonotonousTimestamps())
+      .keyBy((n: number) => n % 2);
+    const sums = keyed.window(TumblingWindow.of(Time.seconds(5))).sideOutputLateData(late)
+      .reduce((a: number, b: number) => a + b);
+    sums.map((s: number) => `sum ${s}`).sink(Stdout.new());
+    sums.getSideOutput(late).map((n: number) => `late ${n}`).sink(Stdout.new());
+    keyed.window(SessionWindow.withGap(Time.seconds(3))).sideOutputLateData(lateSessions)
+      .aggregate({ createAccumulator: () => 0, add: (_n: number, a: number) => a + 1,
+                   getResult: (a: number) => a, merge: (a: number, b: number) => a + b })
+      .getSideOutput(lateSessions).map((n: number) => `late session ${n}`).sink(Stdout.new());
+    ctx.execute();
+  )",
+                 "late_data.ts", 1);
+  std::map<std::pair<int, int>, int> sums;  // (parity, window start) -> sum
+  for (int n = 1; n <= 40; ++n)
+    if (n != 38) sums[{n % 2, (n * 1000) / 5000}] += n;
+  std::vector<std::string> expected = {"late -100", "late session -100"};
+  for (const auto& [window, sum] : sums) expected.push_back(fmt::format("sum {}", sum));
+  std::sort(expected.begin(), expected.end());
+  CHECK(sortedStrings(out) == expected);
+}

@@ -234,27 +234,41 @@ export class WindowedDataflow<K, T> extends Dataflow<T> {
   protected readonly keyType_?: (key: K) => void;
 
   /**
+   * Sends elements that arrive too late for their window (after the watermark passed its end
+   * plus the allowed lateness) to the side output `tag` instead of dropping them: read them with
+   * `getSideOutput(tag)` on the window's result stream.
+   */
+  sideOutputLateData(tag: OutputTag<T>): this {
+    if (!(tag instanceof OutputTag)) {
+      throw new ConfigError(`sideOutputLateData() expects an OutputTag, got ${describeValue(tag)}`);
+    }
+    const window = this.ctx_.operator(this.id_).window;
+    if (window !== undefined) window.lateTag = tag.id;
+    return this;
+  }
+
+  /**
    * Per key and window: folds the window's elements with `fn` and emits the result, or, with
    * `windowFn`, `windowFn(key, window, result)`.
    */
-  override reduce(fn: (agg: T, current: T) => T): Dataflow<T>;
-  override reduce<O>(fn: (agg: T, current: T) => T, windowFn: WindowFunction<K, T, O>): Dataflow<O>;
-  override reduce<O>(fn: (agg: T, current: T) => T, windowFn?: WindowFunction<K, T, O>): Dataflow<T | O> {
+  override reduce(fn: (agg: T, current: T) => T): ProcessedDataflow<T>;
+  override reduce<O>(fn: (agg: T, current: T) => T, windowFn: WindowFunction<K, T, O>): ProcessedDataflow<O>;
+  override reduce<O>(fn: (agg: T, current: T) => T, windowFn?: WindowFunction<K, T, O>): ProcessedDataflow<T | O> {
     const fields = { keyed: true, ...windowFunctionFields(windowFn, "reduce()", false) };
-    return new Dataflow<T | O>(this.ctx_, this.addUdfOperator_("reduce", fn, fields));
+    return new ProcessedDataflow<T | O>(this.ctx_, this.addUdfOperator_("reduce", fn, fields));
   }
 
   /**
    * Per key and window: aggregates the window's elements and emits `getResult(accumulator)`,
    * or, with `windowFn`, `windowFn(key, window, getResult(accumulator))`.
    */
-  aggregate<A, R>(fn: AggregateFunction<T, A, R>): Dataflow<R>;
-  aggregate<A, R, O>(fn: AggregateFunction<T, A, R>, windowFn: WindowFunction<K, R, O>): Dataflow<O>;
-  aggregate<A, R, O>(fn: AggregateFunction<T, A, R>, windowFn?: WindowFunction<K, R, O>): Dataflow<R | O> {
+  aggregate<A, R>(fn: AggregateFunction<T, A, R>): ProcessedDataflow<R>;
+  aggregate<A, R, O>(fn: AggregateFunction<T, A, R>, windowFn: WindowFunction<K, R, O>): ProcessedDataflow<O>;
+  aggregate<A, R, O>(fn: AggregateFunction<T, A, R>, windowFn?: WindowFunction<K, R, O>): ProcessedDataflow<R | O> {
     const window = this.ctx_.operator(this.id_).window;
     const id = addAggregate(this.ctx_, this.id_, fn, true, window?.type === "session");
     Object.assign(this.ctx_.operator(id), windowFunctionFields(windowFn, "aggregate()", false));
-    return new Dataflow<R | O>(this.ctx_, id);
+    return new ProcessedDataflow<R | O>(this.ctx_, id);
   }
 
   /**
@@ -262,7 +276,7 @@ export class WindowedDataflow<K, T> extends Dataflow<T> {
    * fires; each item of the array (or iterable) it returns is an output. Keeps every element
    * until the window fires: prefer aggregate() when a fold will do.
    */
-  process<O>(fn: (key: K, window: TimeWindow, elements: T[]) => Iterable<O>): Dataflow<O> {
+  process<O>(fn: (key: K, window: TimeWindow, elements: T[]) => Iterable<O>): ProcessedDataflow<O> {
     const collect: AggregateFunction<T, T[], T[]> = {
       createAccumulator: () => [],
       add: (value, acc) => {
@@ -275,7 +289,7 @@ export class WindowedDataflow<K, T> extends Dataflow<T> {
     const id = addAggregate(this.ctx_, this.id_, collect, true, false);
     Object.assign(this.ctx_.operator(id), windowFunctionFields(fn, "process()", true));
     this.ctx_.operator(id).name = "process";
-    return new Dataflow<O>(this.ctx_, id);
+    return new ProcessedDataflow<O>(this.ctx_, id);
   }
 }
 
@@ -302,7 +316,10 @@ function windowFunctionFields(fn: unknown, where: string, flat: boolean): Operat
   return { windowFunction: registerUdf(fn, `${where}: window function`), windowFunctionFlat: flat };
 }
 
-/** The main output of a process function; its side outputs come from `getSideOutput(tag)`. */
+/**
+ * The main output of a process function or a window; side outputs (`ctx.output(tag, v)`, a
+ * window's `sideOutputLateData(tag)`) come from `getSideOutput(tag)`.
+ */
 export class ProcessedDataflow<T> extends Dataflow<T> {
   /** The elements the process function sent to `tag` with `ctx.output(tag, value)`. */
   getSideOutput<X>(tag: OutputTag<X>): Dataflow<X> {

@@ -32,7 +32,14 @@ export interface ConnectorConfig {
 
 /** A window: sizes in milliseconds; `time` says which clock assigns elements to windows. */
 export type WindowConfig =
-  | { type: "tumbling"; sizeMs: number; offsetMs: number; time: TimeCharacteristic; allowedLatenessMs: number }
+  | {
+      type: "tumbling";
+      sizeMs: number;
+      offsetMs: number;
+      time: TimeCharacteristic;
+      allowedLatenessMs: number;
+      lateTag?: string;
+    }
   | {
       type: "sliding";
       sizeMs: number;
@@ -40,8 +47,9 @@ export type WindowConfig =
       offsetMs: number;
       time: TimeCharacteristic;
       allowedLatenessMs: number;
+      lateTag?: string;
     }
-  | { type: "session"; gapMs: number; time: TimeCharacteristic; allowedLatenessMs: number };
+  | { type: "session"; gapMs: number; time: TimeCharacteristic; allowedLatenessMs: number; lateTag?: string };
 
 /** Event time (element timestamps and watermarks) or processing time (the wall clock). */
 export type TimeCharacteristic = "event" | "processing";
