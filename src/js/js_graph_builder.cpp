@@ -718,6 +718,9 @@ class Planner {
     auto [udfs, kinds, name] = chainParts(ops);
     auto [spec, fused, last] = rollingParts(op, name + "+" + stringField(key_op, "name") + "+");
     fused["parallelism"] = Value(1);
+    // "jsChain+reduce": the state is the reduce's, whichever form wrote it (a restore at
+    // another parallelism may switch between the fused and the keyed form).
+    const std::string kind = "jsChain+" + stringField(op, "kind");
     auto job = job_;
     const int key_udf = static_cast<int>(intField(key_op, "udf"));
     auto make = [&]<class Out>() {
@@ -729,11 +732,11 @@ class Planner {
     };
     Stream result =
         needsKeys(last)
-            ? Stream{std::nullopt, attach<KeyedValue>(*in.plain, fused, "jsChain+rolling",
+            ? Stream{std::nullopt, attach<KeyedValue>(*in.plain, fused, kind.c_str(),
                                                       make.template operator()<KeyedValue>())}
-            : Stream{attach<Value>(*in.plain, fused, "jsChain+rolling",
-                                   make.template operator()<Value>()),
-                     std::nullopt};
+            : Stream{
+                  attach<Value>(*in.plain, fused, kind.c_str(), make.template operator()<Value>()),
+                  std::nullopt};
     streams_[last] = result;
     return result;
   }
@@ -1047,6 +1050,10 @@ class Planner {
       throw ConfigError(describe(op) + ": there is no '" + type + "' sink in this build");
     }
     if (!handle) handle = s.sink(std::move(factory), name);
+    // The sink's state (files' lengths, transactions) under the job's operator id, as for every
+    // other operator: the engine's own node ids change with the plan (a restore at another
+    // parallelism may add or drop a node before the sink).
+    handle->uid("js-op-" + std::to_string(intField(op, "id")));
     if (single) {
       if (op["parallelism"].isNumber() && op["parallelism"].asInt() > 1)
         throw ConfigError(describe(op) + ": a file sink writes one file, with parallelism 1");

@@ -1056,3 +1056,55 @@ TEST_CASE("sideOutputLateData sends a window's late elements to a side output",
   std::sort(expected.begin(), expected.end());
   CHECK(sortedStrings(out) == expected);
 }
+
+TEST_CASE("rolling state moves between the fused form (p1) and the keyed form (p2)",
+          "[js][job][snapshot]") {
+  // At parallelism 2 the reduce runs after the keyBy exchange (JsRollingOperator); at 1 the
+  // map, keyBy and reduce are one operator (JsChainRollingOperator). A snapshot of either
+  // restores into the other.
+  const std::string source = R"(
+    export default function (ctx: ExecutionContext) {
+      ctx.fromSource(Generator.sequence(1, 3000).ratePerSecond(3000)).parallelism(2)
+        .map((n: number) => ({ k: `k${n % 4}`, n }))
+        .keyBy((o: { k: string }) => o.k)
+        .reduce((a: { k: string; n: number }, b: { n: number }) => ({ k: a.k, n: a.n + b.n }))
+        .map((o: { k: string; n: number }) => `${o.k} ${o.n}`)
+        .sink(Stdout.new());
+    }
+  )";
+  auto job = JsJob::load(source, {.file_name = "rolling_forms.ts"});
+  std::vector<std::int64_t> sums(4, 0);
+  for (int n = 1; n <= 3000; ++n) sums[n % 4] += n;
+  for (auto [first_p, second_p] : {std::pair{2, 1}, std::pair{1, 2}}) {
+    CAPTURE(first_p, second_p);
+    auto build = [&](std::vector<CollectResult<Value>>& results, int parallelism) {
+      JsGraphOptions options;
+      options.parallelism = parallelism;
+      options.sink_override = [&results](const Value&) -> SinkFactory<Value> {
+        auto state = results.emplace_back().state_;
+        return [state] { return std::make_unique<CollectSink<Value>>(state); };
+      };
+      return JsGraphBuilder(job, options).build();
+    };
+    std::vector<CollectResult<Value>> first_results;
+    ExecutionContext first = build(first_results, first_p);
+    ExecutionOptions options;
+    options.parallelism = first_p;
+    JobHandle running = first.start(options);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    auto snapshot = std::make_shared<Snapshot>(running.triggerCheckpoint());
+    running.cancel();
+    running.wait();
+
+    std::vector<CollectResult<Value>> results;
+    ExecutionContext second = build(results, second_p);
+    options.parallelism = second_p;
+    options.restore = snapshot;
+    second.execute(options);
+    std::vector<std::string> lines;
+    for (const auto& r : results)
+      for (const auto& v : r.values()) lines.emplace_back(v.asString());
+    for (int k = 0; k < 4; ++k)
+      CHECK(std::count(lines.begin(), lines.end(), fmt::format("k{} {}", k, sums[k])) == 1);
+  }
+}
