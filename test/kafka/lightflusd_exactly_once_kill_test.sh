@@ -97,8 +97,16 @@ for i in $(seq 1 "$kills"); do
   # shellcheck disable=SC2046 # word splitting of the argument list is wanted
   "$lightflusd" run $(run_args "$p" false) >> "$tmp/stdout" 2>> "$tmp/stderr" &
   pid=$!
-  # A random moment: 0.5 to 1.9 s in (the start takes a few hundred ms; checkpoints every 200 ms).
-  ms=$((RANDOM % 1400 + 500))
+  # A random moment after the run's first checkpoint (so that every run makes progress, however
+  # slow the machine): 0 to 1.4 s after it (checkpoints every 200 ms).
+  newest() { ls "$ck" 2> /dev/null | sort | tail -1 || true; }
+  before=$(newest)
+  for _ in $(seq 1 200); do
+    [ "$(newest)" != "$before" ] && break
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 0.05
+  done
+  ms=$((RANDOM % 1400))
   sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
   if ! kill -0 "$pid" 2> /dev/null; then
     status=0
