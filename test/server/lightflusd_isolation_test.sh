@@ -13,6 +13,9 @@
 #
 #   lightflusd_isolation_test.sh LIGHTFLUSD SOURCE_DIR
 set -euo pipefail
+# Under AddressSanitizer (CI's second build) a SIGSEGV would be caught by ASan's handler, which
+# reports and exits with status 1: let the signal kill the job's process, as it does otherwise.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+${ASAN_OPTIONS}:}handle_segv=0"
 lightflusd=$1
 root=$2
 jobs="$root/test/server/jobs"
