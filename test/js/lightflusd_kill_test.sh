@@ -59,8 +59,16 @@ for i in $(seq 1 "$kills"); do
   # shellcheck disable=SC2046 # word splitting of the argument list is wanted
   "$lightflusd" run $(run_args "$p") 2>> "$tmp/stderr" &
   pid=$!
-  # A random moment: 0.3 to 1.2 s in (checkpoints every 200 ms; some kills land mid-write).
-  sleep "0.$(( RANDOM % 10 + 3 ))"
+  # A random moment after the run's first checkpoint, however slow the machine (a sanitizer
+  # build): 0 to 0.9 s after it (checkpoints every 200 ms; some kills land mid-write).
+  newest() { ls "$ck" 2> /dev/null | sort | tail -1 || true; }
+  before=$(newest)
+  for _ in $(seq 1 200); do
+    [ "$(newest)" != "$before" ] && break
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 0.05
+  done
+  sleep "0.$(( RANDOM % 10 ))"
   if ! kill -0 "$pid" 2> /dev/null; then
     wait "$pid" || true
     pid=
