@@ -1,0 +1,335 @@
+// The Nexmark generator: events as a pure function of their id (see connectors/nexmark.hpp).
+//
+// Re-implemented after nexmark-flink's generator classes; names of the helpers follow theirs
+// (lastBase0PersonId, nextBase0AuctionId, nextExtra, ...) so the two read side by side. The
+// random numbers are those of Java's SplittableRandom seeded with the event id, including its
+// bounded nextInt and nextDouble, so that the shapes (string lengths, hot ratios) match.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "lightflus/connectors/nexmark.hpp"
+
+namespace lightflus::nexmark {
+namespace {
+
+constexpr std::int64_t kFirstAuctionId = 1000;
+constexpr std::int64_t kFirstPersonId = 1000;
+constexpr std::int64_t kFirstCategoryId = 10;
+constexpr int kNumCategories = 5;
+constexpr int kPersonIdLead = 10;   // yet-to-be-created people a bid or auction may name
+constexpr int kAuctionIdLead = 10;  // yet-to-be-created auctions a bid may name
+constexpr int kHotSellerRatio = 100;
+constexpr int kHotAuctionRatio = 100;
+constexpr int kHotBidderRatio = 100;
+constexpr int kHotChannelsRatio = 2;
+constexpr int kChannelsNumber = 10'000;
+constexpr int kMinStringLength = 3;
+constexpr std::size_t kReusableExtraLength = 1024 * 1024;
+
+/// Java's SplittableRandom (SplitMix64): same seed, same numbers.
+class SplittableRandom {
+ public:
+  explicit SplittableRandom(std::uint64_t seed) : seed_(seed) {}
+
+  std::int32_t nextInt() { return mix32(nextSeed()); }
+  std::int64_t nextLong() { return static_cast<std::int64_t>(mix64(nextSeed())); }
+  /// Uniform in [0, bound), bound > 0 (Java's rejection of the biased top range).
+  std::int32_t nextInt(std::int32_t bound) {
+    std::int32_t r = nextInt();
+    const std::int32_t m = bound - 1;
+    if ((bound & m) == 0) return r & m;
+    for (auto u = static_cast<std::int32_t>(static_cast<std::uint32_t>(r) >> 1);;
+         u = static_cast<std::int32_t>(static_cast<std::uint32_t>(nextInt()) >> 1)) {
+      r = u % bound;
+      // Java's `u + m - r < 0`, an int overflow test.
+      if (static_cast<std::int32_t>(static_cast<std::uint32_t>(u) + static_cast<std::uint32_t>(m) -
+                                    static_cast<std::uint32_t>(r)) >= 0)
+        return r;
+    }
+  }
+  double nextDouble() { return static_cast<double>(mix64(nextSeed()) >> 11) * 0x1.0p-53; }
+
+ private:
+  static constexpr std::uint64_t kGoldenGamma = 0x9e3779b97f4a7c15ULL;
+  std::uint64_t nextSeed() { return seed_ += kGoldenGamma; }
+  static std::uint64_t mix64(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  static std::int32_t mix32(std::uint64_t z) {
+    z = (z ^ (z >> 33)) * 0x62a9d9ed799705f5ULL;
+    return static_cast<std::int32_t>(((z ^ (z >> 28)) * 0xcb24d0a5c88c35b3ULL) >> 32);
+  }
+
+  std::uint64_t seed_;
+};
+
+/// A random long in [0, n) (nexmark's LongGenerator, skew above 2^31 included).
+std::int64_t nextLong(SplittableRandom& random, std::int64_t n) {
+  if (n < 2147483647) return random.nextInt(static_cast<std::int32_t>(n));
+  std::int64_t r = random.nextLong() % n;
+  return r < 0 ? -r : r;
+}
+
+/// Up to maxLength - 1 letters, one in 13 replaced by `special`, trimmed as Java's trim() does.
+std::string nextString(SplittableRandom& random, int max_length, char special = ' ') {
+  int len = kMinStringLength + random.nextInt(max_length - kMinStringLength);
+  std::string s;
+  s.reserve(static_cast<std::size_t>(len));
+  while (len-- > 0) {
+    if (random.nextInt(13) == 0)
+      s.push_back(special);
+    else
+      s.push_back(static_cast<char>('a' + random.nextInt(26)));
+  }
+  std::size_t begin = 0, end = s.size();
+  while (begin < end && static_cast<unsigned char>(s[begin]) <= ' ') ++begin;
+  while (end > begin && static_cast<unsigned char>(s[end - 1]) <= ' ') --end;
+  return s.substr(begin, end - begin);
+}
+
+/// `length` letters built six per random int (Java's % and / on a signed int included).
+std::string randomExactString(SplittableRandom& random, std::size_t length) {
+  std::string s;
+  s.reserve(length);
+  std::int32_t rnd = 0;
+  int n = 0;
+  while (length-- > 0) {
+    if (n == 0) {
+      rnd = random.nextInt();
+      n = 6;
+    }
+    s.push_back(static_cast<char>('a' + rnd % 26));
+    rnd /= 26;
+    --n;
+  }
+  return s;
+}
+
+/// The tables the generator picks from. Flink's generator fills them from an unseeded random;
+/// fixed seeds make ours the same in every process.
+struct Tables {
+  std::string reusable_extra;
+  std::array<std::string, 4> hot_urls;
+  std::vector<std::pair<std::string, std::string>> channels;  // (channel, url)
+  std::array<std::string, 10000> credit_card_groups;
+
+  static std::string baseUrl(SplittableRandom& random) {
+    std::string url = "https://www.nexmark.com/";
+    for (int i = 0; i < 3; ++i) {
+      url += nextString(random, 5, '_');
+      url += '/';
+    }
+    return url + "item.htm?query=1";
+  }
+
+  Tables() {
+    SplittableRandom extra_random(0x6e65786d61726b);  // "nexmark"
+    reusable_extra = randomExactString(extra_random, kReusableExtraLength);
+    SplittableRandom random(0x62696473);  // "bids"
+    for (auto& url : hot_urls) url = baseUrl(random);
+    channels.reserve(kChannelsNumber);
+    for (int i = 0; i < kChannelsNumber; ++i) {
+      std::string url = baseUrl(random);
+      if (random.nextInt(10) > 0) {
+        // Java's Math.abs(Integer.reverse(i)): abs of INT_MIN stays INT_MIN.
+        std::uint32_t v = static_cast<std::uint32_t>(i), reversed = 0;
+        for (int b = 0; b < 32; ++b, v >>= 1) reversed = (reversed << 1) | (v & 1);
+        auto r = static_cast<std::int32_t>(reversed);
+        std::int32_t id = r < 0 && r != INT32_MIN ? -r : r;
+        url += fmt::format("&channel_id={}", id);
+      }
+      channels.emplace_back(fmt::format("channel-{}", i), std::move(url));
+    }
+    for (int i = 0; i < 10000; ++i)
+      credit_card_groups[static_cast<std::size_t>(i)] = fmt::format("{:04d}", i);
+  }
+};
+
+const Tables& tables() {
+  static const Tables t;
+  return t;
+}
+
+/// A string of exactly `length` letters: a slice of the reusable string (as Flink does).
+std::string nextExactString(SplittableRandom& random, int length) {
+  const std::string& reusable = tables().reusable_extra;
+  if (static_cast<std::size_t>(length) < reusable.size() / 2) {
+    auto offset = static_cast<std::size_t>(
+        random.nextInt(static_cast<std::int32_t>(reusable.size()) - length));
+    return reusable.substr(offset, static_cast<std::size_t>(length));
+  }
+  return randomExactString(random, static_cast<std::size_t>(length));
+}
+
+/// Padding so that current_size + its length is desired_average_size on average (+-20%).
+std::string nextExtra(SplittableRandom& random, int current_size, int desired_average_size) {
+  if (current_size > desired_average_size) return "";
+  desired_average_size -= current_size;
+  auto delta = static_cast<int>(std::floor(desired_average_size * 0.2 + 0.5));
+  int min_size = desired_average_size - delta;
+  int desired_size = min_size + (delta == 0 ? 0 : random.nextInt(2 * delta));
+  return nextExactString(random, desired_size);
+}
+
+/// A price in cents, log-uniform between 1 and 1,000,000 dollars (Java's Math.round).
+std::int64_t nextPrice(SplittableRandom& random) {
+  return static_cast<std::int64_t>(
+      std::floor(std::pow(10.0, random.nextDouble() * 6.0) * 100.0 + 0.5));
+}
+
+constexpr std::array<std::string_view, 6> kUsStates = {"AZ", "CA", "ID", "OR", "WA", "WY"};
+constexpr std::array<std::string_view, 10> kUsCities = {
+    "Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland",
+    "Bend",    "Redmond",     "Seattle",       "Kent",  "Cheyenne"};
+constexpr std::array<std::string_view, 11> kFirstNames = {
+    "Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter"};
+constexpr std::array<std::string_view, 9> kLastNames = {
+    "Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"};
+constexpr std::array<std::string_view, 4> kHotChannels = {"Google", "Facebook", "Baidu", "Apple"};
+
+template <std::size_t N>
+std::string_view pick(SplittableRandom& random, const std::array<std::string_view, N>& items) {
+  return items[static_cast<std::size_t>(random.nextInt(static_cast<std::int32_t>(N)))];
+}
+
+}  // namespace
+
+Generator::Generator(GeneratorConfig config) : config_(config) {
+  if (config_.person_proportion < 0 || config_.auction_proportion < 0 ||
+      config_.bid_proportion < 0 || config_.totalProportion() <= 0)
+    throw ConfigError(
+        "nexmark: the person, auction and bid proportions must be >= 0 and not all 0");
+  if (!(config_.event_time_rate > 0))
+    throw ConfigError(
+        "nexmark: event_time_rate must be positive (events per second of event time)");
+  inter_event_delay_us_ = 1'000'000.0 / config_.event_time_rate;
+  tables();  // built once, before the first event is timed
+}
+
+Event Generator::next(std::uint64_t id) const {
+  const auto rem = static_cast<int>(id % static_cast<std::uint64_t>(config_.totalProportion()));
+  if (rem < config_.person_proportion) return nextPerson(id);
+  if (rem < config_.person_proportion + config_.auction_proportion) return nextAuction(id);
+  return nextBid(id);
+}
+
+std::int64_t Generator::lastBase0PersonId(std::int64_t id) const {
+  std::int64_t epoch = id / config_.totalProportion();
+  std::int64_t offset = id % config_.totalProportion();
+  if (offset >= config_.person_proportion) offset = config_.person_proportion - 1;
+  return epoch * config_.person_proportion + offset;
+}
+
+std::int64_t Generator::lastBase0AuctionId(std::int64_t id) const {
+  std::int64_t epoch = id / config_.totalProportion();
+  std::int64_t offset = id % config_.totalProportion();
+  if (offset < config_.person_proportion) {
+    --epoch;  // a person: the last auction of the previous epoch
+    offset = config_.auction_proportion - 1;
+  } else if (offset >= config_.person_proportion + config_.auction_proportion) {
+    offset = config_.auction_proportion - 1;  // a bid: the last auction of this epoch
+  } else {
+    offset -= config_.person_proportion;
+  }
+  return epoch * config_.auction_proportion + offset;
+}
+
+Person Generator::nextPerson(std::uint64_t event_id) const {
+  const auto id = static_cast<std::int64_t>(event_id);
+  SplittableRandom random(event_id);
+  Person p;
+  p.id = lastBase0PersonId(id) + kFirstPersonId;
+  p.name = std::string(pick(random, kFirstNames)) + " " + std::string(pick(random, kLastNames));
+  p.email_address = nextString(random, 7) + "@" + nextString(random, 5) + ".com";
+  const auto& groups = tables().credit_card_groups;
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) p.credit_card += ' ';
+    p.credit_card += groups[static_cast<std::size_t>(random.nextInt(10000))];
+  }
+  p.city = pick(random, kUsCities);
+  p.state = pick(random, kUsStates);
+  p.date_time = timestampOf(event_id);
+  const auto size = 8 + p.name.size() + p.email_address.size() + p.credit_card.size() +
+                    p.city.size() + p.state.size();
+  p.extra = nextExtra(random, static_cast<int>(size), config_.avg_person_byte_size);
+  return p;
+}
+
+Auction Generator::nextAuction(std::uint64_t event_id) const {
+  const auto id = static_cast<std::int64_t>(event_id);
+  SplittableRandom random(event_id);
+  Auction a;
+  a.id = lastBase0AuctionId(id) + kFirstAuctionId;
+  if (random.nextInt(config_.hot_sellers_ratio) > 0) {
+    a.seller = (lastBase0PersonId(id) / kHotSellerRatio) * kHotSellerRatio;
+  } else {
+    std::int64_t num_people = lastBase0PersonId(id) + 1;
+    std::int64_t active = std::min<std::int64_t>(num_people, config_.num_active_people);
+    a.seller = num_people - active + nextLong(random, active + kPersonIdLead);
+  }
+  a.seller += kFirstPersonId;
+  a.category = kFirstCategoryId + random.nextInt(kNumCategories);
+  a.initial_bid = nextPrice(random);
+  a.date_time = timestampOf(event_id);
+  // Auctions last long enough that about num_in_flight_auctions are open at a time.
+  std::int64_t events_for_auctions =
+      (static_cast<std::int64_t>(config_.num_in_flight_auctions) * config_.totalProportion()) /
+      config_.auction_proportion;
+  std::int64_t horizon =
+      timestampOf(event_id + static_cast<std::uint64_t>(events_for_auctions)) - a.date_time;
+  a.expires = a.date_time + 1 + nextLong(random, std::max<std::int64_t>(horizon * 2, 1));
+  a.item_name = nextString(random, 20);
+  a.description = nextString(random, 100);
+  a.reserve = a.initial_bid + nextPrice(random);
+  const auto size = 8 + a.item_name.size() + a.description.size() + 8 + 8 + 8 + 8 + 8;
+  a.extra = nextExtra(random, static_cast<int>(size), config_.avg_auction_byte_size);
+  return a;
+}
+
+Bid Generator::nextBid(std::uint64_t event_id) const {
+  const auto id = static_cast<std::int64_t>(event_id);
+  SplittableRandom random(event_id);
+  Bid b;
+  if (random.nextInt(config_.hot_auction_ratio) > 0) {
+    b.auction = (lastBase0AuctionId(id) / kHotAuctionRatio) * kHotAuctionRatio;
+  } else {
+    std::int64_t max_auction = lastBase0AuctionId(id);
+    std::int64_t min_auction =
+        std::max<std::int64_t>(max_auction - config_.num_in_flight_auctions, 0);
+    b.auction = min_auction + nextLong(random, max_auction - min_auction + 1 + kAuctionIdLead);
+  }
+  b.auction += kFirstAuctionId;
+  if (random.nextInt(config_.hot_bidders_ratio) > 0) {
+    // The second person of the batch, so that hot bidders and hot sellers differ.
+    b.bidder = (lastBase0PersonId(id) / kHotBidderRatio) * kHotBidderRatio + 1;
+  } else {
+    std::int64_t num_people = lastBase0PersonId(id) + 1;
+    std::int64_t active = std::min<std::int64_t>(num_people, config_.num_active_people);
+    b.bidder = num_people - active + nextLong(random, active + kPersonIdLead);
+  }
+  // Flink's BidGenerator adds FIRST_PERSON_ID twice; so do we, to give the same bidders.
+  b.bidder += 2 * kFirstPersonId;
+  b.price = nextPrice(random);
+  if (random.nextInt(kHotChannelsRatio) > 0) {
+    auto i =
+        static_cast<std::size_t>(random.nextInt(static_cast<std::int32_t>(kHotChannels.size())));
+    b.channel = kHotChannels[i];
+    b.url = tables().hot_urls[i];
+  } else {
+    const auto& [channel, url] =
+        tables().channels[static_cast<std::size_t>(random.nextInt(kChannelsNumber))];
+    b.channel = channel;
+    b.url = url;
+  }
+  b.date_time = timestampOf(event_id);
+  b.extra = nextExtra(random, 8 + 8 + 8 + 8, config_.avg_bid_byte_size);
+  return b;
+}
+
+}  // namespace lightflus::nexmark

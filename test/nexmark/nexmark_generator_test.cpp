@@ -1,0 +1,193 @@
+// The Nexmark generator and source: ids, times and shapes as nexmark-flink's generator makes
+// them, determinism per event id, splitting over subtasks, snapshots and the JSON form.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "lightflus/connectors/nexmark.hpp"
+#include "lightflus/datastream.hpp"
+
+using namespace lightflus;
+using namespace lightflus::nexmark;
+
+namespace {
+
+/// Polls a source subtask until it finishes or `max_batches` batches were emitted.
+std::vector<Element<Event>> drain(NexmarkSource& source, std::size_t max_batches = ~0ull) {
+  std::vector<Element<Event>> all;
+  for (std::size_t i = 0; i < max_batches; ++i) {
+    Batch<Event> batch;
+    SourceOutput<Event> out(batch, 100);
+    SourceStatus status = source.poll(out);
+    for (auto& e : batch) all.push_back(std::move(e));
+    if (status == SourceStatus::Finished) break;
+  }
+  return all;
+}
+
+SourceContext subtask(int index, int parallelism) {
+  SourceContext ctx;
+  ctx.subtask = index;
+  ctx.parallelism = parallelism;
+  return ctx;
+}
+
+}  // namespace
+
+TEST_CASE("the generator makes 1 person, 3 auctions and 46 bids in every 50 events", "[nexmark]") {
+  Generator gen;
+  std::map<std::size_t, int> types;
+  for (std::uint64_t id = 0; id < 5000; ++id) ++types[gen.next(id).index()];
+  CHECK(types[0] == 100);
+  CHECK(types[1] == 300);
+  CHECK(types[2] == 4600);
+}
+
+TEST_CASE("people and auctions get consecutive ids from 1000, as in nexmark-flink", "[nexmark]") {
+  Generator gen;
+  CHECK(std::get<Person>(gen.next(0)).id == 1000);
+  CHECK(std::get<Auction>(gen.next(1)).id == 1000);
+  CHECK(std::get<Auction>(gen.next(3)).id == 1002);
+  CHECK(std::get<Person>(gen.next(50)).id == 1001);
+  CHECK(std::get<Auction>(gen.next(51)).id == 1003);
+  for (std::uint64_t id = 4; id < 50; ++id) {
+    const Bid b = std::get<Bid>(gen.next(id));
+    CHECK(b.auction >= 1000);
+    CHECK(b.auction <= 1002 + 10);  // an auction made already, or one of the next 10
+  }
+}
+
+TEST_CASE("event n happens at the first event time plus n / 10 ms at 10,000 events/s",
+          "[nexmark]") {
+  GeneratorConfig config;
+  config.first_event_time = 1'000'000;
+  Generator gen(config);
+  CHECK(eventTime(gen.next(0)) == 1'000'000);
+  CHECK(eventTime(gen.next(9)) == 1'000'000);
+  CHECK(eventTime(gen.next(10)) == 1'000'001);
+  CHECK(eventTime(gen.next(12'345)) == 1'001'234);
+  const Auction a = std::get<Auction>(gen.next(12'301));
+  CHECK(a.expires > a.date_time);
+}
+
+TEST_CASE("an event is a function of its id only", "[nexmark]") {
+  Generator a, b;
+  for (std::uint64_t id : {0ull, 1ull, 7ull, 1234ull, 99'999ull, 10'000'000'003ull})
+    CHECK(a.next(id) == b.next(id));
+  CHECK(a.next(5) != a.next(6));
+}
+
+TEST_CASE("generated fields have nexmark's shapes", "[nexmark]") {
+  Generator gen;
+  for (std::uint64_t id = 0; id < 20'000; ++id) {
+    Event e = gen.next(id);
+    if (const auto* b = std::get_if<Bid>(&e)) {
+      REQUIRE(b->price >= 100);
+      REQUIRE(b->price <= 100'000'000);
+      REQUIRE(b->extra.size() >= 54);  // 100 bytes on average, +-20%, minus 32 for the numbers
+      REQUIRE(b->extra.size() <= 81);
+      REQUIRE(b->url.rfind("https://www.nexmark.com/", 0) == 0);
+      REQUIRE(!b->channel.empty());
+    } else if (const auto* a = std::get_if<Auction>(&e)) {
+      REQUIRE(a->category >= 10);
+      REQUIRE(a->category <= 14);
+      REQUIRE(a->reserve >= a->initial_bid);
+      REQUIRE(a->seller >= 1000);
+    } else {
+      const auto& p = std::get<Person>(e);
+      REQUIRE(p.credit_card.size() == 19);
+      REQUIRE(p.email_address.find('@') != std::string::npos);
+      REQUIRE(p.state.size() == 2);
+    }
+  }
+}
+
+TEST_CASE("subtasks split the events by id and together emit each exactly once", "[nexmark]") {
+  Options options;
+  options.count = 1003;
+  NexmarkSource s0(options), s1(options);
+  s0.open(subtask(0, 2));
+  s1.open(subtask(1, 2));
+  auto a = drain(s0), b = drain(s1);
+  CHECK(a.size() == 502);
+  CHECK(b.size() == 501);
+  Generator gen;
+  for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(a[i].value == gen.next(2 * i));
+  for (std::size_t i = 0; i < b.size(); ++i) REQUIRE(b[i].value == gen.next(2 * i + 1));
+  for (const auto& e : a) REQUIRE(e.timestamp == eventTime(e.value));
+}
+
+TEST_CASE("a restored source goes on with the events it had not emitted", "[nexmark]") {
+  Options options;
+  options.count = 2000;
+  NexmarkSource first(options);
+  first.open(subtask(1, 3));
+  auto before = drain(first, 2);
+  std::string bytes;
+  StateWriter w(bytes);
+  first.snapshot(w);
+
+  NexmarkSource restored(options);
+  StateReader r(bytes);
+  restored.restore(r);
+  restored.open(subtask(1, 3));
+  auto after = drain(restored);
+
+  NexmarkSource whole(options);
+  whole.open(subtask(1, 3));
+  auto expected = drain(whole);
+  before.insert(before.end(), after.begin(), after.end());
+  REQUIRE(before.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) REQUIRE(before[i].value == expected[i].value);
+}
+
+TEST_CASE("the source runs in a job at parallelism 2 with event time", "[nexmark]") {
+  ExecutionContext ctx("nexmark-source");
+  ctx.parallelism(2);
+  Options options;
+  options.count = 5000;
+  auto counts = ctx.fromSource<Event>(source(options), "nexmark")
+                    .map([](const Event& e) { return static_cast<int>(e.index()); })
+                    .keyBy([](const int& t) { return t; })
+                    .window(TumblingEventTimeWindows::of(Time::seconds(100)))
+                    .aggregate(Count{}, [](const int& t, const TimeWindow&,
+                                           std::int64_t n) { return std::pair(t, n); })
+                    .collect();
+  ctx.execute();
+  auto v = counts.values();
+  std::sort(v.begin(), v.end());
+  CHECK(v == std::vector<std::pair<int, std::int64_t>>{{0, 100}, {1, 300}, {2, 4600}});
+}
+
+TEST_CASE("events survive the JSON form unchanged", "[nexmark]") {
+  Generator gen;
+  for (std::uint64_t id = 0; id < 300; ++id) {
+    Event e = gen.next(id);
+    std::string line;
+    appendJson(line, e);
+    REQUIRE(parseEventJson(line) == e);
+  }
+  std::string line;
+  appendJson(line, gen.next(60));
+  CHECK(line.rfind("{\"event_type\":2,\"person\":null,\"auction\":null,\"bid\":{\"auction\":", 0) ==
+        0);
+}
+
+TEST_CASE("timestamps are written and read as Flink's TIMESTAMP(3) text", "[nexmark]") {
+  CHECK(formatTimestamp(1'436'918'400'000) == "2015-07-15 00:00:00.000");
+  CHECK(formatTimestamp(1'436'918'400'000 + 3'723'004) == "2015-07-15 01:02:03.004");
+  CHECK(formatTimestamp(-1) == "1969-12-31 23:59:59.999");
+  CHECK(parseTimestamp("2015-07-15 01:02:03.004") == 1'436'918'400'000 + 3'723'004);
+  CHECK(parseTimestamp("2015-07-15T01:02:03Z") == 1'436'918'400'000 + 3'723'000);
+  CHECK(parseTimestamp("1969-12-31 23:59:59.999") == -1);
+  CHECK_THROWS_AS(parseTimestamp("yesterday"), InputError);
+}
+
+TEST_CASE("a malformed event line is an InputError that says what is wrong", "[nexmark]") {
+  CHECK_THROWS_WITH(parseEventJson("{\"event_type\":2"), Catch::Contains("invalid JSON"));
+  CHECK_THROWS_WITH(parseEventJson("{\"event_type\":7}"), Catch::Contains("event_type 7"));
+  CHECK_THROWS_WITH(parseEventJson("{\"event_type\":2,\"bid\":{\"auction\":1}}"),
+                    Catch::Contains("bid has no field \"bidder\""));
+}
