@@ -1,6 +1,7 @@
 // The rolling JSON-lines sink (RollingFileSink / RollingFileWriter in connectors/file.hpp):
 // files roll by size and time, appear under their final names only when complete, and parallel
-// subtasks write separate series. Expected records come from plain loops.
+// subtasks write separate series. Its checkpoints and restores (exactly-once) are tested in
+// rolling_file_sink_checkpoint_test.cpp. Expected records come from plain loops.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -99,7 +100,7 @@ TEST_CASE("rolling by size gives several files with every record once and in ord
   REQUIRE(numbersIn(dir.path, "part-0-") == upTo(1000));
 }
 
-TEST_CASE("a file older than roll_interval is finished at the next write", "[file][rolling]") {
+TEST_CASE("a file older than roll_interval is rolled at the next write", "[file][rolling]") {
   TempDir dir;
   detail::RollingFileWriter writer(
       RollingFileOptions{.directory = dir.path.string(), .roll_interval = Duration(1)}, 0);
@@ -107,15 +108,18 @@ TEST_CASE("a file older than roll_interval is finished at the next write", "[fil
   writer.writeLine("{\"n\":1}\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // > roll_interval
   writer.writeLine("{\"n\":2}\n");
-  REQUIRE(names(dir.path) ==
-          std::vector<std::string>{".part-0-000001.jsonl.inprogress", "part-0-000000.jsonl"});
+  // The rolled part is pending: hidden until a checkpoint after it completes, or the end.
+  REQUIRE(names(dir.path) == std::vector<std::string>{".part-0-000000.jsonl.inprogress",
+                                                      ".part-0-000001.jsonl.inprogress"});
+  REQUIRE(readAll(dir.path / ".part-0-000000.jsonl.inprogress") == "{\"n\":0}\n{\"n\":1}\n");
   writer.finish();
-  REQUIRE(readAll(dir.path / "part-0-000000.jsonl").find("{\"n\":1}\n") != std::string::npos);
+  REQUIRE(names(dir.path) ==
+          std::vector<std::string>{"part-0-000000.jsonl", "part-0-000001.jsonl"});
   REQUIRE(numbersIn(dir.path, "part-") == upTo(3));
-  REQUIRE(writer.finishedFiles().size() == 2);
+  REQUIRE(writer.committedFiles().size() == 2);
 }
 
-TEST_CASE("a checkpoint flush keeps the file in progress and roll_on_checkpoint finishes it",
+TEST_CASE("a checkpoint flush keeps the file in progress and roll_on_checkpoint rolls it",
           "[file][rolling]") {
   TempDir dir;
   {
@@ -131,27 +135,29 @@ TEST_CASE("a checkpoint flush keeps the file in progress and roll_on_checkpoint 
       RollingFileOptions{.directory = other.path.string(), .roll_on_checkpoint = true}, 0);
   writer.writeLine("{\"n\":0}\n");
   writer.flush();
+  writer.snapshot(1);
   writer.writeLine("{\"n\":1}\n");
   writer.flush();
+  writer.snapshot(2);
+  writer.commit(2);
   REQUIRE(names(other.path) ==
           std::vector<std::string>{"part-0-000000.jsonl", "part-0-000001.jsonl"});
 }
 
-TEST_CASE("a restarted sink finishes a left-over in-progress file and continues the series",
+TEST_CASE("a fresh start leaves hidden files of an earlier run alone and continues after them",
           "[file][rolling]") {
   TempDir dir;
   std::ofstream(dir.path / "part-0-000000.jsonl") << "{\"n\":0}\n";
-  std::ofstream(dir.path / ".part-0-000001.jsonl.inprogress") << "{\"n\":1}\n{\"n\":2}\n{\"n\"";
-  std::ofstream(dir.path / ".part-0-000002.jsonl.inprogress") << "{\"n\"";  // nothing complete
-  std::ofstream(dir.path / "part-1-000007.jsonl") << "{\"n\":100}\n";       // another subtask
+  std::ofstream(dir.path / ".part-0-000001.jsonl.inprogress") << "{\"n\":1}\n{\"n\"";
+  std::ofstream(dir.path / "part-1-000007.jsonl") << "{\"n\":100}\n";  // another subtask
   detail::RollingFileWriter writer(RollingFileOptions{.directory = dir.path.string()}, 0);
   writer.writeLine("{\"n\":3}\n");
   writer.finish();
-  REQUIRE(names(dir.path) == std::vector<std::string>{"part-0-000000.jsonl", "part-0-000001.jsonl",
-                                                      "part-0-000003.jsonl",
+  REQUIRE(names(dir.path) == std::vector<std::string>{".part-0-000001.jsonl.inprogress",
+                                                      "part-0-000000.jsonl", "part-0-000002.jsonl",
                                                       "part-1-000007.jsonl"});
-  REQUIRE(readAll(dir.path / "part-0-000001.jsonl") == "{\"n\":1}\n{\"n\":2}\n");
-  REQUIRE(numbersIn(dir.path, "part-0-") == upTo(4));
+  REQUIRE(readAll(dir.path / ".part-0-000001.jsonl.inprogress") == "{\"n\":1}\n{\"n\"");
+  REQUIRE(readAll(dir.path / "part-0-000002.jsonl") == "{\"n\":3}\n");
 }
 
 TEST_CASE("parallel subtasks write separate file series", "[file][rolling]") {
@@ -185,6 +191,7 @@ class WatchingSource final : public Source<Value> {
     for (const auto& name : names(dir_))
       if (name[0] != '.' && !seen_->count(name)) (*seen_)[name] = readAll(dir_ / name);
     if (next_ == 2000) return SourceStatus::Finished;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a few checkpoints per file
     for (int i = 0; i < 20; ++i) out.collect(Value(next_++), 0);
     return SourceStatus::HaveMoreOutput;
   }
@@ -198,7 +205,7 @@ class WatchingSource final : public Source<Value> {
 }  // namespace
 
 TEST_CASE("a file under its final name is complete and never changes", "[file][rolling]") {
-  TempDir dir;
+  TempDir dir, checkpoints;
   auto seen = std::make_shared<WatchingSource::Seen>();
   ExecutionContext ctx("rolling-atomic");
   auto input = ctx.fromSource<Value>(
@@ -211,7 +218,12 @@ TEST_CASE("a file under its final name is complete and never changes", "[file][r
                    });
   writeRollingJsonLines(input, RollingFileOptions{.directory = dir.path.string(), .max_bytes = 500})
       .parallelism(1);
-  ctx.execute();
+  // Rolled files are committed when a checkpoint completes: checkpoints make them appear while
+  // the job runs.
+  ExecutionOptions options;
+  options.checkpoints.directory = checkpoints.path.string();
+  options.checkpoints.interval = Duration(10);
+  ctx.execute(options);
   REQUIRE(numbersIn(dir.path, "part-0-") == upTo(2000));
   REQUIRE_FALSE(seen->empty());  // the watcher saw files appear while the job ran
   for (const auto& [name, content] : *seen) {

@@ -15,7 +15,8 @@
 // replay deterministically (at-least-once otherwise), never truncated to zero.
 //
 // The rolling JSON-lines sink writes a series of files per subtask into a directory and starts
-// a new file by size or time; a file appears under its final name only when it is complete:
+// a new file by size or time; a file appears under its final name only when it is complete
+// and, with checkpoints, only once the checkpoint after it completed (exactly-once):
 //
 //     writeRollingJsonLines(events, {.directory = "out", .max_bytes = 64 << 20});
 //     // out/part-0-000000.jsonl, out/part-0-000001.jsonl, out/part-1-000000.jsonl, ...
@@ -260,63 +261,107 @@ struct RollingFileOptions {
   /// File names are "<prefix>-<subtask>-<sequence><suffix>", e.g. "part-0-000003.jsonl".
   std::string prefix = "part";
   std::string suffix = ".jsonl";
-  /// A file is finished before it would exceed this size (0: no size limit). A single line
+  /// A file is rolled before it would exceed this size (0: no size limit). A single line
   /// larger than this gets a file of its own.
   std::uint64_t max_bytes = 128ull << 20;
-  /// A file is finished once it is this old, at the next write or checkpoint (0: no time limit).
+  /// A file is rolled once it is this old, at the next write or checkpoint (0: no time limit).
   Duration roll_interval{0};
-  /// Finish the current file at every checkpoint too (each checkpoint then completes files).
+  /// Roll the current file at every checkpoint too, so that each completed checkpoint makes
+  /// everything written before it visible.
   bool roll_on_checkpoint = false;
 };
 
 namespace detail {
 
-/// The file series of one RollingFileSink subtask (compiled). A file is written as
-/// ".<name>.inprogress" in the directory and, when finished, flushed, fsynced and renamed to
-/// <name> (then the directory is fsynced): a file under its final name is always complete.
+/// What one RollingFileSink subtask keeps in a checkpoint: its in-progress part and how long
+/// it was, and the parts rolled but not yet committed (each with the checkpoint it belongs to).
+/// Parts are named by their final file name in the directory.
+struct LIGHTFLUS_API RollingFileState {
+  struct Pending {
+    std::uint64_t checkpoint_id = 0;
+    std::string name;
+  };
+  int subtask = 0;  ///< the file series ("<prefix>-<subtask>-...")
+  std::uint64_t next_sequence = 0;
+  std::string in_progress;  ///< empty when no part was open
+  std::uint64_t in_progress_bytes = 0;
+  std::vector<Pending> pending;
+
+  void write(StateWriter& w) const;
+  /// Throws InputError when `bytes` is not a rolling file sink's state.
+  static RollingFileState read(std::string_view bytes);
+};
+
+/// The file series of one RollingFileSink subtask (compiled), exactly-once with checkpoints as
+/// Flink's FileSink: a part is written under the hidden name ".<name>.inprogress"; rolled
+/// (flushed, fsynced, closed) it is pending; it is committed (renamed to <name>, then the
+/// directory fsynced) when the checkpoint after its roll completes, or at the end of the
+/// input. A file under its final name is complete and never changes.
 class LIGHTFLUS_API RollingFileWriter {
  public:
-  /// Opens nothing yet. Finishes in-progress files of this subtask's series left by an earlier
-  /// run (cut after their last complete line; removed when empty), and continues the series
-  /// after the highest sequence number in the directory. Throws ConnectorError if it cannot.
+  /// Opens nothing yet; the series continues after the highest sequence number in the
+  /// directory, hidden parts included. Hidden parts of earlier runs are left alone (restore()
+  /// decides about those of a restored series). Throws ConnectorError if it cannot.
   RollingFileWriter(RollingFileOptions options, int subtask);
+  /// Closes the in-progress part without committing anything (a cancel or a crash): the parts
+  /// stay hidden, and a restore decides about them.
   ~RollingFileWriter();
   RollingFileWriter(const RollingFileWriter&) = delete;
   RollingFileWriter& operator=(const RollingFileWriter&) = delete;
 
-  /// Appends one line (ending in "\n"), first finishing the current file when the line would
+  /// Takes over the series of a restored checkpoint (this subtask's or, after a change of
+  /// parallelism, another's): commits its pending parts and its in-progress part cut back to
+  /// the checkpointed length (parts already committed are fine), and removes every other hidden
+  /// part of that series (they hold records after the checkpoint, which the job writes
+  /// again). Call before the first writeLine().
+  void restore(const RollingFileState& state);
+  /// Appends one line (ending in "\n"), first rolling the current part when the line would
   /// make it exceed max_bytes or when it is older than roll_interval.
   void writeLine(std::string_view line);
-  /// Finishes the current file when it is older than roll_interval.
+  /// Rolls the current part when it is older than roll_interval.
   void rollIfDue();
-  /// Flushes and fsyncs the current file (checkpoints); finishes it with roll_on_checkpoint.
+  /// Flushes and fsyncs the in-progress part (before a checkpoint, and at the end of the
+  /// input); rolls it when due or with roll_on_checkpoint.
   void flush();
-  /// Finishes the current file (the end of the input).
+  /// The state for checkpoint `checkpoint_id`: the parts rolled since the previous snapshot
+  /// now belong to it. Call after flush().
+  RollingFileState snapshot(std::uint64_t checkpoint_id);
+  /// Checkpoint `checkpoint_id` completed: commits the parts of it and of earlier ones.
+  void commit(std::uint64_t checkpoint_id);
+  /// The end of the input: rolls the current part and commits every pending part.
   void finish();
-  /// Final names of the files this writer finished, in order (tests, logs).
-  const std::vector<std::string>& finishedFiles() const { return finished_; }
+  /// Final names of the parts this writer committed, in order (tests, logs).
+  const std::vector<std::string>& committedFiles() const { return committed_; }
 
  private:
+  std::string hiddenPath(const std::string& name) const;
+  std::string finalPath(const std::string& name) const;
   void openNext();
-  void finishCurrent();
+  void rollCurrent();
+  void commitPart(const std::string& name);
+  void syncDirectory();
 
   RollingFileOptions options_;
   int subtask_;
   std::uint64_t next_sequence_ = 0;
   std::FILE* file_ = nullptr;
-  std::string in_progress_path_, final_path_;
+  std::string current_;  // final name of the in-progress part
   std::uint64_t bytes_ = 0;
   std::chrono::steady_clock::time_point opened_at_;
-  bool broken_ = false;  // a write failed: the in-progress file is left as it is
-  std::vector<std::string> finished_;
+  bool broken_ = false;           // a write failed: the in-progress part is left as it is
+  bool directory_dirty_ = false;  // entries created or renamed since the last directory fsync
+  std::vector<RollingFileState::Pending> pending_;  // checkpoint_id 0: not in a checkpoint yet
+  std::vector<std::string> committed_;
 };
 
 }  // namespace detail
 
 /// Writes one JSON document per line into rolling files (see RollingFileOptions); one file
-/// series per parallel subtask. Flushes and fsyncs the current file on every checkpoint and
-/// finishes it at the end of the input. At-least-once: after a restore, records since the
-/// checkpoint are written again (into new files).
+/// series per parallel subtask. Exactly-once with checkpoints: a rolled file becomes visible
+/// (is committed) when the next checkpoint completes; a restore cuts the in-progress file back
+/// to its checkpointed length, commits what the checkpoint holds and removes what was written
+/// after it. Without checkpoints, files are committed at the end of the input. A cancelled or
+/// failed job commits nothing more. See docs/files.md.
 template <class T, class Format>
 class RollingFileSink final : public Sink<T> {
  public:
@@ -324,6 +369,8 @@ class RollingFileSink final : public Sink<T> {
       : options_(std::move(options)), format_(std::move(format)) {}
   void open(const SinkContext& ctx) override {
     writer_ = std::make_unique<detail::RollingFileWriter>(options_, ctx.subtask);
+    for (const auto& state : restored_) writer_->restore(state);
+    restored_.clear();
   }
   void write(Batch<T>& batch) override {
     writer_->rollIfDue();
@@ -337,15 +384,28 @@ class RollingFileSink final : public Sink<T> {
   void flush() override {
     if (writer_) writer_->flush();
   }
+  void snapshot(StateWriter& w) override {
+    if (writer_) writer_->snapshot(w.checkpointId()).write(w);
+  }
+  void restore(const std::vector<std::string>& previous) override {
+    // Several states after the parallelism went down; none written by an older version.
+    for (const auto& bytes : previous)
+      if (!bytes.empty()) restored_.push_back(detail::RollingFileState::read(bytes));
+  }
+  void notifyCheckpointComplete(std::uint64_t checkpoint_id) override {
+    if (writer_) writer_->commit(checkpoint_id);
+  }
   void close() override {
     if (writer_) writer_->finish();
     writer_.reset();
   }
+  void cancel() override { writer_.reset(); }  // nothing more is committed; the restore decides
 
  private:
   RollingFileOptions options_;
   Format format_;
   std::unique_ptr<detail::RollingFileWriter> writer_;
+  std::vector<detail::RollingFileState> restored_;
   std::string line_;
 };
 

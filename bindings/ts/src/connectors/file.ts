@@ -9,7 +9,8 @@
  * `FileSink.rolling(dir)` writes JSON lines into a series of files per parallel subtask,
  * `dir/part-<subtask>-<sequence>.jsonl`, starting a new file by size or age; a file appears under
  * its final name only once it is complete (it is written as a hidden `.inprogress` file, fsynced
- * and renamed). See docs/files.md.
+ * and renamed) and, in a checkpointed job, once the checkpoint after it completed: exactly-once
+ * across restarts. See docs/files.md.
  *
  * Paths are resolved by the engine (relative to its working directory). The job itself cannot
  * open files: the sandbox has no file access; the engine's file connector does the I/O.
@@ -125,7 +126,10 @@ export class RollingFileSink<T> extends Sink<T> {
     return this;
   }
 
-  /** Finish the current file at every checkpoint too. */
+  /**
+   * Roll the current file at every checkpoint too: each completed checkpoint then makes
+   * everything written before it visible.
+   */
   rollOnCheckpoint(roll = true): this {
     if (typeof roll !== "boolean") {
       throw new ConfigError(`FileSink.rolling().rollOnCheckpoint(): expects a boolean, got ${describeValue(roll)}`);
