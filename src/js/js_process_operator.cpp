@@ -3,7 +3,6 @@
 #include <v8-array-buffer.h>
 #include <v8-typed-array.h>
 
-#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -13,15 +12,6 @@
 namespace lightflus::js {
 
 namespace {
-
-std::int64_t nextStateId() {
-  static std::atomic<std::int64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-v8::Local<v8::Number> number(v8::Isolate* isolate, double v) {
-  return v8::Number::New(isolate, v);
-}
 
 double jsTime(Timestamp t) {
   if (t == kMinTimestamp) return -std::numeric_limits<double>::infinity();
@@ -42,27 +32,18 @@ JsProcessOperator::JsProcessOperator(const detail::OperatorInit& init, detail::I
                                      std::vector<detail::Input<Value>*> sides,
                                      std::shared_ptr<JsJob> job, JsProcessSpec spec)
     : detail::OneInputOperator<KeyedValue, Value>(init, out),
-      site_(std::move(job), init.operator_name),
+      state_(std::move(job), init.operator_name, "process"),
       spec_(std::move(spec)),
       sides_(std::move(sides)),
-      side_buffers_(sides_.size()),
-      id_(nextStateId()) {}
+      side_buffers_(sides_.size()) {}
 
 template <class Body>
 void JsProcessOperator::inIsolate(Body&& body) {
-  detail::guarded(init_.operator_name, [&] {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
-    v8::HandleScope handles(js.isolate());
-    v8::TryCatch try_catch(js.isolate());
-    ValueConverter convert(js.isolate(), js.context());
-    ensureState(convert);
-    body(js, convert);
-  });
+  state_.inIsolate([&](ValueConverter& convert) { makeState(convert); }, body);
 }
 
 void JsProcessOperator::open() {
-  site_.open();
+  state_.open();
   // Restored processing-time timers need registering before any element arrives.
   if (!restored_.empty()) {
     inIsolate([](JsIsolate&, ValueConverter&) {});
@@ -71,49 +52,29 @@ void JsProcessOperator::open() {
 }
 
 void JsProcessOperator::close() {
-  if (state_worker_ != nullptr) {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
-    v8::HandleScope handles(js.isolate());
-    v8::TryCatch try_catch(js.isolate());
-    v8::Local<v8::Value> args[] = {number(js.isolate(), static_cast<double>(id_))};
-    try {
-      js.call(site_.label(), site_.worker().helper("processDrop"), v8::Undefined(js.isolate()),
-              args);
-    } catch (const std::exception&) {
-      // The isolate is going away with the job anyway.
-    }
-    state_worker_ = nullptr;
-  }
-  site_.close();
+  state_.close("processDrop");
 }
 
-void JsProcessOperator::ensureState(ValueConverter& convert) {
-  JsWorker& worker = site_.current();
-  if (state_worker_ == &worker) return;
-  if (state_worker_ != nullptr)
-    throw Error("internal error: the process state is in another thread's isolate");
-  JsIsolate& js = worker.js();
+void JsProcessOperator::makeState(ValueConverter& convert) {
+  JsIsolate& js = site().current().js();
   v8::Isolate* isolate = js.isolate();
   v8::Local<v8::Context> context = js.context();
   v8::Local<v8::Object> spec = v8::Object::New(isolate);
   auto set = [&](const char* name, v8::Local<v8::Value> v) {
     spec->Set(context, toJsString(isolate, name), v).Check();
   };
-  set("element", number(isolate, spec_.element));
-  set("timer", number(isolate, spec_.timer));
-  set("ttl", number(isolate, static_cast<double>(spec_.ttl)));
+  set("element", jsNumber(isolate, spec_.element));
+  set("timer", jsNumber(isolate, spec_.timer));
+  set("ttl", jsNumber(isolate, static_cast<double>(spec_.ttl)));
   std::vector<v8::Local<v8::Value>> tags;
   for (const auto& tag : spec_.tags) tags.push_back(toJsString(isolate, tag));
   set("tags", v8::Array::New(isolate, tags.data(), tags.size()));
-  v8::Local<v8::Value> args[] = {number(isolate, static_cast<double>(id_)), spec};
-  js.call(site_.label(), worker.helper("processNew"), v8::Undefined(isolate), args);
-  state_worker_ = &worker;
+  state_.make("processNew", spec);
   if (restored_.empty()) return;
   std::vector<v8::Local<v8::Value>> keys, states, event_times, processing_times, written;
   auto array = [&](const std::vector<std::int64_t>& ts) {
     std::vector<v8::Local<v8::Value>> items;
-    for (auto t : ts) items.push_back(number(isolate, static_cast<double>(t)));
+    for (auto t : ts) items.push_back(jsNumber(isolate, static_cast<double>(t)));
     return v8::Array::New(isolate, items.data(), items.size()).As<v8::Value>();
   };
   for (const auto& k : restored_) {
@@ -121,26 +82,19 @@ void JsProcessOperator::ensureState(ValueConverter& convert) {
     states.push_back(convert.toJs(k.state));
     event_times.push_back(array(k.event_times));
     processing_times.push_back(array(k.processing_times));
-    written.push_back(number(isolate, static_cast<double>(k.written)));
+    written.push_back(jsNumber(isolate, static_cast<double>(k.written)));
   }
   restored_.clear();
   auto list = [&](std::vector<v8::Local<v8::Value>>& v) {
     return v8::Array::New(isolate, v.data(), v.size()).As<v8::Value>();
   };
-  collect(call("processRestore", {list(keys), list(states), list(event_times),
-                                  list(processing_times), list(written)}),
+  collect(state_.call("processRestore", {list(keys), list(states), list(event_times),
+                                         list(processing_times), list(written)}),
           convert);
 }
 
-v8::Local<v8::Value> JsProcessOperator::call(std::string_view helper,
-                                             std::vector<v8::Local<v8::Value>> args) {
-  JsIsolate& js = site_.worker().js();
-  args.insert(args.begin(), number(js.isolate(), static_cast<double>(id_)));
-  return js.call(site_.label(), site_.worker().helper(helper), v8::Undefined(js.isolate()), args);
-}
-
 void JsProcessOperator::collect(v8::Local<v8::Value> taken, ValueConverter& convert) {
-  JsIsolate& js = site_.worker().js();
+  JsIsolate& js = site().worker().js();
   v8::Local<v8::Context> context = js.context();
   v8::Local<v8::Array> parts = taken.As<v8::Array>();
   auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
@@ -185,7 +139,7 @@ void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
   if (batch.empty()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    KeyedArrays arrays = toKeyedArrays(site_.worker(), convert, batch, spec_.json_input, json_);
+    KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, spec_.json_input, json_);
     countIn(arrays.count);
     v8::Local<v8::Float64Array> times = arrays.times;
     if (times.IsEmpty()) {
@@ -199,14 +153,14 @@ void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
     std::size_t from = 0;
     for (;;) {
       try {
-        collect(call("processAdd", {arrays.keys, arrays.same, arrays.values, times,
-                                    number(isolate, static_cast<double>(from))}),
+        collect(state_.call("processAdd", {arrays.keys, arrays.same, arrays.values, times,
+                                           jsNumber(isolate, static_cast<double>(from))}),
                 convert);
         return;
       } catch (const UserCodeError& error) {
-        std::size_t failed = site_.failedElement(error);  // throws unless dead-lettering
-        collect(call("processTakeBefore", {}), convert);
-        site_.deadLetter(
+        std::size_t failed = site().failedElement(error);  // throws unless dead-lettering
+        collect(state_.call("processTakeBefore", {}), convert);
+        site().deadLetter(
             spec_.json_input
                 ? convert.fromJs(
                       arrays.values->Get(js.context(), static_cast<std::uint32_t>(failed))
@@ -221,15 +175,15 @@ void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
 }
 
 void JsProcessOperator::fire(Timestamp up_to, bool processing) {
-  if (state_worker_ == nullptr && restored_.empty()) return;  // no state, no timers
+  if (!state_.made() && restored_.empty()) return;  // no state, no timers
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
     try {
-      collect(call("processFire",
-                   {number(isolate, jsTime(up_to)), v8::Boolean::New(isolate, processing)}),
+      collect(state_.call("processFire", {jsNumber(isolate, jsTime(up_to)),
+                                          v8::Boolean::New(isolate, processing)}),
               convert);
     } catch (const UserCodeError& error) {
-      site_.failedElement(error);  // a timer has no record: this throws
+      site().failedElement(error);  // a timer has no record: this throws
       throw detail::OperatorFailure(init_.operator_name, error.what());
     }
   });
@@ -265,10 +219,10 @@ void JsProcessOperator::endInput() {
 
 void JsProcessOperator::snapshot(StateWriter& w) {
   std::vector<RestoredKey> keys = restored_;
-  if (state_worker_ != nullptr) {
+  if (state_.made()) {
     inIsolate([&](JsIsolate& js, ValueConverter& convert) {
       v8::Local<v8::Context> context = js.context();
-      v8::Local<v8::Array> parts = call("processSnapshot", {}).As<v8::Array>();
+      v8::Local<v8::Array> parts = state_.call("processSnapshot", {}).As<v8::Array>();
       std::vector<Value> columns[5];
       for (std::uint32_t c = 0; c < 5; ++c) {
         v8::Local<v8::Array> column = parts->Get(context, c).ToLocalChecked().As<v8::Array>();

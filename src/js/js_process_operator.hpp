@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "js_rolling_operator.hpp"
+#include "js_state_site.hpp"
 
 namespace lightflus::js {
 
@@ -53,21 +54,21 @@ class JsProcessOperator final : public detail::OneInputOperator<KeyedValue, Valu
     std::int64_t written = 0;
   };
 
+  // Runs body(js, convert) in this thread's isolate, the state made there on first use.
   template <class Body>
   void inIsolate(Body&& body);
-  void ensureState(ValueConverter& convert);
-  v8::Local<v8::Value> call(std::string_view helper, std::vector<v8::Local<v8::Value>> args);
+  // Makes the state in this thread's isolate (and applies a pending restore).
+  void makeState(ValueConverter& convert);
   // Routes a helper's results to the outputs' buffers, registers new processing-time timers.
   void collect(v8::Local<v8::Value> taken, ValueConverter& convert);
   void fire(Timestamp up_to, bool processing);
   void flush();
+  JsCallSite& site() { return state_.site(); }
 
-  JsCallSite site_;
+  JsStateSite state_;
   JsProcessSpec spec_;
   std::vector<detail::Input<Value>*> sides_;
   std::vector<Batch<Value>> side_buffers_;
-  const std::int64_t id_;
-  JsWorker* state_worker_ = nullptr;
   std::vector<RestoredKey> restored_;
   std::vector<Value> values_;
   std::vector<double> times_;

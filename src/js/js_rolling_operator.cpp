@@ -4,7 +4,6 @@
 #include <v8-json.h>
 #include <v8-typed-array.h>
 
-#include <atomic>
 #include <cmath>
 #include <unordered_map>
 
@@ -14,15 +13,6 @@
 namespace lightflus::js {
 
 namespace {
-
-std::int64_t nextStateId() {
-  static std::atomic<std::int64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-v8::Local<v8::Number> number(v8::Isolate* isolate, double v) {
-  return v8::Number::New(isolate, v);
-}
 
 int kindCode(const std::string& kind) {
   if (kind == "map") return 0;
@@ -111,71 +101,37 @@ void unpackValues(JsIsolate& js, ValueConverter& convert, v8::Local<v8::Value> p
 
 JsRollingCore::JsRollingCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job,
                              JsRollingSpec spec, bool js_keys)
-    : init_(init),
-      site_(std::move(job), init.operator_name),
+    : state_(std::move(job), init.operator_name, "rolling"),
       spec_(std::move(spec)),
-      js_keys_(js_keys),
-      id_(nextStateId()) {
+      js_keys_(js_keys) {
   for (const auto& kind : spec_.post_kinds) kindCode(kind);  // unknown kinds fail the build
 }
 
 template <class Body>
 void JsRollingCore::inIsolate(Body&& body) {
-  detail::guarded(init_.operator_name, [&] {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
-    v8::HandleScope handles(js.isolate());
-    v8::TryCatch try_catch(js.isolate());
-    ValueConverter convert(js.isolate(), js.context());
-    ensureState(convert);
-    body(js, convert);
-  });
+  state_.inIsolate([&](ValueConverter& convert) { makeState(convert); }, body);
 }
 
-void JsRollingCore::close() {
-  if (state_worker_ != nullptr) {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
-    v8::HandleScope handles(js.isolate());
-    v8::TryCatch try_catch(js.isolate());
-    v8::Local<v8::Value> args[] = {number(js.isolate(), static_cast<double>(id_))};
-    try {
-      js.call(site_.label(), site_.worker().helper("rollingDrop"), v8::Undefined(js.isolate()),
-              args);
-    } catch (const std::exception&) {
-      // The isolate is going away with the job anyway.
-    }
-    state_worker_ = nullptr;
-  }
-  site_.close();
-}
-
-void JsRollingCore::ensureState(ValueConverter& convert) {
-  JsWorker& worker = site_.current();
-  if (state_worker_ == &worker) return;
-  if (state_worker_ != nullptr)
-    throw Error("internal error: the rolling state is in another thread's isolate");
-  JsIsolate& js = worker.js();
+void JsRollingCore::makeState(ValueConverter& convert) {
+  JsIsolate& js = site().current().js();
   v8::Isolate* isolate = js.isolate();
   v8::Local<v8::Context> context = js.context();
   v8::Local<v8::Object> spec = v8::Object::New(isolate);
   auto set = [&](const char* name, v8::Local<v8::Value> v) {
     spec->Set(context, toJsString(isolate, name), v).Check();
   };
-  set("reduce", number(isolate, spec_.reduce));
-  set("create", number(isolate, spec_.aggregate.create));
-  set("add", number(isolate, spec_.aggregate.add));
-  set("result", number(isolate, spec_.aggregate.result));
+  set("reduce", jsNumber(isolate, spec_.reduce));
+  set("create", jsNumber(isolate, spec_.aggregate.create));
+  set("add", jsNumber(isolate, spec_.aggregate.add));
+  set("result", jsNumber(isolate, spec_.aggregate.result));
   std::vector<v8::Local<v8::Value>> post, kinds;
   for (std::size_t i = 0; i < spec_.post_udfs.size(); ++i) {
-    post.push_back(number(isolate, spec_.post_udfs[i]));
-    kinds.push_back(number(isolate, kindCode(spec_.post_kinds[i])));
+    post.push_back(jsNumber(isolate, spec_.post_udfs[i]));
+    kinds.push_back(jsNumber(isolate, kindCode(spec_.post_kinds[i])));
   }
   set("post", v8::Array::New(isolate, post.data(), post.size()));
   set("postKinds", v8::Array::New(isolate, kinds.data(), kinds.size()));
-  v8::Local<v8::Value> args[] = {number(isolate, static_cast<double>(id_)), spec};
-  js.call(site_.label(), worker.helper("rollingNew"), v8::Undefined(isolate), args);
-  state_worker_ = &worker;
+  state_.make("rollingNew", spec);
   if (restored_.empty()) return;
   std::vector<v8::Local<v8::Value>> keys, accs;
   keys.reserve(restored_.size());
@@ -185,20 +141,13 @@ void JsRollingCore::ensureState(ValueConverter& convert) {
     accs.push_back(convert.toJs(acc));
   }
   restored_.clear();
-  call("rollingRestore", {v8::Array::New(isolate, keys.data(), keys.size()),
-                          v8::Array::New(isolate, accs.data(), accs.size())});
-}
-
-v8::Local<v8::Value> JsRollingCore::call(std::string_view helper,
-                                         std::vector<v8::Local<v8::Value>> args) {
-  JsIsolate& js = site_.worker().js();
-  args.insert(args.begin(), number(js.isolate(), static_cast<double>(id_)));
-  return js.call(site_.label(), site_.worker().helper(helper), v8::Undefined(js.isolate()), args);
+  state_.call("rollingRestore", {v8::Array::New(isolate, keys.data(), keys.size()),
+                                 v8::Array::New(isolate, accs.data(), accs.size())});
 }
 
 void JsRollingCore::collect(v8::Local<v8::Value> taken, ValueConverter& convert,
                             const Results& results) {
-  JsIsolate& js = site_.worker().js();
+  JsIsolate& js = site().worker().js();
   v8::Local<v8::Context> context = js.context();
   v8::Local<v8::Array> parts = taken.As<v8::Array>();
   auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
@@ -215,18 +164,18 @@ void JsRollingCore::collect(v8::Local<v8::Value> taken, ValueConverter& convert,
 template <class Record>
 void JsRollingCore::addFrom(std::vector<v8::Local<v8::Value>> args, ValueConverter& convert,
                             const Results& results, Record&& record) {
-  v8::Isolate* isolate = site_.worker().js().isolate();
+  v8::Isolate* isolate = site().worker().js().isolate();
   std::size_t from = 0;
   for (;;) {
     std::vector<v8::Local<v8::Value>> call_args = args;
-    call_args[3] = number(isolate, static_cast<double>(from));
+    call_args[3] = jsNumber(isolate, static_cast<double>(from));
     try {
-      collect(call("rollingAdd", std::move(call_args)), convert, results);
+      collect(state_.call("rollingAdd", std::move(call_args)), convert, results);
       return;
     } catch (const UserCodeError& error) {
-      std::size_t failed = site_.failedElement(error);  // throws unless dead-lettering
-      collect(call("rollingTakeBefore", {}), convert, results);
-      site_.deadLetter(record(failed));
+      std::size_t failed = site().failedElement(error);  // throws unless dead-lettering
+      collect(state_.call("rollingTakeBefore", {}), convert, results);
+      site().deadLetter(record(failed));
       from = failed + 1;
     }
   }
@@ -237,7 +186,7 @@ void JsRollingCore::add(const Batch<KeyedValue>& batch, const Results& results) 
   if (batch.empty()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    KeyedArrays arrays = toKeyedArrays(site_.worker(), convert, batch, spec_.json_input, json_);
+    KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, spec_.json_input, json_);
     last_count_ = arrays.count;
     if (spec_.json_input) {
       std::vector<double> times;
@@ -268,11 +217,11 @@ bool JsRollingCore::addChained(const Batch<Value>& batch, const std::vector<int>
     v8::Local<v8::Value> origins = origins_needed ? v8::Local<v8::Value>(v8::Array::New(isolate))
                                                   : v8::Local<v8::Value>(v8::Undefined(isolate));
     try {
-      call("rollingChainKeys",
-           {site_.worker().chain(udfs, kinds), number(isolate, key_udf),
-            convert.toJsArray(batch, 0,
-                              [](const Element<Value>& e) -> const Value& { return e.value; }),
-            origins});
+      state_.call("rollingChainKeys",
+                  {site().worker().chain(udfs, kinds), jsNumber(isolate, key_udf),
+                   convert.toJsArray(
+                       batch, 0, [](const Element<Value>& e) -> const Value& { return e.value; }),
+                   origins});
     } catch (const UserCodeError&) {
       done = false;
       return;
@@ -288,7 +237,7 @@ bool JsRollingCore::addChained(const Batch<Value>& batch, const std::vector<int>
                              }),
             [&](std::size_t i) -> Value {
               return convert.fromJs(
-                  call("rollingPendingValue", {number(isolate, static_cast<double>(i))}));
+                  state_.call("rollingPendingValue", {jsNumber(isolate, static_cast<double>(i))}));
             });
   });
   return done;
@@ -297,10 +246,10 @@ bool JsRollingCore::addChained(const Batch<Value>& batch, const std::vector<int>
 void JsRollingCore::snapshot(StateWriter& w) {
   std::unordered_map<Value, Value> state;
   for (const auto& [key, acc] : restored_) state.insert_or_assign(key, acc);
-  if (state_worker_ != nullptr) {
+  if (state_.made()) {
     inIsolate([&](JsIsolate& js, ValueConverter& convert) {
       v8::Local<v8::Context> context = js.context();
-      v8::Local<v8::Array> parts = call("rollingSnapshot", {}).As<v8::Array>();
+      v8::Local<v8::Array> parts = state_.call("rollingSnapshot", {}).As<v8::Array>();
       v8::Local<v8::Array> keys = parts->Get(context, 0).ToLocalChecked().As<v8::Array>();
       v8::Local<v8::Array> accs = parts->Get(context, 1).ToLocalChecked().As<v8::Array>();
       std::vector<Value> key_values, acc_values;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "js_operators.hpp"
+#include "js_state_site.hpp"
 
 namespace lightflus::js {
 
@@ -64,8 +65,8 @@ class JsRollingCore {
   JsRollingCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job, JsRollingSpec spec,
                 bool js_keys);
 
-  void open() { site_.open(); }
-  void close();
+  void open() { state_.open(); }
+  void close() { state_.close("rollingDrop"); }
 
   /// Adds keyed elements.
   void add(const Batch<KeyedValue>& batch, const Results& results);
@@ -83,22 +84,22 @@ class JsRollingCore {
   std::size_t lastCount() const { return last_count_; }
 
  private:
+  // Runs body(js, convert) in this thread's isolate, the state made there on first use.
   template <class Body>
   void inIsolate(Body&& body);
-  void ensureState(ValueConverter& convert);
-  v8::Local<v8::Value> call(std::string_view helper, std::vector<v8::Local<v8::Value>> args);
+  // Makes the state in this thread's isolate (and applies a pending restore).
+  void makeState(ValueConverter& convert);
   // rollingAdd from element `from` on, with dead-letter handling: `record(i)` is element i.
   template <class Record>
   void addFrom(std::vector<v8::Local<v8::Value>> args, ValueConverter& convert,
                const Results& results, Record&& record);
   void collect(v8::Local<v8::Value> taken, ValueConverter& convert, const Results& results);
 
-  detail::OperatorInit init_;
-  JsCallSite site_;
+  JsCallSite& site() { return state_.site(); }
+
+  JsStateSite state_;
   JsRollingSpec spec_;
   const bool js_keys_;
-  const std::int64_t id_;             // the state's id in the isolate
-  JsWorker* state_worker_ = nullptr;  // where the state is
   std::vector<std::pair<Value, Value>> restored_;
   std::vector<Value> values_, keys_;
   std::vector<std::int32_t> origins_;

@@ -3,7 +3,6 @@
 #include <v8-array-buffer.h>
 #include <v8-typed-array.h>
 
-#include <atomic>
 #include <map>
 
 #include "lightflus/state.hpp"
@@ -13,15 +12,6 @@
 namespace lightflus::js {
 
 namespace {
-
-std::int64_t nextStateId() {
-  static std::atomic<std::int64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-v8::Local<v8::Number> number(v8::Isolate* isolate, double v) {
-  return v8::Number::New(isolate, v);
-}
 
 // A JS number for a Timestamp: the extremes become -Infinity and Infinity.
 double jsTime(Timestamp t) {
@@ -47,27 +37,19 @@ v8::Local<v8::Float64Array> toFloat64Array(v8::Isolate* isolate,
 JsWindowCore::JsWindowCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job,
                            JsWindowSpec spec, Emit emit, bool combiner)
     : init_(init),
-      site_(std::move(job), init.operator_name),
+      // A combiner's state is empty between batches: it may start again in another isolate.
+      state_(std::move(job), init.operator_name, "window", /*one_batch=*/combiner),
       spec_(spec),
       emit_(std::move(emit)),
-      combiner_(combiner),
-      id_(nextStateId()) {}
+      combiner_(combiner) {}
 
 template <class Body>
 void JsWindowCore::inIsolate(Body&& body) {
-  detail::guarded(init_.operator_name, [&] {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
-    v8::HandleScope handles(js.isolate());
-    v8::TryCatch try_catch(js.isolate());
-    ValueConverter convert(js.isolate(), js.context());
-    ensureState(convert);
-    body(js, convert);
-  });
+  state_.inIsolate([&](ValueConverter& convert) { makeState(convert); }, body);
 }
 
 void JsWindowCore::open() {
-  site_.open();
+  state_.open();
   // Restored processing-time windows need their timers before any element arrives.
   if (!restored_.empty()) {
     inIsolate([](JsIsolate&, ValueConverter&) {});  // makes the state from restored_
@@ -76,30 +58,11 @@ void JsWindowCore::open() {
 }
 
 void JsWindowCore::close() {
-  if (state_worker_ != nullptr) {
-    JsIsolate& js = site_.current().js();
-    JsIsolate::Scope scope(js);
-    v8::HandleScope handles(js.isolate());
-    v8::TryCatch try_catch(js.isolate());
-    v8::Local<v8::Value> args[] = {number(js.isolate(), static_cast<double>(id_))};
-    try {
-      js.call(site_.label(), site_.worker().helper(combiner_ ? "combineDrop" : "windowDrop"),
-              v8::Undefined(js.isolate()), args);
-    } catch (const std::exception&) {
-      // The isolate is going away with the job anyway.
-    }
-    state_worker_ = nullptr;
-  }
-  site_.close();
+  state_.close(combiner_ ? "combineDrop" : "windowDrop");
 }
 
-void JsWindowCore::ensureState(ValueConverter& convert) {
-  JsWorker& worker = site_.current();
-  if (state_worker_ == &worker) return;
-  // A combiner's state is empty between batches: it may start again in another isolate.
-  if (state_worker_ != nullptr && !combiner_)
-    throw Error("internal error: the window state is in another thread's isolate");
-  JsIsolate& js = worker.js();
+void JsWindowCore::makeState(ValueConverter& convert) {
+  JsIsolate& js = site().current().js();
   v8::Isolate* isolate = js.isolate();
   v8::Local<v8::Context> context = js.context();
   v8::Local<v8::Object> spec = v8::Object::New(isolate);
@@ -107,56 +70,46 @@ void JsWindowCore::ensureState(ValueConverter& convert) {
     spec->Set(context, toJsString(isolate, name), v).Check();
   };
   set("sliding", v8::Boolean::New(isolate, spec_.sliding));
-  set("size", number(isolate, static_cast<double>(spec_.size)));
-  set("slide", number(isolate, static_cast<double>(spec_.slide)));
-  set("offset", number(isolate, static_cast<double>(spec_.offset)));
+  set("size", jsNumber(isolate, static_cast<double>(spec_.size)));
+  set("slide", jsNumber(isolate, static_cast<double>(spec_.slide)));
+  set("offset", jsNumber(isolate, static_cast<double>(spec_.offset)));
   set("event", v8::Boolean::New(isolate, spec_.event_time));
-  set("lateness", number(isolate, static_cast<double>(spec_.lateness)));
-  set("reduce", number(isolate, spec_.reduce));
-  set("create", number(isolate, spec_.aggregate.create));
-  set("add", number(isolate, spec_.aggregate.add));
-  set("result", number(isolate, spec_.aggregate.result));
-  set("merge", number(isolate, spec_.aggregate.merge));
+  set("lateness", jsNumber(isolate, static_cast<double>(spec_.lateness)));
+  set("reduce", jsNumber(isolate, spec_.reduce));
+  set("create", jsNumber(isolate, spec_.aggregate.create));
+  set("add", jsNumber(isolate, spec_.aggregate.add));
+  set("result", jsNumber(isolate, spec_.aggregate.result));
+  set("merge", jsNumber(isolate, spec_.aggregate.merge));
   set("partials", v8::Boolean::New(isolate, spec_.partials));
-  set("wfn", number(isolate, spec_.window_fn));
+  set("wfn", jsNumber(isolate, spec_.window_fn));
   set("wflat", v8::Boolean::New(isolate, spec_.window_flat));
   set("lateOut", v8::Boolean::New(isolate, spec_.late_output));
-  v8::Local<v8::Value> args[] = {number(isolate, static_cast<double>(id_)), spec};
-  js.call(site_.label(), worker.helper(combiner_ ? "combineNew" : "windowNew"),
-          v8::Undefined(isolate), args);
-  state_worker_ = &worker;
+  state_.make(combiner_ ? "combineNew" : "windowNew", spec);
   if (restored_.empty()) return;
 
   std::vector<v8::Local<v8::Value>> starts, passed, sizes, keys, accs, flags;
   for (const auto& w : restored_) {
-    starts.push_back(number(isolate, static_cast<double>(w.start)));
+    starts.push_back(jsNumber(isolate, static_cast<double>(w.start)));
     passed.push_back(v8::Boolean::New(isolate, w.passed));
-    sizes.push_back(number(isolate, static_cast<double>(w.entries.size())));
+    sizes.push_back(jsNumber(isolate, static_cast<double>(w.entries.size())));
     for (const auto& [key, acc, f] : w.entries) {
       keys.push_back(convert.toJs(key));
       accs.push_back(convert.toJs(acc));
-      flags.push_back(number(isolate, f));
+      flags.push_back(jsNumber(isolate, f));
     }
   }
   restored_.clear();
   auto array = [&](std::vector<v8::Local<v8::Value>>& v) {
     return v8::Array::New(isolate, v.data(), v.size()).As<v8::Value>();
   };
-  collect(call("windowRestore", {array(starts), array(passed), array(sizes), array(keys),
-                                 array(accs), array(flags)}),
+  collect(state_.call("windowRestore", {array(starts), array(passed), array(sizes), array(keys),
+                                        array(accs), array(flags)}),
           convert);
-}
-
-v8::Local<v8::Value> JsWindowCore::call(std::string_view helper,
-                                        std::vector<v8::Local<v8::Value>> args) {
-  JsIsolate& js = site_.worker().js();
-  args.insert(args.begin(), number(js.isolate(), static_cast<double>(id_)));
-  return js.call(site_.label(), site_.worker().helper(helper), v8::Undefined(js.isolate()), args);
 }
 
 void JsWindowCore::collect(v8::Local<v8::Value> taken, ValueConverter& convert) {
   if (!taken->IsArray()) return;
-  JsIsolate& js = site_.worker().js();
+  JsIsolate& js = site().worker().js();
   v8::Isolate* isolate = js.isolate();
   v8::Local<v8::Context> context = js.context();
   v8::Local<v8::Array> parts = taken.As<v8::Array>();
@@ -214,10 +167,10 @@ void JsWindowCore::flush() {
 }
 
 void JsWindowCore::takePartials(Batch<KeyedValue>& out, Timestamp time) {
-  if (state_worker_ == nullptr) return;
+  if (!state_.made()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Local<v8::Context> context = js.context();
-    v8::Local<v8::Array> parts = call("combineTake", {}).As<v8::Array>();
+    v8::Local<v8::Array> parts = state_.call("combineTake", {}).As<v8::Array>();
     v8::Local<v8::Array> keys = parts->Get(context, 0).ToLocalChecked().As<v8::Array>();
     v8::Local<v8::Array> texts = parts->Get(context, 1).ToLocalChecked().As<v8::Array>();
     v8::Local<v8::Array> times = parts->Get(context, 2).ToLocalChecked().As<v8::Array>();
@@ -250,18 +203,18 @@ template <class Record>
 void JsWindowCore::addArrays(v8::Local<v8::Value> keys, v8::Local<v8::Value> same,
                              v8::Local<v8::Array> values, v8::Local<v8::Value> times, Timestamp now,
                              ValueConverter& convert, Record&& record) {
-  v8::Isolate* isolate = site_.worker().js().isolate();
+  v8::Isolate* isolate = site().worker().js().isolate();
   std::size_t from = 0;
   for (;;) {
     try {
-      collect(call(combiner_ ? "combineAdd" : "windowAdd",
-                   {keys, same, values, times, number(isolate, jsTime(now)),
-                    number(isolate, static_cast<double>(from))}),
+      collect(state_.call(combiner_ ? "combineAdd" : "windowAdd",
+                          {keys, same, values, times, jsNumber(isolate, jsTime(now)),
+                           jsNumber(isolate, static_cast<double>(from))}),
               convert);
       return;
     } catch (const UserCodeError& error) {
-      std::size_t failed = site_.failedElement(error);  // throws unless dead-lettering
-      site_.deadLetter(record(failed));
+      std::size_t failed = site().failedElement(error);  // throws unless dead-lettering
+      site().deadLetter(record(failed));
       from = failed + 1;
     }
   }
@@ -323,13 +276,13 @@ bool JsWindowCore::addChained(Batch<Value>& batch, const std::vector<int>& udfs,
       now = processingTimeNow();
     }
     v8::Local<v8::Value> args[] = {
-        site_.worker().chain(udfs, kinds), number(isolate, key_udf),
+        site().worker().chain(udfs, kinds), jsNumber(isolate, key_udf),
         convert.toJsArray(batch, 0,
                           [](const Element<Value>& e) -> const Value& { return e.value; }),
         origins, times};
     v8::Local<v8::Array> parts;
     try {
-      parts = js.call(site_.label(), site_.worker().helper("windowChainKeys"),
+      parts = js.call(site().label(), site().worker().helper("windowChainKeys"),
                       v8::Undefined(isolate), args)
                   .As<v8::Array>();
     } catch (const UserCodeError&) {
@@ -350,10 +303,11 @@ void JsWindowCore::fire(Timestamp up_to, bool end) {
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
     try {
-      collect(call("windowFire", {number(isolate, jsTime(up_to)), v8::Boolean::New(isolate, end)}),
+      collect(state_.call("windowFire",
+                          {jsNumber(isolate, jsTime(up_to)), v8::Boolean::New(isolate, end)}),
               convert);
     } catch (const UserCodeError& error) {
-      site_.failedElement(error);  // a result has no record: this throws
+      site().failedElement(error);  // a result has no record: this throws
       throw detail::OperatorFailure(init_.operator_name, error.what());
     }
   });
@@ -362,10 +316,10 @@ void JsWindowCore::fire(Timestamp up_to, bool end) {
 void JsWindowCore::snapshot(StateWriter& w) {
   // Windows restored but not yet in the isolate (no element since) are written as they are.
   std::vector<RestoredWindow> windows = restored_;
-  if (state_worker_ != nullptr) {
+  if (state_.made()) {
     inIsolate([&](JsIsolate& js, ValueConverter& convert) {
       v8::Local<v8::Context> context = js.context();
-      v8::Local<v8::Array> parts = call("windowSnapshot", {}).As<v8::Array>();
+      v8::Local<v8::Array> parts = state_.call("windowSnapshot", {}).As<v8::Array>();
       auto part = [&](std::uint32_t i) {
         return parts->Get(context, i).ToLocalChecked().As<v8::Array>();
       };

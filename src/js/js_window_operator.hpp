@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "js_operators.hpp"
+#include "js_state_site.hpp"
 
 namespace lightflus::js {
 
@@ -63,7 +64,7 @@ class JsWindowCore {
 
   void open();
   void close();
-  JsCallSite& site() { return site_; }
+  JsCallSite& site() { return state_.site(); }
 
   /// Adds keyed elements.
   void add(Batch<KeyedValue>& batch);
@@ -99,15 +100,13 @@ class JsWindowCore {
     std::vector<std::tuple<Value, Value, std::uint8_t>> entries;  // key, acc, flags
   };
 
-  // Makes the state in this thread's isolate on first use (and applies a pending restore);
-  // inside a JsIsolate::Scope.
-  void ensureState(ValueConverter& convert);
+  // Makes the state in this thread's isolate (and applies a pending restore); inside a
+  // JsIsolate::Scope.
+  void makeState(ValueConverter& convert);
   // Runs body(js, convert) in this thread's isolate (scopes entered, the state made), failures
   // tagged with the operator's name.
   template <class Body>
   void inIsolate(Body&& body);
-  // Calls a window helper with the state id first; its result goes through collect().
-  v8::Local<v8::Value> call(std::string_view helper, std::vector<v8::Local<v8::Value>> args);
   // Results, late counts and new windows of a helper call.
   void collect(v8::Local<v8::Value> taken, ValueConverter& convert);
   // windowAdd over JS arrays, element `from` on, with dead-letter handling: `record(i)` is
@@ -119,12 +118,10 @@ class JsWindowCore {
   void checkTimestamps(const std::vector<Timestamp>& ts) const;
 
   detail::OperatorInit init_;
-  JsCallSite site_;
+  JsStateSite state_;
   JsWindowSpec spec_;
   Emit emit_;
   const bool combiner_;
-  const std::int64_t id_;             // the state's id in the isolate
-  JsWorker* state_worker_ = nullptr;  // where the state is
   std::vector<RestoredWindow> restored_;
   std::set<Timestamp> timers_;  // processing-time timers registered
   Batch<Value> buffer_;
