@@ -34,6 +34,11 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
     pos.udf = udf; pos.kind = kind; pos.output = output; pos.index = -1; pos.outputLength = 0;
   };
   const at = (i) => { pos.index = i; pos.outputLength = i; };
+  // A value as JSON text ("null" for what JSON.stringify leaves out).
+  const toJson = (v) => {
+    const t = JSON.stringify(v);
+    return t === undefined ? "null" : t;
+  };
   // An array of strings as their concatenation and an Int32Array of their lengths (the host
   // copies one string out of V8 instead of one per element); undefined if one is not a string.
   const packStrings = (values) => {
@@ -45,7 +50,18 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
     }
     return [values.join(""), lengths];
   };
+  // Values packed for the host (unpackValues in js_rolling_operator.cpp): packStrings' form when
+  // every one is a string, else [JSON text of the array] (`json`: the values are JSON texts
+  // already).
+  const pack = (values, json) => {
+    if (json) return ["[" + values.join(",") + "]"];
+    return packStrings(values) || ["[" + values.map(toJson).join(",") + "]"];
+  };
   return {
+    // Shared with the window, rolling and process helpers (js_*_helpers.hpp).
+    toJson,
+    packStrings,
+    pack,
     // Keys, and same[i] = 1 where the key is the element itself (keyBy(w => w)): the host then
     // reuses the element instead of converting the key.
     keys(udf, input, same) {

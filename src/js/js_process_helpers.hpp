@@ -20,7 +20,7 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
   "use strict";
   const udfs = lf.__udfs;
   const pos = lf.__chainPosition;
-  const idOf = h.idOf;
+  const idOf = h.idOf, toJson = h.toJson, pack = h.pack;
   const states = new Map();
 
   // A min-heap of numbers.
@@ -51,10 +51,6 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
     return top;
   };
 
-  const toJson = (v) => {
-    const t = JSON.stringify(v);
-    return t === undefined ? "null" : t;
-  };
   const emit = (st, v, port) => {
     if (st.json) {
       st.out.push(toJson(v));
@@ -68,21 +64,6 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
     }
     st.times.push(st.curTs === undefined ? NaN : st.curTs);
     st.ports.push(port);
-  };
-  const pack = (values, json) => {
-    const n = values.length;
-    if (!json) {
-      const lengths = new Int32Array(n);
-      let strings = true;
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (typeof v !== "string") { strings = false; break; }
-        lengths[i] = v.length;
-      }
-      if (strings) return [values.join(""), lengths];
-      return ["[" + values.map(toJson).join(",") + "]"];
-    }
-    return ["[" + values.join(",") + "]"];
   };
   // [outputs (packed), Float64Array times (NaN: none), Uint8Array ports, new processing times]
   const take = (st) => {

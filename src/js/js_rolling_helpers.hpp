@@ -20,7 +20,7 @@ constexpr std::string_view kRollingHelpers = R"js((function (lf, h) {
   "use strict";
   const udfs = lf.__udfs;
   const pos = lf.__chainPosition;
-  const idOf = h.idOf;
+  const idOf = h.idOf, toJson = h.toJson, pack = h.pack;
   const MAP = 0, FLAT_MAP = 1, FILTER = 2;
   const KIND_NAMES = ["map", "flatMap", "filter"];
   const states = new Map();
@@ -89,29 +89,6 @@ constexpr std::string_view kRollingHelpers = R"js((function (lf, h) {
     }
     if (st.wantKeys) st.keys.push(key);
     st.origins.push(origin);
-  };
-
-  const toJson = (v) => {
-    const t = JSON.stringify(v);
-    return t === undefined ? "null" : t;
-  };
-
-  // values packed for the host: [joined, Int32Array of lengths] when every one is a string,
-  // else [JSON text of the array] (`json`: the strings are JSON texts already).
-  const pack = (values, json) => {
-    const n = values.length;
-    if (!json) {
-      const lengths = new Int32Array(n);
-      let strings = true;
-      for (let i = 0; i < n; i++) {
-        const v = values[i];
-        if (typeof v !== "string") { strings = false; break; }
-        lengths[i] = v.length;
-      }
-      if (strings) return [values.join(""), lengths];
-      return ["[" + values.map(toJson).join(",") + "]"];
-    }
-    return ["[" + values.join(",") + "]"];
   };
 
   // What a call produced: [outputs, keys or undefined, Int32Array of origins], each packed.
