@@ -3,21 +3,12 @@
 #include <v8-array-buffer.h>
 #include <v8-typed-array.h>
 
-#include <cmath>
-#include <limits>
-
 #include "lightflus/state.hpp"
 #include "strings.hpp"
 
 namespace lightflus::js {
 
 namespace {
-
-double jsTime(Timestamp t) {
-  if (t == kMinTimestamp) return -std::numeric_limits<double>::infinity();
-  if (t == kMaxTimestamp) return std::numeric_limits<double>::infinity();
-  return static_cast<double>(t);
-}
 
 std::vector<std::int64_t> times(const Value& v) {
   std::vector<std::int64_t> out;
@@ -107,9 +98,7 @@ void JsProcessOperator::collect(v8::Local<v8::Value> taken, ValueConverter& conv
     throw Error("internal error: a process call returned " + std::to_string(values_.size()) +
                 " outputs and " + std::to_string(times_.size()) + " times");
   for (std::size_t i = 0; i < values_.size(); ++i) {
-    const double t = times_[i];
-    const Timestamp ts = std::isnan(t) ? kMinTimestamp : static_cast<Timestamp>(t);
-    Element<Value> e{std::move(values_[i]), ts};
+    Element<Value> e{std::move(values_[i]), elementTime(times_[i])};
     if (ports_[i] == 0)
       buffer_.push_back(std::move(e));
     else if (ports_[i] <= side_buffers_.size())
@@ -146,9 +135,7 @@ void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
       const std::size_t n = batch.size();
       times = v8::Float64Array::New(v8::ArrayBuffer::New(isolate, n * sizeof(double)), 0, n);
       auto* data = static_cast<double*>(times->Buffer()->GetBackingStore()->Data());
-      for (std::size_t i = 0; i < n; ++i)
-        data[i] = batch[i].timestamp == kMinTimestamp ? std::numeric_limits<double>::quiet_NaN()
-                                                      : static_cast<double>(batch[i].timestamp);
+      for (std::size_t i = 0; i < n; ++i) data[i] = jsElementTime(batch[i].timestamp);
     }
     std::size_t from = 0;
     for (;;) {

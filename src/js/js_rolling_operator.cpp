@@ -4,7 +4,6 @@
 #include <v8-json.h>
 #include <v8-typed-array.h>
 
-#include <cmath>
 #include <unordered_map>
 
 #include "lightflus/state.hpp"
@@ -39,15 +38,8 @@ KeyedArrays toKeyedArrays(JsWorker& worker, ValueConverter& convert, const Batch
       scratch += batch[i].value.second.asString();
     }
     scratch.push_back(']');
-    bool ascii = true;
-    for (char c : scratch) ascii &= static_cast<unsigned char>(c) < 0x80;
-    v8::Local<v8::String> text =
-        ascii ? v8::String::NewFromOneByte(
-                    isolate, reinterpret_cast<const std::uint8_t*>(scratch.data()),
-                    v8::NewStringType::kNormal, static_cast<int>(scratch.size()))
-                    .ToLocalChecked()
-              : toJsString(isolate, scratch);
-    v8::Local<v8::Value> blocks[] = {v8::JSON::Parse(context, text).ToLocalChecked()};
+    v8::Local<v8::Value> blocks[] = {
+        v8::JSON::Parse(context, convert.toJsText(scratch)).ToLocalChecked()};
     v8::Local<v8::Array> parts = js.call("lightflus key-group blocks", worker.helper("unblock"),
                                          v8::Undefined(isolate), blocks)
                                      .As<v8::Array>();
@@ -192,8 +184,7 @@ void JsRollingCore::add(const Batch<KeyedValue>& batch, const Results& results) 
       std::vector<double> times;
       copyTypedArray(arrays.times, times, arrays.count);
       block_times_.clear();
-      for (double t : times)
-        block_times_.push_back(std::isnan(t) ? kMinTimestamp : static_cast<Timestamp>(t));
+      for (double t : times) block_times_.push_back(elementTime(t));
     }
     addFrom({arrays.keys, arrays.same, arrays.values, v8::Undefined(isolate),
              v8::Undefined(isolate), v8::Boolean::New(isolate, js_keys_)},

@@ -39,17 +39,8 @@ v8::Local<v8::Value> ValueConverter::toJs(const Value& value) {
       return v8::Number::New(isolate_, static_cast<double>(value.asInt()));
     case Value::Type::Double:
       return v8::Number::New(isolate_, value.asDouble());
-    case Value::Type::String: {
-      std::string_view text = value.asString();
-      bool ascii = true;
-      for (char c : text) ascii &= static_cast<unsigned char>(c) < 0x80;
-      if (ascii && text.size() < (1u << 28))  // ASCII is one-byte: no UTF-8 decoding
-        return v8::String::NewFromOneByte(isolate_,
-                                          reinterpret_cast<const std::uint8_t*>(text.data()),
-                                          v8::NewStringType::kNormal, static_cast<int>(text.size()))
-            .ToLocalChecked();
-      return toJsString(isolate_, text);
-    }
+    case Value::Type::String:
+      return toJsText(value.asString());
     case Value::Type::Array: {
       const auto& items = value.asArray();
       std::vector<v8::Local<v8::Value>> handles;
@@ -71,6 +62,16 @@ v8::Local<v8::Value> ValueConverter::toJs(const Value& value) {
     }
   }
   return v8::Null(isolate_);
+}
+
+v8::Local<v8::String> ValueConverter::toJsText(std::string_view text) {
+  bool ascii = true;
+  for (char c : text) ascii &= static_cast<unsigned char>(c) < 0x80;
+  if (ascii && text.size() < (1u << 28))  // ASCII is one-byte: no UTF-8 decoding
+    return v8::String::NewFromOneByte(isolate_, reinterpret_cast<const std::uint8_t*>(text.data()),
+                                      v8::NewStringType::kNormal, static_cast<int>(text.size()))
+        .ToLocalChecked();
+  return toJsString(isolate_, text);
 }
 
 Value ValueConverter::fromJs(v8::Local<v8::Value> value) {

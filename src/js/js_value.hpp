@@ -17,9 +17,13 @@
 #include <v8-typed-array.h>
 #include <v8-value.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "lightflus/time.hpp"
 #include "lightflus/value.hpp"
 
 namespace lightflus::js {
@@ -33,6 +37,8 @@ class ValueConverter {
 
   /// `value` as a JavaScript value (numbers become numbers, objects plain objects).
   v8::Local<v8::Value> toJs(const Value& value);
+  /// UTF-8 `text` as a JavaScript string (ASCII is copied as one-byte text, without decoding).
+  v8::Local<v8::String> toJsText(std::string_view text);
   /// A JavaScript value as a Value (JSON's rules, see the top of the file). Throws
   /// UserCodeError for a value JSON cannot represent (a BigInt, a cycle).
   Value fromJs(v8::Local<v8::Value> value);
@@ -97,5 +103,24 @@ class ValueConverter {
   std::string packed_;
   std::vector<std::size_t> ends_;
 };
+
+/// A Timestamp as a JS number for the helpers' comparisons with watermarks and timers:
+/// kMinTimestamp and kMaxTimestamp become -Infinity and Infinity.
+inline double jsTime(Timestamp t) {
+  if (t == kMinTimestamp) return -std::numeric_limits<double>::infinity();
+  if (t == kMaxTimestamp) return std::numeric_limits<double>::infinity();
+  return static_cast<double>(t);
+}
+
+/// An element's timestamp as the helpers carry it per element: NaN when it has none
+/// (kMinTimestamp).
+inline double jsElementTime(Timestamp t) {
+  return t == kMinTimestamp ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(t);
+}
+
+/// The timestamp of an element the helpers made: NaN is none (kMinTimestamp).
+inline Timestamp elementTime(double t) {
+  return std::isnan(t) ? kMinTimestamp : static_cast<Timestamp>(t);
+}
 
 }  // namespace lightflus::js

@@ -13,13 +13,6 @@ namespace lightflus::js {
 
 namespace {
 
-// A JS number for a Timestamp: the extremes become -Infinity and Infinity.
-double jsTime(Timestamp t) {
-  if (t == kMinTimestamp) return -std::numeric_limits<double>::infinity();
-  if (t == kMaxTimestamp) return std::numeric_limits<double>::infinity();
-  return static_cast<double>(t);
-}
-
 v8::Local<v8::Float64Array> toFloat64Array(v8::Isolate* isolate,
                                            const std::vector<Timestamp>& values) {
   std::size_t bytes = values.size() * sizeof(double);
