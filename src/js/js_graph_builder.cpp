@@ -501,25 +501,26 @@ class Planner {
     if (op["parallelism"].isNull()) op["parallelism"] = (*ops.front())["parallelism"];
     auto job = job_;
     int key_udf = static_cast<int>(intField(key_op, "udf"));
-    // When only rolling reduces and aggregates read the keyBy, the values cross the exchange as
-    // JSON texts, parsed by the readers a batch at a time (no Value trees).
-    bool json = true;
+    // When only rolling reduces, aggregates and process functions read the keyBy, the elements
+    // cross the exchange as key-group blocks (js_blocks.hpp) of JSON texts, parsed by the
+    // readers a batch at a time (no Value trees).
+    bool blocks = true;
     auto readers = readers_.find(static_cast<int>(intField(key_op, "id")));
-    if (readers == readers_.end()) json = false;
+    if (readers == readers_.end()) blocks = false;
     for (const Value* r :
          readers == readers_.end() ? std::vector<const Value*>{} : readers->second) {
       const std::string kind = stringField(*r, "kind");
-      json = json && (kind == "reduce" || kind == "aggregate" || kind == "process");
+      blocks = blocks && (kind == "reduce" || kind == "aggregate" || kind == "process");
     }
-    if (json) json_keyed_.insert(static_cast<int>(intField(key_op, "id")));
+    if (blocks) block_key_bys_.insert(static_cast<int>(intField(key_op, "id")));
     return Stream{
         std::nullopt,
         attach<KeyedValue>(*in.plain, op, "jsChain+keyBy",
-                           [job, udfs, kinds, key_udf, json](const detail::OperatorInit& init,
-                                                             const std::vector<void*>& outs) {
+                           [job, udfs, kinds, key_udf, blocks](const detail::OperatorInit& init,
+                                                               const std::vector<void*>& outs) {
                              return std::make_unique<JsChainKeyByOperator>(
                                  init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs,
-                                 kinds, key_udf, json);
+                                 kinds, key_udf, blocks);
                            })};
   }
 
@@ -674,7 +675,7 @@ class Planner {
   // Rolling reduce or aggregate (no window), with the chain after it.
   Stream rolling(const Value& op, const Stream& in) {
     auto [spec, fused, last] = rollingParts(op, "");
-    spec.json_input = json_keyed_.count(static_cast<int>(op["inputs"][0].asInt())) > 0;
+    spec.input_blocks = block_key_bys_.count(static_cast<int>(op["inputs"][0].asInt())) > 0;
     const char* kind = stringField(op, "kind") == "reduce" ? "reduce" : "aggregate";
     bool global = false;
     DataStream<KeyedValue> keyed = keyedOrGlobal(in, global);
@@ -749,7 +750,7 @@ class Planner {
     spec.element = static_cast<int>(intField(p, "processElement"));
     spec.timer = p["onTimer"].isNumber() ? static_cast<int>(p["onTimer"].asInt()) : -1;
     spec.ttl = p["ttlMs"].isNumber() ? p["ttlMs"].asInt() : 0;
-    spec.json_input = json_keyed_.count(static_cast<int>(op["inputs"][0].asInt())) > 0;
+    spec.input_blocks = block_key_bys_.count(static_cast<int>(op["inputs"][0].asInt())) > 0;
     std::vector<int> side_ops;
     if (auto readers = readers_.find(static_cast<int>(intField(op, "id")));
         readers != readers_.end())
@@ -1204,7 +1205,7 @@ class Planner {
   std::map<int, std::vector<const Value*>> post_chains_;  // rolling op -> the chain after it
   std::set<int> absorbed_;              // map/flatMap/filter built by the rolling op before them
   std::set<int> chained_rolling_;       // rolling ops built with their chain and keyBy
-  std::set<int> json_keyed_;            // keyBys whose values cross as JSON texts
+  std::set<int> block_key_bys_;         // keyBys whose elements cross as key-group blocks
   std::map<int, Stream> side_streams_;  // sideOutput op -> its process operator's port
   std::set<int> fused_into_next_;
   std::set<int> fused_into_key_by_;  // chain ends built with the keyBy that reads them

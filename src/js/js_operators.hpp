@@ -308,23 +308,23 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
 /// JsKeyByOperator inside this one, which find the failing element (dead letters, positions);
 /// the chain's UDFs then run twice for the elements before it.
 ///
-/// With `json_values`, it emits key-group blocks (js_blocks.hpp) instead of elements: for
-/// readers across the exchange that are JavaScript operators told so (`json_input`), which
+/// With `emit_blocks`, it emits key-group blocks (js_blocks.hpp) instead of elements: for
+/// readers across the exchange that are JavaScript operators told so (`input_blocks`), which
 /// parse a batch of blocks with one JSON.parse. Elements then cross without becoming Values.
 class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedValue> {
  public:
   JsChainKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                        std::shared_ptr<JsJob> job, std::vector<int> udfs,
-                       std::vector<std::string> kinds, int key_udf, bool json_values = false)
+                       std::vector<std::string> kinds, int key_udf, bool emit_blocks = false)
       : detail::OneInputOperator<Value, KeyedValue>(init, out),
         site_(job, init.operator_name),
         udfs_(udfs),
         kinds_(kinds),
         key_udf_(key_udf),
-        json_values_(json_values),
+        emit_blocks_(emit_blocks),
         blocks_(init.max_parallelism),
-        json_out_(out, init.max_parallelism),
-        step_keys_(stepInit(init), json_values ? &json_out_ : out, job, key_udf),
+        blocks_out_(out, init.max_parallelism),
+        step_keys_(stepInit(init), emit_blocks ? &blocks_out_ : out, job, key_udf),
         step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
 
   void open() override {
@@ -364,10 +364,10 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     return step;
   }
 
-  // The step-by-step path's end with json_values: the elements as key-group blocks.
-  class JsonTextOutput final : public detail::Input<KeyedValue> {
+  // The step-by-step path's end with emit_blocks: the elements as key-group blocks.
+  class BlocksOutput final : public detail::Input<KeyedValue> {
    public:
-    JsonTextOutput(detail::Input<KeyedValue>* out, int max_parallelism)
+    BlocksOutput(detail::Input<KeyedValue>* out, int max_parallelism)
         : out_(out), blocks_(max_parallelism) {}
     void processBatch(Batch<KeyedValue>& batch) override {
       for (auto& e : batch)
@@ -405,7 +405,7 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
                           [](const Element<Value>& e) -> const Value& { return e.value; }),
         origins_needed ? v8::Local<v8::Value>(origins)
                        : v8::Local<v8::Value>(v8::Undefined(isolate)),
-        v8::Boolean::New(isolate, json_values_)};
+        v8::Boolean::New(isolate, emit_blocks_)};
     v8::Local<v8::Array> parts;
     try {
       parts =
@@ -417,7 +417,7 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
     v8::Local<v8::Array> outputs = part(0).As<v8::Array>();
     const std::size_t count = outputs->Length();
-    if (json_values_) {
+    if (emit_blocks_) {
       if (!part(3)->IsString() || !part(5)->IsString())
         throw Error("internal error: a keyBy did not return its outputs and keys as JSON");
       texts_.assign(convert.text(part(3).As<v8::String>()));
@@ -476,11 +476,11 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
   std::vector<int> udfs_;
   std::vector<std::string> kinds_;
   int key_udf_;
-  bool json_values_;
+  bool emit_blocks_;
   KeyGroupBlocks blocks_;
   std::string texts_, key_texts_;
   std::vector<std::pair<std::size_t, std::size_t>> spans_, key_spans_;
-  JsonTextOutput json_out_;
+  BlocksOutput blocks_out_;
   JsKeyByOperator<Value> step_keys_;
   JsChainOperator<Value> step_chain_;
   std::vector<Value> values_, keys_;

@@ -128,7 +128,7 @@ void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
   if (batch.empty()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, spec_.json_input, json_);
+    KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, spec_.input_blocks, json_);
     countIn(arrays.count);
     v8::Local<v8::Float64Array> times = arrays.times;
     if (times.IsEmpty()) {
@@ -148,7 +148,7 @@ void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
         std::size_t failed = site().failedElement(error);  // throws unless dead-lettering
         collect(state_.call("processTakeBefore", {}), convert);
         site().deadLetter(
-            spec_.json_input
+            spec_.input_blocks
                 ? convert.fromJs(
                       arrays.values->Get(js.context(), static_cast<std::uint32_t>(failed))
                           .ToLocalChecked())

@@ -26,7 +26,7 @@ struct JsProcessSpec {
   int timer = -1;                 ///< onTimer, or -1
   std::int64_t ttl = 0;           ///< state TTL in ms, 0: none
   std::vector<std::string> tags;  ///< side outputs read by the job: port i + 1 is tags[i]
-  bool json_input = false;        ///< the values are JSON texts (see JsChainKeyByOperator)
+  bool input_blocks = false;      ///< the input is key-group blocks (see JsChainKeyByOperator)
 };
 
 class JsProcessOperator final : public detail::OneInputOperator<KeyedValue, Value> {

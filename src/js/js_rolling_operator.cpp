@@ -23,13 +23,13 @@ int kindCode(const std::string& kind) {
 }  // namespace
 
 KeyedArrays toKeyedArrays(JsWorker& worker, ValueConverter& convert, const Batch<KeyedValue>& batch,
-                          bool json_input, std::string& scratch) {
+                          bool input_blocks, std::string& scratch) {
   JsIsolate& js = worker.js();
   v8::Isolate* isolate = js.isolate();
   v8::Local<v8::Context> context = js.context();
   const std::size_t n = batch.size();
   KeyedArrays arrays;
-  if (json_input) {
+  if (input_blocks) {
     // One JSON.parse for the batch's blocks.
     scratch.clear();
     scratch.push_back('[');
@@ -178,9 +178,9 @@ void JsRollingCore::add(const Batch<KeyedValue>& batch, const Results& results) 
   if (batch.empty()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, spec_.json_input, json_);
+    KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, spec_.input_blocks, json_);
     last_count_ = arrays.count;
-    if (spec_.json_input) {
+    if (spec_.input_blocks) {
       std::vector<double> times;
       copyTypedArray(arrays.times, times, arrays.count);
       block_times_.clear();
@@ -189,7 +189,7 @@ void JsRollingCore::add(const Batch<KeyedValue>& batch, const Results& results) 
     addFrom({arrays.keys, arrays.same, arrays.values, v8::Undefined(isolate),
              v8::Undefined(isolate), v8::Boolean::New(isolate, js_keys_)},
             convert, results, [&](std::size_t i) -> Value {
-              if (!spec_.json_input) return batch[i].value.second;
+              if (!spec_.input_blocks) return batch[i].value.second;
               return convert.fromJs(
                   arrays.values->Get(js.context(), static_cast<std::uint32_t>(i)).ToLocalChecked());
             });

@@ -27,7 +27,7 @@
 namespace lightflus::js {
 
 /// A keyed batch as JS arrays: keys (undefined where `same`), same[i] = 1 where the key is the
-/// value itself, and the values. With `json_input` the batch holds key-group blocks
+/// value itself, and the values. With `input_blocks` the batch holds key-group blocks
 /// (js_blocks.hpp), parsed with one JSON.parse (`scratch` holds the text); `times` then has
 /// their elements' timestamps (NaN: none) and `count` says how many there are.
 struct KeyedArrays {
@@ -38,7 +38,7 @@ struct KeyedArrays {
   std::size_t count = 0;
 };
 KeyedArrays toKeyedArrays(JsWorker& worker, ValueConverter& convert, const Batch<KeyedValue>& batch,
-                          bool json_input, std::string& scratch);
+                          bool input_blocks, std::string& scratch);
 /// Values packed by the JS helpers' pack(): [joined, Int32Array of lengths] (strings) or
 /// [JSON text of the array]; replaces `out`.
 void unpackValues(JsIsolate& js, ValueConverter& convert, v8::Local<v8::Value> packed,
@@ -51,8 +51,8 @@ struct JsRollingSpec {
   /// The fused map/flatMap/filter chain after it, first to last.
   std::vector<int> post_udfs;
   std::vector<std::string> post_kinds;
-  /// The input values are JSON texts (JsChainKeyByOperator with json_values).
-  bool json_input = false;
+  /// The input is key-group blocks (JsChainKeyByOperator with emit_blocks).
+  bool input_blocks = false;
 };
 
 /// The state and the calls into JavaScript. Results go to `Results`: their values, their keys
@@ -103,7 +103,7 @@ class JsRollingCore {
   std::vector<std::pair<Value, Value>> restored_;
   std::vector<Value> values_, keys_;
   std::vector<std::int32_t> origins_;
-  std::string json_;  // the JSON array of a json_input batch
+  std::string json_;  // the JSON array of a batch of blocks
   std::vector<Timestamp> block_times_;
   std::size_t last_count_ = 0;
 };
@@ -151,9 +151,9 @@ class JsRollingOperator final : public detail::OneInputOperator<KeyedValue, Out>
   JsRollingOperator(const detail::OperatorInit& init, detail::Input<Out>* out,
                     std::shared_ptr<JsJob> job, JsRollingSpec spec)
       : detail::OneInputOperator<KeyedValue, Out>(init, out),
-        blocks_(spec.json_input),
+        blocks_(spec.input_blocks),
         core_(init, std::move(job), std::move(spec),
-              /*js_keys=*/spec.json_input && std::is_same_v<Out, KeyedValue>) {}
+              /*js_keys=*/spec.input_blocks && std::is_same_v<Out, KeyedValue>) {}
 
   bool stateful() const override { return true; }
   bool threadBound() const override { return true; }
