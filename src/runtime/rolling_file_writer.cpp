@@ -143,7 +143,13 @@ void RollingFileWriter::syncDirectory() {
   directory_dirty_ = false;
 }
 
-void RollingFileWriter::restore(const RollingFileState& state) {
+void RollingFileWriter::restore(const std::vector<RollingFileState>& states, int parallelism) {
+  for (const auto& state : states) restoreParts(state);
+  removeLeftovers(parallelism);
+  syncDirectory();
+}
+
+void RollingFileWriter::restoreParts(const RollingFileState& state) {
   const std::string where =
       fmt::format(" (restoring the rolling file sink in '{}')", options_.directory);
   for (const auto& p : state.pending) commitPart(p.name);
@@ -172,24 +178,35 @@ void RollingFileWriter::restore(const RollingFileState& state) {
     }
     // Else a later checkpoint or the end of the input committed it already.
   }
-  // What is left hidden in the series was written after the checkpoint (or by a run that never
-  // completed a checkpoint): the job writes those records again.
-  const std::string hidden_stem = fmt::format(".{}-{}-", options_.prefix, state.subtask);
-  const std::string hidden_suffix = options_.suffix + std::string(kHiddenSuffix);
+  if (state.subtask == subtask_) next_sequence_ = std::max(next_sequence_, state.next_sequence);
+}
+
+void RollingFileWriter::removeLeftovers(int parallelism) {
+  // A hidden file of a series this subtask restores (series k goes to subtask k % parallelism,
+  // as the old subtasks' states do) that the checkpoint did not name was written after the
+  // checkpoint, or by a run that never completed one: the job writes those records again.
+  const std::string stem = "." + options_.prefix + "-";
+  const std::string tail = options_.suffix + std::string(kHiddenSuffix);
   std::error_code ec;
   std::vector<fs::path> leftovers;
-  for (const auto& entry : fs::directory_iterator(options_.directory, ec))
-    if (sequenceOf(entry.path().filename().string(), hidden_stem, hidden_suffix) >= 0)
-      leftovers.push_back(entry.path());
+  for (const auto& entry : fs::directory_iterator(options_.directory, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() <= stem.size() + tail.size() || name.compare(0, stem.size(), stem) != 0)
+      continue;
+    auto dash = name.find('-', stem.size());
+    if (dash == std::string::npos) continue;
+    long long series = sequenceOf(name.substr(0, dash + 1), stem, "-");
+    if (series < 0 || sequenceOf(name, name.substr(0, dash + 1), tail) < 0) continue;
+    if (series % parallelism == subtask_) leftovers.push_back(entry.path());
+  }
   if (ec)
     throw ConnectorError("cannot list the directory '" + options_.directory + "': " + ec.message());
   for (const auto& path : leftovers) {
     if (!fs::remove(path, ec) && ec)
-      throw ConnectorError("cannot remove '" + path.string() + "': " + ec.message() + where);
+      throw ConnectorError("cannot remove '" + path.string() + "' (restoring the rolling file " +
+                           "sink): " + ec.message());
     directory_dirty_ = true;
   }
-  if (state.subtask == subtask_) next_sequence_ = std::max(next_sequence_, state.next_sequence);
-  syncDirectory();
 }
 
 void RollingFileWriter::openNext() {

@@ -142,7 +142,7 @@ TEST_CASE(
   REQUIRE(hidden(dir.path).size() == 4);
 
   detail::RollingFileWriter restored(twoLinesPerPart(dir), 0);
-  restored.restore(state);
+  restored.restore({state}, 1);
   // Part 0 was pending in the checkpoint, part 1 held one line at it.
   REQUIRE(names(dir.path) ==
           std::vector<std::string>{"part-0-000000.jsonl", "part-0-000001.jsonl"});
@@ -170,19 +170,38 @@ TEST_CASE("restoring the same checkpoint again keeps what it committed and drops
   }
   {
     detail::RollingFileWriter second(twoLinesPerPart(dir), 0);
-    second.restore(state);
+    second.restore({state}, 1);
     for (int n = 3; n < 6; ++n) second.writeLine(line(n));
     second.flush();
   }  // crashed again before its first checkpoint
   REQUIRE(visibleLines(dir.path) == expectedLines(0, 3));
 
   detail::RollingFileWriter third(twoLinesPerPart(dir), 0);
-  third.restore(state);
+  third.restore({state}, 1);
   REQUIRE(visibleLines(dir.path) == expectedLines(0, 3));
   REQUIRE(hidden(dir.path).empty());
   for (int n = 3; n < 6; ++n) third.writeLine(line(n));
   third.finish();
   REQUIRE(visibleLines(dir.path) == expectedLines(0, 6));
+}
+
+TEST_CASE(
+    "a restored subtask removes the hidden files of the series it restores, even with no state",
+    "[file][rolling][checkpoint]") {
+  TempDir dir;
+  // Left by a run at parallelism 4 that crashed before its first checkpoint.
+  for (int series = 0; series < 4; ++series)
+    std::ofstream(dir.path / (".part-" + std::to_string(series) + "-000000.jsonl.inprogress"))
+        << line(series);
+  std::ofstream(dir.path / ".other-1-000000.jsonl.inprogress") << line(9);  // another prefix
+  detail::RollingFileWriter writer(twoLinesPerPart(dir), 1);
+  writer.restore({}, 2);  // restored at parallelism 2 from a checkpoint without subtask 1
+  REQUIRE(hidden(dir.path) == std::vector<std::string>{".other-1-000000.jsonl.inprogress",
+                                                       ".part-0-000000.jsonl.inprogress",
+                                                       ".part-2-000000.jsonl.inprogress"});
+  writer.writeLine(line(5));
+  writer.finish();
+  REQUIRE(readAll(dir.path / "part-1-000001.jsonl") == line(5));  // numbered after the removed
 }
 
 TEST_CASE("a restore after the input ended and everything was committed changes nothing",
@@ -200,7 +219,7 @@ TEST_CASE("a restore after the input ended and everything was committed changes 
   }
   auto before = names(dir.path);
   detail::RollingFileWriter again(twoLinesPerPart(dir), 0);
-  again.restore(state);
+  again.restore({state}, 1);
   again.finish();
   REQUIRE(names(dir.path) == before);
   REQUIRE(visibleLines(dir.path) == expectedLines(0, 3));
@@ -218,12 +237,12 @@ TEST_CASE("a restore fails when a part the checkpoint holds is gone or shorter",
   }
   std::ofstream(dir.path / ".part-0-000001.jsonl.inprogress", std::ios::trunc) << "{\"n\"";
   detail::RollingFileWriter shorter(twoLinesPerPart(dir), 0);
-  REQUIRE_THROWS_WITH(shorter.restore(state),
+  REQUIRE_THROWS_WITH(shorter.restore({state}, 1),
                       Catch::Contains("is shorter (4 bytes) than at the checkpoint being restored "
                                       "(8 bytes)"));
   fs::remove(dir.path / ".part-0-000001.jsonl.inprogress");
   detail::RollingFileWriter gone(twoLinesPerPart(dir), 0);
-  REQUIRE_THROWS_WITH(gone.restore(state),
+  REQUIRE_THROWS_WITH(gone.restore({state}, 1),
                       Catch::Contains("the part 'part-0-000001.jsonl' that the checkpoint holds "
                                       "is missing"));
 }

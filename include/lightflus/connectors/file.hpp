@@ -309,12 +309,13 @@ class LIGHTFLUS_API RollingFileWriter {
   RollingFileWriter(const RollingFileWriter&) = delete;
   RollingFileWriter& operator=(const RollingFileWriter&) = delete;
 
-  /// Takes over the series of a restored checkpoint (this subtask's or, after a change of
-  /// parallelism, another's): commits its pending parts and its in-progress part cut back to
-  /// the checkpointed length (parts already committed are fine), and removes every other hidden
-  /// part of that series (they hold records after the checkpoint, which the job writes
-  /// again). Call before the first writeLine().
-  void restore(const RollingFileState& state);
+  /// Takes over the series of the restored checkpoint's states (this subtask's or, after a
+  /// change of parallelism, those of the old subtasks mapped to it): commits their pending parts
+  /// and their in-progress parts cut back to the checkpointed length (parts already committed
+  /// are fine), then removes every other hidden part of the series this subtask restores (series
+  /// k with k % parallelism == subtask): they hold records written after the checkpoint, which
+  /// the job writes again. Call before the first writeLine().
+  void restore(const std::vector<RollingFileState>& states, int parallelism);
   /// Appends one line (ending in "\n"), first rolling the current part when the line would
   /// make it exceed max_bytes or when it is older than roll_interval.
   void writeLine(std::string_view line);
@@ -336,6 +337,8 @@ class LIGHTFLUS_API RollingFileWriter {
  private:
   std::string hiddenPath(const std::string& name) const;
   std::string finalPath(const std::string& name) const;
+  void restoreParts(const RollingFileState& state);
+  void removeLeftovers(int parallelism);
   void openNext();
   void rollCurrent();
   void commitPart(const std::string& name);
@@ -369,7 +372,7 @@ class RollingFileSink final : public Sink<T> {
       : options_(std::move(options)), format_(std::move(format)) {}
   void open(const SinkContext& ctx) override {
     writer_ = std::make_unique<detail::RollingFileWriter>(options_, ctx.subtask);
-    for (const auto& state : restored_) writer_->restore(state);
+    if (restoring_) writer_->restore(restored_, ctx.parallelism);
     restored_.clear();
   }
   void write(Batch<T>& batch) override {
@@ -388,7 +391,9 @@ class RollingFileSink final : public Sink<T> {
     if (writer_) writer_->snapshot(w.checkpointId()).write(w);
   }
   void restore(const std::vector<std::string>& previous) override {
-    // Several states after the parallelism went down; none written by an older version.
+    // Several states after the parallelism went down, none when it went up (the subtask then
+    // still cleans up its series); empty ones were written by an older version.
+    restoring_ = true;
     for (const auto& bytes : previous)
       if (!bytes.empty()) restored_.push_back(detail::RollingFileState::read(bytes));
   }
@@ -405,6 +410,7 @@ class RollingFileSink final : public Sink<T> {
   RollingFileOptions options_;
   Format format_;
   std::unique_ptr<detail::RollingFileWriter> writer_;
+  bool restoring_ = false;
   std::vector<detail::RollingFileState> restored_;
   std::string line_;
 };
