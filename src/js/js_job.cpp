@@ -82,8 +82,10 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
     // With `json`, the outputs and the keys (every one) go as two JSON texts in [3] and [5],
     // for key-group blocks (js_blocks.hpp): one JSON.stringify per batch each, the host splits
     // them. Otherwise keys that are all strings come packed in [5] and [6] (each undefined
-    // when not packed).
-    chainKeys(chain, udf, input, origins, json) {
+    // when not packed). With `track`, [7] is an Int32Array of each output's index in `input`
+    // (the host copies it at once), else undefined.
+    chainKeys(chain, udf, input, track, json) {
+      const origins = track ? [] : undefined;
       const out = chain(input, origins);
       const f = udfs[udf], n = out.length, keys = [], same = new Uint8Array(n);
       begin(udf, "keyBy", keys);
@@ -93,11 +95,15 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
         if (k === out[i] && !json) same[i] = 1; else keys.push(k);
       }
       pos.outputLength = n;
-      if (json) return [out, keys, same, JSON.stringify(out), undefined, JSON.stringify(keys), undefined];
+      const from = track ? Int32Array.from(origins) : undefined;
+      if (json) {
+        return [out, keys, same, JSON.stringify(out), undefined, JSON.stringify(keys), undefined,
+                from];
+      }
       const packed = packStrings(out);
       const packedKeys = keys.length > 0 ? packStrings(keys) : undefined;
       return [out, keys, same, packed && packed[0], packed && packed[1],
-              packedKeys && packedKeys[0], packedKeys && packedKeys[1]];
+              packedKeys && packedKeys[0], packedKeys && packedKeys[1], from];
     },
     timestamps(udf, input) {
       const f = udfs[udf], n = input.length, out = new Float64Array(n);

@@ -398,14 +398,11 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     bool origins_needed = false;
     for (const auto& e : batch)
       origins_needed = origins_needed || e.timestamp != batch[0].timestamp;
-    v8::Local<v8::Array> origins = v8::Array::New(isolate);
     v8::Local<v8::Value> args[] = {
         site_.worker().chain(udfs_, kinds_), v8::Number::New(isolate, key_udf_),
         convert.toJsArray(batch, 0,
                           [](const Element<Value>& e) -> const Value& { return e.value; }),
-        origins_needed ? v8::Local<v8::Value>(origins)
-                       : v8::Local<v8::Value>(v8::Undefined(isolate)),
-        v8::Boolean::New(isolate, emit_blocks_)};
+        v8::Boolean::New(isolate, origins_needed), v8::Boolean::New(isolate, emit_blocks_)};
     v8::Local<v8::Array> parts;
     try {
       parts =
@@ -417,6 +414,16 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
     v8::Local<v8::Array> outputs = part(0).As<v8::Array>();
     const std::size_t count = outputs->Length();
+    // The index in `batch` of each output's input (for its timestamp), copied out at once.
+    if (origins_needed) {
+      v8::Local<v8::Int32Array> origins = part(7).As<v8::Int32Array>();
+      copyTypedArray(origins, origins_, origins->Length());
+      if (origins_.size() != count)
+        throw Error("internal error: a keyBy returned " + std::to_string(count) + " outputs and " +
+                    std::to_string(origins_.size()) + " origins");
+    } else {
+      origins_.assign(count, 0);  // every input has the batch's one timestamp
+    }
     if (emit_blocks_) {
       if (!part(3)->IsString() || !part(5)->IsString())
         throw Error("internal error: a keyBy did not return its outputs and keys as JSON");
@@ -428,16 +435,10 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
                     std::to_string(count) + " JSON texts");
       const std::string_view texts(texts_), keys(key_texts_);
       for (std::size_t j = 0; j < count; ++j) {
-        std::size_t origin = 0;
-        if (origins_needed)
-          origin = static_cast<std::size_t>(origins->Get(context, static_cast<std::uint32_t>(j))
-                                                .ToLocalChecked()
-                                                .As<v8::Number>()
-                                                ->Value());
         const auto [key_begin, key_end] = key_spans_[j];
         const auto [begin, end] = spans_[j];
         blocks_.add(keys.substr(key_begin, key_end - key_begin), texts.substr(begin, end - begin),
-                    batch[origin].timestamp);
+                    batch[static_cast<std::size_t>(origins_[j])].timestamp);
       }
       blocks_.take(this->buffer_);
       return true;
@@ -458,15 +459,10 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     copyTypedArray(part(2).As<v8::Uint8Array>(), same_, count);
     std::size_t next_key = 0;
     for (std::size_t j = 0; j < count; ++j) {
-      std::size_t origin = 0;
-      if (origins_needed)
-        origin = static_cast<std::size_t>(origins->Get(context, static_cast<std::uint32_t>(j))
-                                              .ToLocalChecked()
-                                              .As<v8::Number>()
-                                              ->Value());
       Value key = same_[j] ? values_[j] : std::move(keys_.at(next_key++));
-      this->buffer_.push_back(Element<KeyedValue>{KeyedValue{std::move(key), std::move(values_[j])},
-                                                  batch[origin].timestamp});
+      this->buffer_.push_back(
+          Element<KeyedValue>{KeyedValue{std::move(key), std::move(values_[j])},
+                              batch[static_cast<std::size_t>(origins_[j])].timestamp});
     }
     return true;
   }
@@ -485,6 +481,7 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
   JsChainOperator<Value> step_chain_;
   std::vector<Value> values_, keys_;
   std::vector<std::uint8_t> same_;
+  std::vector<std::int32_t> origins_;  // of the current call's outputs
 };
 
 /// assignTimestamps: event times computed per batch in JavaScript, then the engine's

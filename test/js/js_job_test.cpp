@@ -619,6 +619,41 @@ TEST_CASE("a chain fused with its keyBy handles keys and throwing UDFs like two 
   }
 }
 
+// JsChainKeyByOperator copies its outputs' origins out of V8 in one piece: each output keeps
+// the timestamp of its input where a flatMap repeats an input and where a filter leaves a whole
+// batch empty, at parallelism 1 and 2, with the outputs as key-group blocks (a process function
+// reads the keyBy) and as Values (a keyed map does).
+TEST_CASE("a chain fused with its keyBy gives each output the timestamp of its input",
+          "[js][job]") {
+  const int parallelism = GENERATE(1, 2);
+  const std::string after_key_by = GENERATE(std::string(), std::string(".map((n) => n)"));
+  CAPTURE(parallelism, after_key_by);
+  std::vector<OperatorMetrics> metrics;
+  auto out = run(fmt::format(R"(
+    const ctx = ExecutionContext.new("origins");
+    ctx.fromSource(Generator.sequence(1, 4000))
+      .assignTimestamps((n) => 1000 * n, WatermarkStrategy.forMonotonousTimestamps())
+      .filter((n) => n <= 1000 || n > 3100)
+      .flatMap((n) => (n % 3 === 0 ? [n, -n] : [n]))
+      .keyBy((n) => Math.abs(n) % 4){}
+      .process((n, c, out) => out.collect(`${{n}} at ${{c.timestamp()}}`))
+      .sink(Stdout.new());
+    ctx.execute();
+  )",
+                             after_key_by),
+                 "origins.js", parallelism, {}, {}, &metrics);
+  std::vector<std::string> expected;
+  for (int n = 1; n <= 4000; ++n) {
+    if (n > 1000 && n <= 3100) continue;
+    expected.push_back(fmt::format("{} at {}", n, 1000 * n));
+    if (n % 3 == 0) expected.push_back(fmt::format("{} at {}", -n, 1000 * n));
+  }
+  std::sort(expected.begin(), expected.end());
+  CHECK(sortedStrings(out) == expected);
+  CHECK(std::any_of(metrics.begin(), metrics.end(),
+                    [](const OperatorMetrics& m) { return m.kind == "jsChain+keyBy"; }));
+}
+
 // At parallelism 1 a chain, its keyBy and a window aggregate run as one operator with the
 // window state in V8 (JsChainWindowOperator); at 2 the window runs after the exchange
 // (JsWindowOperator). Both give the same results, dead letters and errors.
