@@ -51,6 +51,43 @@ std::vector<Value> run(std::string_view source, const std::string& file_name, in
   return all;
 }
 
+// Runs `job` at parallelism `first` until a checkpoint taken about 400 ms in, cancels it, then
+// runs it to its end from that checkpoint at parallelism `second`, and returns what the second
+// run's sinks received, as strings. With `plan_parallelism` the graph builder is told each
+// run's parallelism (JsGraphOptions::parallelism: what runs at 1 may then fuse).
+std::vector<std::string> runRestored(const std::shared_ptr<JsJob>& job, int first, int second,
+                                     bool plan_parallelism = false) {
+  auto build = [&](std::vector<CollectResult<Value>>& results, int parallelism) {
+    JsGraphOptions options;
+    if (plan_parallelism) options.parallelism = parallelism;
+    options.sink_override = [&results](const Value&) -> SinkFactory<Value> {
+      auto state = results.emplace_back().state_;
+      return [state] { return std::make_unique<CollectSink<Value>>(state); };
+    };
+    return JsGraphBuilder(job, options).build();
+  };
+  std::vector<CollectResult<Value>> first_results;
+  ExecutionContext first_run = build(first_results, first);
+  ExecutionOptions options;
+  options.parallelism = first;
+  JobHandle running = first_run.start(options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto snapshot = std::make_shared<Snapshot>(running.triggerCheckpoint());
+  running.cancel();
+  running.wait();
+  REQUIRE(snapshot->operators.size() > 0);
+
+  std::vector<CollectResult<Value>> results;
+  ExecutionContext second_run = build(results, second);
+  options.parallelism = second;
+  options.restore = snapshot;
+  second_run.execute(options);
+  std::vector<std::string> lines;
+  for (const auto& r : results)
+    for (const auto& v : r.values()) lines.emplace_back(v.asString());
+  return lines;
+}
+
 std::vector<std::string> sortedStrings(const std::vector<Value>& values) {
   std::vector<std::string> lines;
   for (const auto& v : values)
@@ -788,33 +825,7 @@ TEST_CASE("rolling reduce and window state survive a snapshot and a restore at a
   for (int n = 1; n <= 3000; ++n) sums[n % 4] += n;
 
   auto job = JsJob::load(source, {.file_name = "snapshot.ts"});
-  auto collect = [&](std::vector<CollectResult<Value>>& results) {
-    JsGraphOptions options;
-    options.sink_override = [&results](const Value&) -> SinkFactory<Value> {
-      auto state = results.emplace_back().state_;
-      return [state] { return std::make_unique<CollectSink<Value>>(state); };
-    };
-    return JsGraphBuilder(job, options).build();
-  };
-  std::vector<CollectResult<Value>> first_results;
-  ExecutionContext first = collect(first_results);
-  ExecutionOptions options;
-  options.parallelism = 2;
-  JobHandle running = first.start(options);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  auto snapshot = std::make_shared<Snapshot>(running.triggerCheckpoint());
-  running.cancel();
-  running.wait();
-  REQUIRE(snapshot->operators.size() > 0);
-
-  std::vector<CollectResult<Value>> results;
-  ExecutionContext second = collect(results);
-  options.parallelism = 1;
-  options.restore = snapshot;
-  second.execute(options);
-  std::vector<std::string> lines;
-  for (const auto& r : results)
-    for (const auto& v : r.values()) lines.emplace_back(v.asString());
+  std::vector<std::string> lines = runRestored(job, 2, 1);
   for (std::int64_t sum : sums)
     CHECK(std::count(lines.begin(), lines.end(), fmt::format("sum {}", sum)) == 1);
   std::vector<std::string> counts;
@@ -968,33 +979,7 @@ TEST_CASE("process state and timers survive a snapshot and a restore at another 
     }
   )";
   auto job = JsJob::load(source, {.file_name = "process_snapshot.ts"});
-  auto build = [&](std::vector<CollectResult<Value>>& results) {
-    JsGraphOptions options;
-    options.sink_override = [&results](const Value&) -> SinkFactory<Value> {
-      auto state = results.emplace_back().state_;
-      return [state] { return std::make_unique<CollectSink<Value>>(state); };
-    };
-    return JsGraphBuilder(job, options).build();
-  };
-  std::vector<CollectResult<Value>> first_results;
-  ExecutionContext first = build(first_results);
-  ExecutionOptions options;
-  options.parallelism = 2;
-  JobHandle running = first.start(options);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  auto snapshot = std::make_shared<Snapshot>(running.triggerCheckpoint());
-  running.cancel();
-  running.wait();
-  REQUIRE(snapshot->operators.size() > 0);
-
-  std::vector<CollectResult<Value>> results;
-  ExecutionContext second = build(results);
-  options.parallelism = 1;
-  options.restore = snapshot;
-  second.execute(options);
-  std::vector<std::string> lines;
-  for (const auto& r : results)
-    for (const auto& v : r.values()) lines.emplace_back(v.asString());
+  std::vector<std::string> lines = runRestored(job, 2, 1);
   std::sort(lines.begin(), lines.end());
   std::vector<std::int64_t> sums(4, 0);
   for (int n = 1; n <= 3000; ++n) sums[n % 4] += n;
@@ -1112,33 +1097,7 @@ TEST_CASE("rolling state moves between the fused form (p1) and the keyed form (p
   for (int n = 1; n <= 3000; ++n) sums[n % 4] += n;
   for (auto [first_p, second_p] : {std::pair{2, 1}, std::pair{1, 2}}) {
     CAPTURE(first_p, second_p);
-    auto build = [&](std::vector<CollectResult<Value>>& results, int parallelism) {
-      JsGraphOptions options;
-      options.parallelism = parallelism;
-      options.sink_override = [&results](const Value&) -> SinkFactory<Value> {
-        auto state = results.emplace_back().state_;
-        return [state] { return std::make_unique<CollectSink<Value>>(state); };
-      };
-      return JsGraphBuilder(job, options).build();
-    };
-    std::vector<CollectResult<Value>> first_results;
-    ExecutionContext first = build(first_results, first_p);
-    ExecutionOptions options;
-    options.parallelism = first_p;
-    JobHandle running = first.start(options);
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
-    auto snapshot = std::make_shared<Snapshot>(running.triggerCheckpoint());
-    running.cancel();
-    running.wait();
-
-    std::vector<CollectResult<Value>> results;
-    ExecutionContext second = build(results, second_p);
-    options.parallelism = second_p;
-    options.restore = snapshot;
-    second.execute(options);
-    std::vector<std::string> lines;
-    for (const auto& r : results)
-      for (const auto& v : r.values()) lines.emplace_back(v.asString());
+    std::vector<std::string> lines = runRestored(job, first_p, second_p, /*plan_parallelism=*/true);
     for (int k = 0; k < 4; ++k)
       CHECK(std::count(lines.begin(), lines.end(), fmt::format("k{} {}", k, sums[k])) == 1);
   }
