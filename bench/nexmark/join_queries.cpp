@@ -144,7 +144,7 @@ struct AnySeller {
   void merge(bool& acc, const bool& other) const { acc = acc || other; }
 };
 
-bool inStates(const std::string& state) {
+bool inStates(std::string_view state) {
   return state == "OR" || state == "ID" || state == "CA";
 }
 

@@ -27,7 +27,7 @@ struct Q1Row {
   std::int64_t bidder = 0;
   std::int64_t price_millis = 0;
   Timestamp date_time = 0;
-  std::string extra;
+  Text extra;
   friend auto operator<=>(const Q1Row&, const Q1Row&) = default;
 };
 
@@ -40,9 +40,9 @@ struct Q2Row {
 
 /// q3: sellers in Oregon, Idaho or California with auctions in category 10.
 struct Q3Row {
-  std::string name;
-  std::string city;
-  std::string state;
+  Text name;
+  Text city;
+  Text state;
   std::int64_t id = 0;  ///< the auction's id
   friend auto operator<=>(const Q3Row&, const Q3Row&) = default;
 };
@@ -64,7 +64,7 @@ struct Q5Row {
 /// q8: people who registered and put up an auction in the same 10 s tumbling window.
 struct Q8Row {
   std::int64_t id = 0;
-  std::string name;
+  Text name;
   Timestamp stime = 0;  ///< the window's start
   friend auto operator<=>(const Q8Row&, const Q8Row&) = default;
 };

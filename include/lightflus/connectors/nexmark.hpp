@@ -20,6 +20,9 @@
 // the position of a restored source or the machine: subtask s of p generates the ids s, s+p,
 // s+2p, ... and snapshots the next one. Flink's generator draws from an unseeded random, so its
 // strings differ run to run; ids, prices' distribution and times are the same.
+//
+// The events' strings are nexmark::Text (nexmark_text.hpp): views of the generator's tables or
+// short inline names, so that making, moving and copying a bid allocates nothing.
 #pragma once
 
 #include <algorithm>
@@ -31,6 +34,7 @@
 #include <string_view>
 #include <variant>
 
+#include "lightflus/connectors/nexmark_text.hpp"
 #include "lightflus/error.hpp"
 #include "lightflus/serializer.hpp"
 #include "lightflus/source.hpp"
@@ -40,28 +44,28 @@ namespace lightflus::nexmark {
 /// A person registers (event_type 0).
 struct Person {
   std::int64_t id = 0;
-  std::string name;
-  std::string email_address;
-  std::string credit_card;
-  std::string city;
-  std::string state;
+  Text name;
+  Text email_address;
+  Text credit_card;
+  Text city;
+  Text state;
   Timestamp date_time = 0;
-  std::string extra;
+  Text extra;
   friend bool operator==(const Person&, const Person&) = default;
 };
 
 /// An item is put up for auction (event_type 1).
 struct Auction {
   std::int64_t id = 0;
-  std::string item_name;
-  std::string description;
+  Text item_name;
+  Text description;
   std::int64_t initial_bid = 0;
   std::int64_t reserve = 0;
   Timestamp date_time = 0;
   Timestamp expires = 0;
   std::int64_t seller = 0;
   std::int64_t category = 0;
-  std::string extra;
+  Text extra;
   friend bool operator==(const Auction&, const Auction&) = default;
 };
 
@@ -70,10 +74,10 @@ struct Bid {
   std::int64_t auction = 0;
   std::int64_t bidder = 0;
   std::int64_t price = 0;
-  std::string channel;
-  std::string url;
+  Text channel;
+  Text url;
   Timestamp date_time = 0;
-  std::string extra;
+  Text extra;
   friend bool operator==(const Bid&, const Bid&) = default;
 };
 
@@ -243,13 +247,13 @@ struct Serializer<nexmark::Person> {
   static nexmark::Person read(StateReader& r) {
     nexmark::Person p;
     p.id = r.read<std::int64_t>();
-    p.name = r.read<std::string>();
-    p.email_address = r.read<std::string>();
-    p.credit_card = r.read<std::string>();
-    p.city = r.read<std::string>();
-    p.state = r.read<std::string>();
+    p.name = r.read<nexmark::Text>();
+    p.email_address = r.read<nexmark::Text>();
+    p.credit_card = r.read<nexmark::Text>();
+    p.city = r.read<nexmark::Text>();
+    p.state = r.read<nexmark::Text>();
     p.date_time = r.read<Timestamp>();
-    p.extra = r.read<std::string>();
+    p.extra = r.read<nexmark::Text>();
     return p;
   }
 };
@@ -271,15 +275,15 @@ struct Serializer<nexmark::Auction> {
   static nexmark::Auction read(StateReader& r) {
     nexmark::Auction a;
     a.id = r.read<std::int64_t>();
-    a.item_name = r.read<std::string>();
-    a.description = r.read<std::string>();
+    a.item_name = r.read<nexmark::Text>();
+    a.description = r.read<nexmark::Text>();
     a.initial_bid = r.read<std::int64_t>();
     a.reserve = r.read<std::int64_t>();
     a.date_time = r.read<Timestamp>();
     a.expires = r.read<Timestamp>();
     a.seller = r.read<std::int64_t>();
     a.category = r.read<std::int64_t>();
-    a.extra = r.read<std::string>();
+    a.extra = r.read<nexmark::Text>();
     return a;
   }
 };
@@ -300,10 +304,10 @@ struct Serializer<nexmark::Bid> {
     b.auction = r.read<std::int64_t>();
     b.bidder = r.read<std::int64_t>();
     b.price = r.read<std::int64_t>();
-    b.channel = r.read<std::string>();
-    b.url = r.read<std::string>();
+    b.channel = r.read<nexmark::Text>();
+    b.url = r.read<nexmark::Text>();
     b.date_time = r.read<Timestamp>();
-    b.extra = r.read<std::string>();
+    b.extra = r.read<nexmark::Text>();
     return b;
   }
 };

@@ -149,11 +149,11 @@ class ObjectReader {
     if (!v.IsInt64()) fail(name, "an integer");
     return v.GetInt64();
   }
-  std::string text(const char* name) const {
+  Text text(const char* name) const {
     const auto& v = field(name);
     if (v.IsNull()) return {};
     if (!v.IsString()) fail(name, "a string");
-    return std::string(v.GetString(), v.GetStringLength());
+    return Text(std::string_view(v.GetString(), v.GetStringLength()));
   }
   Timestamp time(const char* name) const {
     const auto& v = field(name);
