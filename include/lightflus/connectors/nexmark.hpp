@@ -180,7 +180,7 @@ class NexmarkSource final : public Source<Event> {
     Timestamp last = kMinTimestamp;
     for (; n < limit && next_ < end; ++n, next_ += step_) {
       last = generator_->timestampOf(next_);
-      out.collect(generator_->next(next_), last);
+      out.collect(NextEvent{generator_.get(), next_}, last);
     }
     emitted_since_start_ += n;
     if (last != kMinTimestamp) out.emitWatermark(last - 1);
@@ -198,6 +198,14 @@ class NexmarkSource final : public Source<Event> {
   }
 
  private:
+  /// Converts to event `id`: collected, the event is made in the batch itself, not made and
+  /// then moved there.
+  struct NextEvent {
+    const Generator* generator;
+    std::uint64_t id;
+    operator Event() const { return generator->next(id); }
+  };
+
   Options options_;
   std::shared_ptr<const Generator> generator_;
   std::uint64_t next_ = 0;

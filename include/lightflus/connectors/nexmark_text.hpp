@@ -38,11 +38,7 @@ class Text {
   Text(const std::string& s) : Text(std::string_view(s)) {}
 
   /// A view of `s`, which must outlive every copy of the Text (a static table, a literal).
-  static Text borrowed(std::string_view s) noexcept {
-    Text t;
-    t.setOutside(s.data(), s.size(), Kind::Borrowed);
-    return t;
-  }
+  static Text borrowed(std::string_view s) noexcept { return Text(s, Kind::Borrowed); }
 
   Text(const Text& other) {
     if (other.kind_ == Kind::Owned)
@@ -105,6 +101,8 @@ class Text {
     std::size_t size;
   };
 
+  Text(std::string_view s, Kind kind) noexcept { setOutside(s.data(), s.size(), kind); }
+
   Outside outside() const noexcept {
     Outside o;
     std::memcpy(&o, bytes_, sizeof o);
@@ -136,7 +134,7 @@ class Text {
   }
 
   // Inline characters, or an Outside {data, size}: 24 bytes in all.
-  alignas(Outside) char bytes_[kInlineCapacity] = {};
+  alignas(Outside) char bytes_[kInlineCapacity];
   std::uint8_t inline_size_ = 0;
   Kind kind_ = Kind::Inline;
 };
