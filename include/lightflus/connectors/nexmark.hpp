@@ -133,9 +133,6 @@ class LIGHTFLUS_API Generator {
   Bid nextBid(std::uint64_t id) const;
 
  private:
-  std::int64_t lastBase0PersonId(std::int64_t id) const;
-  std::int64_t lastBase0AuctionId(std::int64_t id) const;
-
   GeneratorConfig config_;
   double inter_event_delay_us_;
 };

@@ -1,9 +1,9 @@
 // The Nexmark generator: events as a pure function of their id (see connectors/nexmark.hpp).
 //
 // Re-implemented after nexmark-flink's generator classes; names of the helpers follow theirs
-// (lastBase0PersonId, nextBase0AuctionId, nextExtra, ...) so the two read side by side. The
-// random numbers are those of Java's SplittableRandom seeded with the event id, including its
-// bounded nextInt and nextDouble, so that the shapes (string lengths, hot ratios) match.
+// (lastBase0Ids, nextExtra, nextPrice, ...) so the two read side by side. The random numbers
+// are those of Java's SplittableRandom seeded with the event id, including its bounded nextInt
+// and nextDouble, so that the shapes (string lengths, hot ratios) match.
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -281,7 +281,9 @@ Text nextExactString(SplittableRandom& random, int length) {
 Text nextExtra(SplittableRandom& random, int current_size, int desired_average_size) {
   if (current_size > desired_average_size) return {};
   desired_average_size -= current_size;
-  auto delta = static_cast<int>(std::floor(desired_average_size * 0.2 + 0.5));
+  // Java's Math.round(desired_average_size * 0.2), in integers: x * 0.2 is never within
+  // 0.1 of n + 0.5 for an integer x, so the rounding of 0.2 cannot change it.
+  const int delta = (2 * desired_average_size + 5) / 10;
   int min_size = desired_average_size - delta;
   int desired_size = min_size + (delta == 0 ? 0 : random.nextInt(2 * delta));
   return nextExactString(random, desired_size);
@@ -315,6 +317,27 @@ struct Deferred {
   operator std::invoke_result_t<const F&>() const { return f(); }
 };
 
+/// The base-0 ids of the last person and the last auction made at or before event `id`
+/// (nexmark's lastBase0PersonId and lastBase0AuctionId), from one division.
+struct LastIds {
+  std::int64_t person;
+  std::int64_t auction;
+};
+LastIds lastBase0Ids(const GeneratorConfig& config, std::int64_t id) {
+  const std::int64_t epoch = id / config.totalProportion();
+  const std::int64_t offset = id % config.totalProportion();
+  LastIds last{};
+  last.person = epoch * config.person_proportion +
+                std::min<std::int64_t>(offset, config.person_proportion - 1);
+  if (offset < config.person_proportion)  // a person: the last auction of the previous epoch
+    last.auction = (epoch - 1) * config.auction_proportion + config.auction_proportion - 1;
+  else if (offset >= config.person_proportion + config.auction_proportion)  // a bid
+    last.auction = epoch * config.auction_proportion + config.auction_proportion - 1;
+  else
+    last.auction = epoch * config.auction_proportion + offset - config.person_proportion;
+  return last;
+}
+
 }  // namespace
 
 Generator::Generator(GeneratorConfig config) : config_(config) {
@@ -338,32 +361,12 @@ Event Generator::next(std::uint64_t id) const {
   return Event(std::in_place_type<Bid>, Deferred{[&] { return nextBid(id); }});
 }
 
-std::int64_t Generator::lastBase0PersonId(std::int64_t id) const {
-  std::int64_t epoch = id / config_.totalProportion();
-  std::int64_t offset = id % config_.totalProportion();
-  if (offset >= config_.person_proportion) offset = config_.person_proportion - 1;
-  return epoch * config_.person_proportion + offset;
-}
-
-std::int64_t Generator::lastBase0AuctionId(std::int64_t id) const {
-  std::int64_t epoch = id / config_.totalProportion();
-  std::int64_t offset = id % config_.totalProportion();
-  if (offset < config_.person_proportion) {
-    --epoch;  // a person: the last auction of the previous epoch
-    offset = config_.auction_proportion - 1;
-  } else if (offset >= config_.person_proportion + config_.auction_proportion) {
-    offset = config_.auction_proportion - 1;  // a bid: the last auction of this epoch
-  } else {
-    offset -= config_.person_proportion;
-  }
-  return epoch * config_.auction_proportion + offset;
-}
-
 Person Generator::nextPerson(std::uint64_t event_id) const {
   const auto id = static_cast<std::int64_t>(event_id);
+  const LastIds last = lastBase0Ids(config_, id);
   SplittableRandom random(event_id);
   Person p;
-  p.id = lastBase0PersonId(id) + kFirstPersonId;
+  p.id = last.person + kFirstPersonId;
   // The last name is drawn before the first, and the email's domain before its user: the
   // order GCC gave the first version's `first + " " + last` (C++ leaves the order of
   // operands open), kept so that event n stays what it was.
@@ -402,13 +405,14 @@ Person Generator::nextPerson(std::uint64_t event_id) const {
 
 Auction Generator::nextAuction(std::uint64_t event_id) const {
   const auto id = static_cast<std::int64_t>(event_id);
+  const LastIds last = lastBase0Ids(config_, id);
   SplittableRandom random(event_id);
   Auction a;
-  a.id = lastBase0AuctionId(id) + kFirstAuctionId;
+  a.id = last.auction + kFirstAuctionId;
   if (random.nextInt(config_.hot_sellers_ratio) > 0) {
-    a.seller = (lastBase0PersonId(id) / kHotSellerRatio) * kHotSellerRatio;
+    a.seller = (last.person / kHotSellerRatio) * kHotSellerRatio;
   } else {
-    std::int64_t num_people = lastBase0PersonId(id) + 1;
+    std::int64_t num_people = last.person + 1;
     std::int64_t active = std::min<std::int64_t>(num_people, config_.num_active_people);
     a.seller = num_people - active + nextLong(random, active + kPersonIdLead);
   }
@@ -433,12 +437,13 @@ Auction Generator::nextAuction(std::uint64_t event_id) const {
 
 Bid Generator::nextBid(std::uint64_t event_id) const {
   const auto id = static_cast<std::int64_t>(event_id);
+  const LastIds last = lastBase0Ids(config_, id);
   SplittableRandom random(event_id);
   std::int64_t auction = 0;
   if (random.nextInt(config_.hot_auction_ratio) > 0) {
-    auction = (lastBase0AuctionId(id) / kHotAuctionRatio) * kHotAuctionRatio;
+    auction = (last.auction / kHotAuctionRatio) * kHotAuctionRatio;
   } else {
-    std::int64_t max_auction = lastBase0AuctionId(id);
+    std::int64_t max_auction = last.auction;
     std::int64_t min_auction =
         std::max<std::int64_t>(max_auction - config_.num_in_flight_auctions, 0);
     auction = min_auction + nextLong(random, max_auction - min_auction + 1 + kAuctionIdLead);
@@ -446,9 +451,9 @@ Bid Generator::nextBid(std::uint64_t event_id) const {
   std::int64_t bidder = 0;
   if (random.nextInt(config_.hot_bidders_ratio) > 0) {
     // The second person of the batch, so that hot bidders and hot sellers differ.
-    bidder = (lastBase0PersonId(id) / kHotBidderRatio) * kHotBidderRatio + 1;
+    bidder = (last.person / kHotBidderRatio) * kHotBidderRatio + 1;
   } else {
-    std::int64_t num_people = lastBase0PersonId(id) + 1;
+    std::int64_t num_people = last.person + 1;
     std::int64_t active = std::min<std::int64_t>(num_people, config_.num_active_people);
     bidder = num_people - active + nextLong(random, active + kPersonIdLead);
   }
