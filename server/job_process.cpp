@@ -284,14 +284,15 @@ void JobProcess::wake(const std::string& source) {
   control_->send(fmt::format(R"({{"type":"wake","source":{}}})", jsonString(source)));
 }
 
-std::string JobProcess::savepoint(const std::string& path, std::chrono::milliseconds timeout) {
+std::string JobProcess::savepoint(const std::string& path, std::chrono::milliseconds timeout,
+                                  bool suspend) {
   std::uint64_t request;
   {
     std::lock_guard lock(mutex_);
     request = next_request_++;
   }
-  if (!control_->send(fmt::format(R"({{"type":"savepoint","request":{},"path":{}}})", request,
-                                  jsonString(path))))
+  if (!control_->send(fmt::format(R"({{"type":"savepoint","request":{},"path":{},"suspend":{}}})",
+                                  request, jsonString(path), suspend)))
     throw Error("the job's process is gone; no savepoint was taken");
   std::unique_lock lock(mutex_);
   bool answered =

@@ -97,7 +97,9 @@ class JobProcess {
   /// Tells the job that records were appended to the ingest log of `source`.
   void wake(const std::string& source);
   /// Takes a savepoint at `path`; returns the path. Throws Error (job ended, timeout, failure).
-  std::string savepoint(const std::string& path, std::chrono::milliseconds timeout);
+  /// With `suspend` the job's sources stop at the savepoint (stop with savepoint: stop() next).
+  std::string savepoint(const std::string& path, std::chrono::milliseconds timeout,
+                        bool suspend = false);
   /// Waits for the process to exit; true if it did.
   bool waitExit(std::chrono::milliseconds timeout) const;
   /// SIGKILL.

@@ -128,11 +128,17 @@ void serveRequests(LineChannel& control, JobHandle& handle, js::JsJob& js,
                                   ? message["request"].GetUint64()
                                   : 0;
       std::string path = message["path"].GetString();
+      // Stop with savepoint: the sources stop at it, the daemon's stop request follows.
+      const bool suspend = message.HasMember("suspend") && message["suspend"].IsBool() &&
+                           message["suspend"].GetBool();
       // A savepoint waits for the job's barriers: not on the thread that reads stop requests.
-      savepoints.emplace_back([&control, &handle, request, path] {
+      savepoints.emplace_back([&control, &handle, request, path, suspend] {
         try {
           fs::create_directories(fs::path(path).parent_path());
-          handle.savepoint(path);
+          if (suspend)
+            handle.suspendWithSavepoint(path);
+          else
+            handle.savepoint(path);
           control.send(fmt::format(R"({{"type":"reply","request":{},"path":{}}})", request,
                                    jsonString(path)));
         } catch (const std::exception& e) {
@@ -207,8 +213,10 @@ int runJobProcess(const JobProcessOptions& options) {
                                ? std::string(js->graph()["job"]["name"].asString())
                                : "job";
     setup = checkpointSetup(options.run, *js, job_name, log);
-    if (setup.restored_id != 0)
-      log(fmt::format("resuming from checkpoint {} ({})", setup.restored_id, setup.restored_from));
+    if (setup.restored_id != 0) log(setup.resumeMessage());
+    // The daemon deletes a finished job's checkpoints once it has recorded the finish: until
+    // then a restart must find the final checkpoint, not an older one or none.
+    setup.execution.checkpoints.keep_final_checkpoint = true;
     js::JsGraphOptions graph_options;
     graph_options.http_source = [&sources, job_dir](const Value& op) -> SourceFactory<Value> {
       std::string name = op["name"].isString() ? std::string(op["name"].asString()) : "http";

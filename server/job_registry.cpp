@@ -513,7 +513,7 @@ void JobRegistry::ingest(const std::string& id, const std::string& source,
   if (process) process->wake(name);
 }
 
-std::string JobRegistry::savepoint(const std::string& id) {
+std::string JobRegistry::savepoint(const std::string& id, bool suspend) {
   std::shared_ptr<JobProcess> process;
   {
     std::lock_guard lock(mutex_);
@@ -529,12 +529,13 @@ std::string JobRegistry::savepoint(const std::string& id) {
     process = job.process;
   }
   fs::path path = data_dir_ / "savepoints" / fmt::format("savepoint-{}-{}.lfsnap", id, nowMs());
-  return process->savepoint(fs::absolute(path).string(), kSavepointTimeout);
+  return process->savepoint(fs::absolute(path).string(), kSavepointTimeout, suspend);
 }
 
 JobInfo JobRegistry::stop(const std::string& id, std::string* savepoint_path) {
-  // The savepoint is taken while the job runs; if it fails, the job runs on.
-  if (savepoint_path) *savepoint_path = savepoint(id);
+  // The sources stop at the savepoint, so the sinks commit nothing after it; if it fails, the
+  // job runs on.
+  if (savepoint_path) *savepoint_path = savepoint(id, /*suspend=*/true);
   std::shared_ptr<Job> job;
   std::shared_ptr<JobProcess> process;
   {
@@ -644,6 +645,12 @@ void JobRegistry::persistStatus(const Job& job) const {
                       statusJson(job.status, job.error,
                                  PersistedRun{job.restarts, job.metrics, job.dead_letters, job.plan,
                                               job.edges, job.graph_json, job.http_sources}));
+  if (job.status == "finished") {
+    // The finish is on disk now: the final checkpoint the job's process kept (so that a crash
+    // before this point restarted from it, writing nothing twice) is no longer needed.
+    std::error_code ec;
+    fs::remove_all(jobs_dir_ / job.id / "checkpoints", ec);
+  }
 }
 
 void JobRegistry::sampleRates(Job& job, Clock::time_point now) {

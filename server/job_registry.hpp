@@ -138,7 +138,9 @@ class JobRegistry {
               std::chrono::milliseconds timeout);
   /// Takes a savepoint of a running job into `<data-dir>/savepoints/` and returns its path.
   /// Throws JobRegistryError (kNotFound, kNotRunning) or Error (the savepoint failed).
-  std::string savepoint(const std::string& id);
+  /// With `suspend`, the job's sources stop at the savepoint (the first half of a stop with
+  /// savepoint: nothing after it is committed by the sinks).
+  std::string savepoint(const std::string& id, bool suspend = false);
   /// Stops a running job for good (a savepoint first, into `savepoint_path`, when asked): its
   /// process cancels it, and it stays listed, `stopped`, with its final counters, its
   /// checkpoints and its source, and is not resumed when the daemon restarts. Returns the job

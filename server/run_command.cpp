@@ -325,8 +325,19 @@ CheckpointSetup checkpointSetup(const RunOptions& options, const js::JsJob& job,
     execution.restore_source = found.path;
     setup.restored_from = found.path;
     setup.restored_id = found.snapshot->checkpoint_id;
+    setup.restored_final = found.snapshot->final;
   }
   return setup;
+}
+
+std::string CheckpointSetup::resumeMessage() const {
+  if (restored_id == 0) return {};
+  std::string line = fmt::format("resuming from checkpoint {} ({})", restored_id, restored_from);
+  if (restored_final)
+    line +=
+        ", taken after the job's input had ended: it finishes without reading or writing again "
+        "(to run the job from the start, remove the checkpoints or use another --checkpoint-dir)";
+  return line;
 }
 
 int runJob(const RunOptions& options) {
@@ -341,8 +352,7 @@ int runJob(const RunOptions& options) {
     std::fprintf(stderr, "lightflusd run: job '%s': %s\n", job_name.c_str(), line.c_str());
   };
   CheckpointSetup setup = checkpointSetup(options, *job, job_name, log);
-  if (setup.restored_id != 0)
-    log(fmt::format("resuming from checkpoint {} ({})", setup.restored_id, setup.restored_from));
+  if (setup.restored_id != 0) log(setup.resumeMessage());
   StartedJob started =
       startJob(job, options.parallelism, js::JsGraphOptions{}, std::move(setup.execution));
   JobHandle& handle = started.handle;

@@ -91,6 +91,12 @@ struct CheckpointSetup {
   ExecutionOptions execution;  ///< checkpoints, restore, allow_non_restored_state
   std::string restored_from;   ///< the checkpoint file restored (empty: a fresh start)
   std::uint64_t restored_id = 0;
+  /// The restored checkpoint was taken after the job's input had ended (a final checkpoint).
+  bool restored_final = false;
+
+  /// "resuming from checkpoint N (path)", and what a final checkpoint means; empty when the
+  /// job starts fresh.
+  std::string resumeMessage() const;
 };
 
 /// Reads the checkpoint to restore (--from, else the newest intact one in --checkpoint-dir;

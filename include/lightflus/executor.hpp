@@ -43,6 +43,9 @@ class LIGHTFLUS_API Snapshot {
   std::uint64_t checkpoint_id = 0;
   std::string job_name;
   std::map<std::string, OperatorState> operators;  ///< by operator uid
+  /// Taken after every input had ended and every operator had emitted what it held (a
+  /// bounded job's final checkpoint): a job restored from it reads nothing more and finishes.
+  bool final = false;
 
   /// The binary form (versioned): a header and one section per operator, each section
   /// protected by a CRC32C checksum (see checkpoint.hpp).
@@ -69,6 +72,12 @@ struct CheckpointConfig {
   Duration timeout{60'000};
   /// Progress and problems, one line each (e.g. to stderr); may be empty.
   std::function<void(const std::string&)> log;
+  /// When a bounded job's input ends, a final checkpoint is taken and completed before the
+  /// operators close (two-phase-commit sinks commit their last records at it). Once the job has
+  /// finished its checkpoints are deleted, unless this is set: then the final one stays, for a
+  /// supervisor that deletes it once it has recorded durably that the job finished (a restart
+  /// before that restores the final checkpoint and finishes again, writing nothing twice).
+  bool keep_final_checkpoint = false;
 };
 
 /// How a job runs.
@@ -91,6 +100,10 @@ struct ExecutionOptions {
   bool allow_non_restored_state = false;
   /// Periodic checkpoints (none unless `checkpoints.directory` is set).
   CheckpointConfig checkpoints;
+  /// The caller takes the job's checkpoints itself (JobHandle::takeCheckpoint() and
+  /// notifyCheckpointComplete()) rather than through `checkpoints`: sinks that commit at
+  /// checkpoints wait for them as with periodic ones (SinkContext::checkpointing).
+  bool manual_checkpoints = false;
 };
 
 /// What the job's checkpoints have done so far.
@@ -169,8 +182,19 @@ class LIGHTFLUS_API JobHandle {
   /// Tells the operators that checkpoint `id` is durable (two-phase-commit sinks commit).
   void notifyCheckpointComplete(std::uint64_t id);
   /// Takes a checkpoint, writes it atomically to `path`, then notifies completion. Returns
-  /// the snapshot's id.
+  /// the snapshot's id. With periodic checkpoints it is also written as the job's newest
+  /// checkpoint before sinks commit: a crash after the commit resumes from it, not from an
+  /// older checkpoint (which would write its records again).
   std::uint64_t savepoint(const std::string& path, Duration timeout = Duration(60'000));
+  /// Like savepoint(), but every source stops reading at the savepoint's barrier: nothing read
+  /// after it reaches a sink, so what the sinks commit ends exactly at the savepoint. Returns
+  /// once the savepoint is durable and every operator has been told it completed; the job then
+  /// idles (no periodic checkpoints) until cancel(). If the savepoint fails, the sources read
+  /// on and the error is thrown.
+  std::uint64_t suspendWithSavepoint(const std::string& path, Duration timeout = Duration(60'000));
+  /// suspendWithSavepoint(), then cancel() and wait for the job's end (Flink's "stop with
+  /// savepoint"). A job restored from the savepoint goes on from exactly there.
+  std::uint64_t stopWithSavepoint(const std::string& path, Duration timeout = Duration(60'000));
   CheckpointStats checkpointStats() const;
   JobStatus status() const;
   /// The first error (empty unless failed).

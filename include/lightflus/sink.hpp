@@ -28,6 +28,10 @@ struct SinkContext {
   std::string operator_name;
   int subtask = 0;
   int parallelism = 1;
+  /// The job takes checkpoints (periodic or ExecutionOptions::manual_checkpoints), so
+  /// notifyCheckpointComplete() will be called: a sink that commits at checkpoints can rely on
+  /// it (without, it must commit on its own).
+  bool checkpointing = false;
 };
 
 /// A sink of T; one instance per parallel subtask.
@@ -192,7 +196,8 @@ class SinkOperator final : public Operator, public Input<T> {
   }
   void* input() override { return static_cast<Input<T>*>(this); }
   void open() override {
-    SinkContext ctx{init_.job_name, init_.operator_name, init_.subtask, init_.parallelism};
+    SinkContext ctx{init_.job_name, init_.operator_name, init_.subtask, init_.parallelism,
+                    init_.checkpointing};
     guarded(init_.operator_name, [&] { sink_->open(ctx); });
   }
   void close() override {

@@ -10,6 +10,7 @@
 // job keeps them.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -31,12 +32,22 @@ class CheckpointCoordinator {
   void start();
   /// Wakes the thread (the job ended or was cancelled).
   void wake();
-  /// The job finished (its input ended): deletes its checkpoints, synchronously.
+  /// The job finished (its input ended): deletes its checkpoints, synchronously (unless the
+  /// final one is to be kept).
   void jobFinished();
+  /// Every task has drained: take the final checkpoint (on the coordinator's thread).
+  void requestFinal();
+  /// A savepoint taken by the job (started at `started`) becomes its newest checkpoint too.
+  void adopt(const Snapshot& snapshot, std::chrono::steady_clock::time_point started);
 
  private:
   void run(std::stop_token stop);
   void checkpointOnce();
+  void finalCheckpoint();
+  /// Writes a complete snapshot to the store; empty when the job finished meanwhile.
+  std::string persist(const Snapshot& snapshot);
+  void recordSuccess(const Snapshot& snapshot, const std::string& path,
+                     std::chrono::steady_clock::time_point started);
   void log(const std::string& line) const;
 
   JobRuntime& job_;
@@ -45,6 +56,7 @@ class CheckpointCoordinator {
   std::mutex mutex_;
   std::condition_variable_any cv_;
   bool woken_ = false;
+  bool final_requested_ = false;
   bool said_finished_ = false;
   std::mutex store_mutex_;  // a write and jobFinished()'s clear never overlap
   bool finished_ = false;

@@ -243,6 +243,7 @@ void* JobRuntime::build(int node_id, int subtask, Task& task) {
   init.batch_size = options_.batch_size;
   init.services = &task;
   init.counters = &counters(node_id, subtask);
+  init.checkpointing = !options_.checkpoints.directory.empty() || options_.manual_checkpoints;
   for (std::size_t port = 0; port < node.ports.size(); ++port) {
     const auto& spec = *node.ports[port].spec;
     init.output_ports.push_back(
@@ -306,6 +307,7 @@ void JobRuntime::fail(const std::string& op, int subtask, const std::string& cau
       pending.promise.set_exception(std::make_exception_ptr(Error(error_)));
     pending_.clear();
     if (coordinator_) coordinator_->wake();
+    notified_cv_.notify_all();
   }
   cancelled_ = true;
   for (auto& per_node : gates_)
@@ -322,6 +324,7 @@ void JobRuntime::cancel() {
           std::make_exception_ptr(Error("job was cancelled before the checkpoint completed")));
     pending_.clear();
     if (coordinator_) coordinator_->wake();
+    notified_cv_.notify_all();
   }
   cancelled_ = true;
   for (auto& per_node : gates_)
@@ -344,6 +347,7 @@ void JobRuntime::taskEnded(Task& task) {
       coordinator_->wake();
     }
     ended_cv_.notify_all();
+    notified_cv_.notify_all();
   }
 }
 
@@ -453,10 +457,48 @@ void JobRuntime::notifyCheckpointComplete(std::uint64_t id) {
   for (auto& t : tasks_) t->notifyComplete(id);
 }
 
-std::uint64_t JobRuntime::savepoint(const std::string& path, Duration timeout) {
-  Snapshot s = takeCheckpoint(timeout);
-  s.writeTo(path);
+std::uint64_t JobRuntime::savepoint(const std::string& path, Duration timeout, bool suspend) {
+  const auto started = std::chrono::steady_clock::now();
+  Snapshot s = takeCheckpoint(timeout, suspend);
+  try {
+    s.writeTo(path);
+    // Also the job's newest checkpoint: sinks commit below, and a crash after that must not
+    // resume from an older checkpoint (its records would be written again).
+    if (coordinator_) coordinator_->adopt(s, started);
+  } catch (...) {
+    if (suspend) {
+      {
+        std::lock_guard lock(mutex_);
+        suspended_ = false;
+      }
+      for (auto& t : tasks_)
+        if (t->source) t->resume();
+    }
+    throw;
+  }
+  if (!suspend) {
+    notifyCheckpointComplete(s.checkpoint_id);
+    return s.checkpoint_id;
+  }
+  // Stopping: wait until every operator has been told (sinks committed), so that a cancel that
+  // follows cannot overtake the commit.
+  std::unique_lock lock(mutex_);
+  awaited_notification_ = s.checkpoint_id;
+  notifications_delivered_ = 0;
+  lock.unlock();
   notifyCheckpointComplete(s.checkpoint_id);
+  lock.lock();
+  bool delivered = notified_cv_.wait_for(lock, timeout, [&] {
+    return notifications_delivered_ == tasks_.size() || live_tasks_ == 0 ||
+           status_ != JobStatus::Running;
+  });
+  awaited_notification_ = 0;
+  if (status_ == JobStatus::Failed) throw Error(error_);
+  if (!delivered || notifications_delivered_ != tasks_.size())
+    throw Error(fmt::format(
+        "job '{}': savepoint {} is written ({}), but not every operator was told it completed "
+        "within {} ms",
+        graph_->job_name, s.checkpoint_id, path, timeout.count()));
   return s.checkpoint_id;
 }
 
@@ -486,13 +528,17 @@ bool JobRuntime::ended() const {
   return live_tasks_ == 0;
 }
 
-Snapshot JobRuntime::takeCheckpoint(Duration timeout) {
+Snapshot JobRuntime::takeCheckpoint(Duration timeout, bool suspend) {
   std::future<Snapshot> result;
   std::uint64_t id;
   {
     std::lock_guard lock(mutex_);
     if (status_ != JobStatus::Running || live_tasks_ == 0)
       throw Error(fmt::format("job '{}' is not running; no snapshot taken", graph_->job_name));
+    if (suspended_)
+      throw Error(
+          fmt::format("job '{}' is stopping: its sources stopped at a savepoint; no snapshot taken",
+                      graph_->job_name));
     for (const auto& t : tasks_)
       if (t->finished)
         throw Error(fmt::format(
@@ -504,9 +550,32 @@ Snapshot JobRuntime::takeCheckpoint(Duration timeout) {
     p.snapshot.checkpoint_id = id;
     p.snapshot.job_name = graph_->job_name;
     result = p.promise.get_future();
+    suspended_ = suspend;
+    // Sources inject the barrier; a task whose inputs have all ended (drained) snapshots where
+    // it stands: nothing it was sent is in flight any more.
+    for (auto& t : tasks_)
+      if (t->drained)
+        t->requestBarrier(id);
+      else if (t->source)
+        t->requestBarrier(id, suspend);
   }
-  for (auto& t : tasks_)
-    if (t->source) t->requestBarrier(id);
+  try {
+    return awaitCheckpoint(id, result, timeout);
+  } catch (...) {
+    if (suspend) {
+      {
+        std::lock_guard lock(mutex_);
+        suspended_ = false;
+      }
+      for (auto& t : tasks_)
+        if (t->source) t->resume();
+    }
+    throw;
+  }
+}
+
+Snapshot JobRuntime::awaitCheckpoint(std::uint64_t id, std::future<Snapshot>& result,
+                                     Duration timeout) {
   if (result.wait_for(timeout) != std::future_status::ready) {
     std::lock_guard lock(mutex_);
     pending_.erase(id);
@@ -516,12 +585,61 @@ Snapshot JobRuntime::takeCheckpoint(Duration timeout) {
   return result.get();
 }
 
+Snapshot JobRuntime::takeFinalCheckpoint(Duration timeout) {
+  std::future<Snapshot> result;
+  std::uint64_t id;
+  {
+    std::lock_guard lock(mutex_);
+    if (status_ != JobStatus::Running || drained_tasks_ != tasks_.size())
+      throw Error(
+          fmt::format("job '{}' is not draining; no final checkpoint taken", graph_->job_name));
+    id = ++next_checkpoint_;
+    auto& p = pending_[id];
+    p.snapshot.checkpoint_id = id;
+    p.snapshot.job_name = graph_->job_name;
+    p.snapshot.final = true;
+    result = p.promise.get_future();
+    final_checkpoint_id_ = id;
+  }
+  // Nothing is in flight any more: every task snapshots where it stands, no barrier needed.
+  for (auto& t : tasks_) t->requestBarrier(id);
+  return awaitCheckpoint(id, result, timeout);
+}
+
+void JobRuntime::releaseDrained() {
+  for (auto& t : tasks_) t->release();
+}
+
+bool JobRuntime::suspended() const {
+  std::lock_guard lock(mutex_);
+  return suspended_;
+}
+
+void JobRuntime::taskDrained(Task& task) {
+  std::lock_guard lock(mutex_);
+  task.drained = true;
+  ++drained_tasks_;
+  // A checkpoint under way whose barrier this task will never see (its inputs ended first):
+  // it snapshots where it stands, which covers everything its inputs sent.
+  for (auto& [id, pending] : pending_)
+    if (!pending.acked.contains(&task)) task.requestBarrier(id);
+  if (drained_tasks_ == tasks_.size() && coordinator_) coordinator_->requestFinal();
+}
+
+void JobRuntime::notificationDelivered(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  if (id != awaited_notification_) return;
+  ++notifications_delivered_;
+  notified_cv_.notify_all();
+}
+
 void JobRuntime::acknowledge(std::uint64_t id, Task& task,
                              std::vector<std::pair<int, std::string>> states) {
   std::lock_guard lock(mutex_);
   auto it = pending_.find(id);
   if (it == pending_.end()) return;  // failed or timed out meanwhile
   auto& p = it->second;
+  if (!p.acked.insert(&task).second) return;  // asked twice (it drained meanwhile)
   for (auto& [node, bytes] : states) {
     const auto& n = graph_->nodes[static_cast<std::size_t>(node)];
     auto& op = p.snapshot.operators[n.uid];
@@ -547,7 +665,8 @@ void Task::registerProcessingTimer(Timestamp time, std::function<void(Timestamp)
   timers_.push(Timer{time, timer_seq_++, std::move(callback)});
 }
 
-void Task::requestBarrier(std::uint64_t id) {
+void Task::requestBarrier(std::uint64_t id, bool suspend) {
+  if (suspend) suspend_at_ = id;
   {
     std::lock_guard lock(mutex_);
     barrier_requests_.push_back(id);
@@ -562,6 +681,17 @@ void Task::notifyComplete(std::uint64_t id) {
     notifications_.push_back(id);
     has_requests_ = true;
   }
+  wake();
+}
+
+void Task::resume() {
+  suspend_at_ = 0;
+  suspended_ = false;
+  wake();
+}
+
+void Task::release() {
+  release_ = true;
   wake();
 }
 
@@ -601,8 +731,32 @@ Runnable::Step Task::finish() {
   return Step::Done;
 }
 
+Runnable::Step Task::endOfData() {
+  if (!job_.finalCheckpoints()) return finish();
+  flushOutputs();
+  drained_ = true;
+  job_.taskDrained(*this);
+  return drainedStep();
+}
+
+Runnable::Step Task::drainedStep() {
+  // Every input has ended: the task only takes part in the job's final checkpoint, then closes
+  // its operators once the checkpoint completed (sinks committed at it). No timers fire.
+  std::deque<std::uint64_t> ids;
+  {
+    std::lock_guard lock(mutex_);
+    ids.swap(barrier_requests_);
+    has_requests_ = !notifications_.empty();
+  }
+  for (auto id : ids) takeSnapshot(id);
+  const std::uint64_t final_id = job_.finalCheckpointId();
+  if (release_ || (final_id != 0 && completed_ >= final_id)) return finish();
+  return Step::Park;
+}
+
 Runnable::Step Task::work(SteadyTime& wake_at) {
   if (has_requests_) deliverNotifications();
+  if (drained_) return drainedStep();
   fireTimers();
   const auto slice_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
   for (;;) {
@@ -619,13 +773,19 @@ Runnable::Step Task::work(SteadyTime& wake_at) {
       if (barrier != 0) {
         takeSnapshot(barrier);
         source->emitBarrier(barrier);
+        if (barrier == suspend_at_) suspended_ = true;  // stop with savepoint: read no further
         continue;
+      }
+      if (suspended_) {
+        flushOutputs();
+        if (!timers_.empty()) wake_at = nextDeadline(SteadyTime::max());
+        return Step::Park;
       }
       SourceStatus status = source->step();
       buffered_ = true;
       if (status == SourceStatus::Finished) {
         source->finish();
-        return finish();
+        return endOfData();
       }
       if (status == SourceStatus::Blocked) {
         flushOutputs();
@@ -646,7 +806,7 @@ Runnable::Step Task::work(SteadyTime& wake_at) {
       } else if (r == GateBase::Poll::Finished) {
         // Every input has ended: tell the chain, which fires what is left and forwards it.
         gate->endHead();
-        return finish();
+        return endOfData();
       }
     }
     auto now = std::chrono::steady_clock::now();
@@ -707,8 +867,11 @@ void Task::deliverNotifications() {
     ids.swap(notifications_);
     has_requests_ = !barrier_requests_.empty();
   }
-  for (auto id : ids)
+  for (auto id : ids) {
     for (auto& op : operators) op->notifyCheckpointComplete(id);
+    completed_ = std::max(completed_, id);
+    job_.notificationDelivered(id);
+  }
 }
 
 }  // namespace detail
@@ -754,6 +917,15 @@ void JobHandle::notifyCheckpointComplete(std::uint64_t id) {
 }
 std::uint64_t JobHandle::savepoint(const std::string& path, Duration timeout) {
   return runtime_->savepoint(path, timeout);
+}
+std::uint64_t JobHandle::suspendWithSavepoint(const std::string& path, Duration timeout) {
+  return runtime_->savepoint(path, timeout, /*suspend=*/true);
+}
+std::uint64_t JobHandle::stopWithSavepoint(const std::string& path, Duration timeout) {
+  std::uint64_t id = runtime_->savepoint(path, timeout, /*suspend=*/true);
+  runtime_->cancel();
+  runtime_->wait();
+  return id;
 }
 CheckpointStats JobHandle::checkpointStats() const {
   return runtime_->checkpointStats();

@@ -32,8 +32,14 @@ class Task final : public Runnable, public TaskServices {
   void registerProcessingTimer(Timestamp time, std::function<void(Timestamp)> callback) override;
   void wakeup() override { wake(); }
 
-  void requestBarrier(std::uint64_t id);
+  /// Asks a source task (or, for the final checkpoint, any drained task) to snapshot for
+  /// checkpoint `id`. With `suspend`, a source stops reading once it has emitted that barrier.
+  void requestBarrier(std::uint64_t id, bool suspend = false);
   void notifyComplete(std::uint64_t id);
+  /// A suspending savepoint failed: the source reads on.
+  void resume();
+  /// The final checkpoint failed: a drained task finishes (closes its operators) without it.
+  void release();
 
   int head() const { return head_; }
   int subtask() const { return subtask_; }
@@ -45,6 +51,9 @@ class Task final : public Runnable, public TaskServices {
   GateBase* gate = nullptr;
   SourceDriverBase* source = nullptr;
   bool finished = false;  ///< guarded by the job's mutex
+  /// Every input ended and the chain emitted what it held; the task waits for the job's final
+  /// checkpoint before it closes its operators. Guarded by the job's mutex.
+  bool drained = false;
 
  private:
   struct Timer {
@@ -56,6 +65,9 @@ class Task final : public Runnable, public TaskServices {
 
   Step work(SteadyTime& wake_at);
   Step finish();
+  /// Every input ended: finish now, or (with periodic checkpoints) wait for the final one.
+  Step endOfData();
+  Step drainedStep();
   bool outputsReady();
   void flushOutputs();
   void fireTimers();
@@ -71,6 +83,11 @@ class Task final : public Runnable, public TaskServices {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::uint64_t timer_seq_ = 0;
   SteadyTime last_flush_{};
+  bool drained_ = false;         // this thread's copy of `drained`
+  std::uint64_t completed_ = 0;  // the newest completed checkpoint delivered to the operators
+  std::atomic<bool> release_{false};
+  std::atomic<std::uint64_t> suspend_at_{0};  // a source stops after this barrier
+  std::atomic<bool> suspended_{false};
 
   std::mutex mutex_;  // guards the requests below
   std::deque<std::uint64_t> barrier_requests_;
@@ -89,9 +106,18 @@ class JobRuntime {
   void cancel();
   Snapshot triggerCheckpoint(Duration timeout);
   /// Aligned-barrier snapshot of every task; operators are not told it completed.
-  Snapshot takeCheckpoint(Duration timeout);
+  Snapshot takeCheckpoint(Duration timeout, bool suspend = false);
   void notifyCheckpointComplete(std::uint64_t id);
-  std::uint64_t savepoint(const std::string& path, Duration timeout);
+  /// With `suspend`, the sources stop reading at the savepoint's barrier and the call returns
+  /// once every task has delivered the completion to its operators.
+  std::uint64_t savepoint(const std::string& path, Duration timeout, bool suspend = false);
+  /// The snapshot of every (drained) task for the final checkpoint, taken once every input
+  /// has ended. For the coordinator.
+  Snapshot takeFinalCheckpoint(Duration timeout);
+  /// The final checkpoint failed: drained tasks close their operators without it.
+  void releaseDrained();
+  /// Whether a suspending savepoint stopped the sources.
+  bool suspended() const;
   CheckpointStats checkpointStats() const;
   /// Called by the coordinator: records a checkpoint's outcome.
   void recordCheckpoint(const CheckpointStats& outcome, bool ok);
@@ -106,6 +132,13 @@ class JobRuntime {
   // Called by tasks.
   void fail(const std::string& op, int subtask, const std::string& cause);
   void taskEnded(Task& task);
+  void taskDrained(Task& task);
+  /// A task delivered checkpoint `id`'s completion to its operators.
+  void notificationDelivered(std::uint64_t id);
+  /// The final checkpoint's id once it is under way (drained tasks close once it completed).
+  std::uint64_t finalCheckpointId() const { return final_checkpoint_id_; }
+  /// Whether tasks wait for a final checkpoint when their input ends.
+  bool finalCheckpoints() const { return coordinator_ != nullptr; }
   void acknowledge(std::uint64_t id, Task& task, std::vector<std::pair<int, std::string>> states);
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
@@ -118,6 +151,7 @@ class JobRuntime {
   Scheduler& scheduler() { return scheduler_; }
 
  private:
+  Snapshot awaitCheckpoint(std::uint64_t id, std::future<Snapshot>& result, Duration timeout);
   void checkRestore();
   // Whether `state` was written by an operator of `node`'s kind; throws ConfigError when not,
   // unless non-restored state is allowed (then false: the state is dropped).
@@ -131,6 +165,7 @@ class JobRuntime {
 
   struct PendingCheckpoint {
     std::size_t acks = 0;
+    std::set<const Task*> acked;
     Snapshot snapshot;
     std::promise<Snapshot> promise;
   };
@@ -157,6 +192,12 @@ class JobRuntime {
   std::map<std::uint64_t, PendingCheckpoint> pending_;
   CheckpointStats checkpoint_stats_;
   std::set<std::string> restored_uids_;  // uids whose state went into an operator
+  std::size_t drained_tasks_ = 0;
+  std::atomic<std::uint64_t> final_checkpoint_id_{0};
+  bool suspended_ = false;                  // a suspending savepoint stopped the sources
+  std::uint64_t awaited_notification_ = 0;  // a suspending savepoint waits for its delivery
+  std::size_t notifications_delivered_ = 0;
+  std::condition_variable notified_cv_;
   // Last: stopped and joined before anything it uses is destroyed.
   std::unique_ptr<CheckpointCoordinator> coordinator_;
 };

@@ -227,6 +227,11 @@ void RollingFileWriter::rollCurrent() {
   file_ = nullptr;
   if (!synced || !closed)
     throw ConnectorError("flushing '" + hiddenPath(current_) + "' failed: " + errnoText());
+  if (commit_on_roll_) {
+    commitPart(current_);
+    syncDirectory();
+    return;
+  }
   pending_.push_back({0, current_});
 }
 

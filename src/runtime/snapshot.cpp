@@ -81,6 +81,8 @@ std::string Snapshot::serialize() const {
     w.write(checkpoint_id);
     w.write(job_name);
     w.writeSize(operators.size());
+    // Added after the format's first release: readers take its absence as "not final".
+    w.write(static_cast<std::uint8_t>(final ? 1 : 0));
   }
   appendSection(out, section);
   for (const auto& [uid, op] : operators) {
@@ -110,6 +112,7 @@ Snapshot Snapshot::deserialize(std::string_view bytes) {
     s.checkpoint_id = r.read<std::uint64_t>();
     s.job_name = r.read<std::string>();
     count = r.readSize();
+    if (!r.atEnd()) s.final = r.read<std::uint8_t>() != 0;
     if (!r.atEnd()) throw InputError("the header section has trailing bytes");
   }
   for (std::uint64_t i = 0; i < count; ++i) {

@@ -128,7 +128,9 @@ inline CrashReport crashAndRestore(const std::string& job_name,
   {
     ExecutionContext first(job_name);
     build(first, 1);
-    JobHandle job = first.start();
+    ExecutionOptions options;
+    options.manual_checkpoints = true;  // taken below, as periodic ones are
+    JobHandle job = first.start(options);
     wait_for(3'000);
     Snapshot checkpoint = job.takeCheckpoint();
     store.write(checkpoint);

@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <numeric>
+#include <set>
 #include <thread>
 
 #include "lightflus/lightflus.hpp"
@@ -245,4 +248,250 @@ TEST_CASE("the JSON-lines file sink cuts back to its checkpointed length on rest
     ++expected;
   }
   CHECK(expected == 20'000);
+}
+
+namespace {
+
+// What a two-phase-commit sink made visible: committed records, and how they got there.
+struct Ledger {
+  std::mutex mutex;
+  std::vector<std::int64_t> committed;
+  std::set<std::uint64_t> committed_epochs;  // checkpoint ids whose records are committed
+  int commits_at_notify = 0;
+  int commits_at_close = 0;
+  int commits_at_restore = 0;
+
+  std::vector<std::int64_t> sorted() {
+    std::lock_guard lock(mutex);
+    auto out = committed;
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex);
+    return committed.size();
+  }
+};
+
+// A sink with Kafka's exactly-once shape, in memory: records of an epoch are held until the
+// checkpoint that closed the epoch completes; the snapshot keeps the closed epochs, and a
+// restore commits those that did not commit. Parallelism 1 (one ledger of epoch ids).
+class LedgerSink final : public Sink<std::int64_t> {
+ public:
+  explicit LedgerSink(std::shared_ptr<Ledger> ledger) : ledger_(std::move(ledger)) {}
+  void write(Batch<std::int64_t>& batch) override {
+    for (const auto& e : batch) open_.push_back(e.value);
+  }
+  void snapshot(StateWriter& w) override {
+    closed_[w.checkpointId()] = std::move(open_);
+    open_.clear();
+    w.write(closed_);
+  }
+  void restore(const std::vector<std::string>& previous) override {
+    for (const auto& bytes : previous) {
+      StateReader r(bytes);
+      auto epochs = r.read<std::map<std::uint64_t, std::vector<std::int64_t>>>();
+      std::lock_guard lock(ledger_->mutex);
+      for (auto& [id, records] : epochs)
+        if (ledger_->committed_epochs.insert(id).second) {
+          ledger_->committed.insert(ledger_->committed.end(), records.begin(), records.end());
+          ++ledger_->commits_at_restore;
+        }
+    }
+  }
+  void notifyCheckpointComplete(std::uint64_t id) override {
+    std::lock_guard lock(ledger_->mutex);
+    for (auto it = closed_.begin(); it != closed_.end() && it->first <= id;) {
+      if (ledger_->committed_epochs.insert(it->first).second) {
+        ledger_->committed.insert(ledger_->committed.end(), it->second.begin(), it->second.end());
+        ++ledger_->commits_at_notify;
+      }
+      it = closed_.erase(it);
+    }
+  }
+  void close() override {
+    std::lock_guard lock(ledger_->mutex);
+    bool any = !open_.empty();
+    for (auto& [id, records] : closed_) {
+      any = true;
+      if (ledger_->committed_epochs.insert(id).second)
+        ledger_->committed.insert(ledger_->committed.end(), records.begin(), records.end());
+    }
+    ledger_->committed.insert(ledger_->committed.end(), open_.begin(), open_.end());
+    if (any) ++ledger_->commits_at_close;
+    closed_.clear();
+    open_.clear();
+  }
+
+ private:
+  std::shared_ptr<Ledger> ledger_;
+  std::vector<std::int64_t> open_;
+  std::map<std::uint64_t, std::vector<std::int64_t>> closed_;
+};
+
+void ledgerJob(ExecutionContext& ctx, std::shared_ptr<Ledger> ledger, GeneratorOptions generator,
+               int source_parallelism = 1) {
+  ctx.generate([](std::uint64_t i) { return static_cast<std::int64_t>(i); }, generator)
+      .parallelism(source_parallelism)
+      .uid("numbers")
+      .map([](std::int64_t v) { return v; })
+      .sink([ledger] { return std::make_unique<LedgerSink>(ledger); }, "ledger")
+      .parallelism(1)
+      .uid("ledger");
+}
+
+std::vector<std::int64_t> iota(std::int64_t n) {
+  std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("a bounded job's last records commit at a final checkpoint, before operators close",
+          "[checkpoint]") {
+  TempDir dir;
+  const std::string ck = dir.path + "/ck";
+  auto ledger = std::make_shared<Ledger>();
+  ExecutionContext ctx("bounded");
+  ledgerJob(ctx, ledger, {.count = 5000}, 2);
+  ExecutionOptions options;
+  // Periodic checkpoints far apart: the final one is what commits.
+  options.checkpoints = {.directory = ck, .interval = Duration(60'000)};
+  options.checkpoints.keep_final_checkpoint = true;
+  auto handle = ctx.start(options);
+  handle.wait();
+  CHECK(ledger->sorted() == iota(5000));
+  CHECK(ledger->commits_at_notify == 1);
+  CHECK(ledger->commits_at_close == 0);  // nothing was left for close()
+  auto stats = handle.checkpointStats();
+  CHECK(stats.completed == 1);
+  CHECK(stats.failed == 0);
+
+  // Kept for a supervisor: the final checkpoint, flagged.
+  auto found = CheckpointStore(ck).latest();
+  REQUIRE(found.snapshot);
+  CHECK(found.snapshot->final);
+  CHECK(found.snapshot->checkpoint_id == stats.last_id);
+  CHECK(Snapshot::deserialize(found.snapshot->serialize()).final);
+
+  // A crash after the commit, before the finish was recorded: the restart restores the final
+  // checkpoint, reads nothing and writes nothing twice.
+  ExecutionContext again("bounded");
+  ledgerJob(again, ledger, {.count = 5000}, 2);
+  ExecutionOptions resume;
+  resume.restore = found.snapshot;
+  resume.checkpoints = {.directory = ck, .interval = Duration(60'000)};
+  auto second = again.start(resume);
+  second.wait();
+  CHECK(second.status() == JobStatus::Finished);
+  CHECK(ledger->sorted() == iota(5000));
+  CHECK(ledger->commits_at_restore == 0);
+  // Without keep_final_checkpoint a finished job leaves nothing.
+  CHECK(CheckpointStore(ck).list().empty());
+}
+
+TEST_CASE("periodic checkpoints go on after one input of the job has ended", "[checkpoint]") {
+  TempDir dir;
+  const std::string ck = dir.path + "/ck";
+  auto ledger = std::make_shared<Ledger>();
+  auto build = [&](ExecutionContext& ctx) {
+    auto bounded = ctx.generate([](std::uint64_t i) { return -1 - static_cast<std::int64_t>(i); },
+                                GeneratorOptions{.count = 100}, "bounded")
+                       .uid("bounded");
+    ctx.generate([](std::uint64_t i) { return static_cast<std::int64_t>(i); },
+                 GeneratorOptions{.rate = 2000}, "endless")
+        .uid("endless")
+        .unionWith(bounded)
+        .sink([ledger] { return std::make_unique<LedgerSink>(ledger); }, "ledger")
+        .parallelism(1)
+        .uid("ledger");
+  };
+  ExecutionContext ctx("mixed");
+  build(ctx);
+  ExecutionOptions options;
+  options.parallelism = 1;
+  options.checkpoints = {.directory = ck, .interval = Duration(20)};
+  auto handle = ctx.start(options);
+  auto bounded_seen = [&] {
+    auto all = ledger->sorted();
+    return std::count_if(all.begin(), all.end(), [](std::int64_t v) { return v < 0; });
+  };
+  // The bounded input's records commit at checkpoints taken after it ended.
+  REQUIRE(eventually([&] { return bounded_seen() == 100; }));
+  auto completed = handle.checkpointStats().completed;
+  INFO("last error: " << handle.checkpointStats().last_error);
+  REQUIRE(eventually([&] { return handle.checkpointStats().completed >= completed + 3; }));
+  CHECK(handle.checkpointStats().failed == 0);
+  handle.cancel();
+  handle.wait();
+
+  // Restored: the ended input stays ended (nothing of it twice), the other goes on.
+  auto found = CheckpointStore(ck).latest();
+  REQUIRE(found.snapshot);
+  CHECK_FALSE(found.snapshot->final);
+  ExecutionContext again("mixed");
+  build(again);
+  ExecutionOptions resume = options;
+  resume.restore = found.snapshot;
+  auto second = again.start(resume);
+  auto before = ledger->size();
+  REQUIRE(eventually([&] { return ledger->size() > before + 50; }));
+  second.cancel();
+  second.wait();
+  CHECK(bounded_seen() == 100);
+  auto all = ledger->sorted();
+  CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());  // nothing twice
+}
+
+TEST_CASE("stop with savepoint: commits end at the savepoint, the restored job goes on exactly",
+          "[checkpoint]") {
+  TempDir dir;
+  const std::string ck = dir.path + "/ck";
+  const std::string savepoint = dir.path + "/sp.lfsnap";
+  constexpr std::int64_t kTotal = 30'000;
+  auto ledger = std::make_shared<Ledger>();
+  ExecutionContext ctx("stopping");
+  ledgerJob(ctx, ledger, {.count = kTotal, .rate = 40'000}, 2);
+  ExecutionOptions options;
+  options.checkpoints = {.directory = ck, .interval = Duration(20)};
+  auto handle = ctx.start(options);
+  REQUIRE(eventually([&] { return ledger->size() > 2000; }));
+  std::uint64_t id = handle.stopWithSavepoint(savepoint);
+  CHECK(handle.status() == JobStatus::Cancelled);
+  const auto at_stop = ledger->sorted();
+  CHECK(at_stop.size() < static_cast<std::size_t>(kTotal));
+  // The savepoint is also the job's newest checkpoint (a crash before the stop was recorded
+  // resumes from it, not from an older one whose records are committed already).
+  auto newest = CheckpointStore(ck).latest();
+  REQUIRE(newest.snapshot);
+  CHECK(newest.snapshot->checkpoint_id == id);
+  // Every record read before the savepoint is committed (the savepoint's epoch included), and
+  // none after: each subtask of the source stopped exactly at its barrier.
+  auto restored = std::make_shared<const Snapshot>(Snapshot::readFrom(savepoint));
+  CHECK(restored->checkpoint_id == id);
+  const auto& ledger_state = restored->operators.at("ledger").subtasks.at(0);
+  StateReader r(ledger_state);
+  CHECK(r.read<std::map<std::uint64_t, std::vector<std::int64_t>>>().count(id) == 1);
+
+  ExecutionContext again("stopping");
+  ledgerJob(again, ledger, {.count = kTotal, .rate = 0}, 2);
+  ExecutionOptions resume;
+  resume.restore = restored;
+  auto second = again.start(resume);
+  second.wait();
+  CHECK(ledger->sorted() == iota(kTotal));  // every record exactly once
+}
+
+TEST_CASE("a suspending savepoint that fails lets the sources read on", "[checkpoint]") {
+  auto ledger = std::make_shared<Ledger>();
+  ExecutionContext ctx("unwritable");
+  ledgerJob(ctx, ledger, {.rate = 20'000}, 1);
+  auto handle = ctx.start();
+  REQUIRE(eventually([&] { return handle.metrics().front().records_out > 100; }));
+  CHECK_THROWS_AS(handle.suspendWithSavepoint("/nonexistent-dir/sp.lfsnap"), Error);
+  auto out = handle.metrics().front().records_out;
+  REQUIRE(eventually([&] { return handle.metrics().front().records_out > out + 100; }));
+  handle.cancel();
+  handle.wait();
 }

@@ -254,7 +254,7 @@ TEST_CASE("a cancelled sink commits nothing and leaves its parts hidden",
   std::string checkpoint;
   {
     Sink sink(twoLinesPerPart(dir), {});
-    sink.open(SinkContext{.subtask = 0, .parallelism = 1});
+    sink.open(SinkContext{.subtask = 0, .parallelism = 1, .checkpointing = true});
     Batch<Value> batch;
     for (int n = 0; n < 3; ++n) batch.push_back(Element<Value>{Value::parseJson(line(n)), 0});
     sink.write(batch);
@@ -268,7 +268,7 @@ TEST_CASE("a cancelled sink commits nothing and leaves its parts hidden",
   // The restore decides: checkpoint 1 is complete, so its parts are committed.
   Sink restored(twoLinesPerPart(dir), {});
   restored.restore({checkpoint});
-  restored.open(SinkContext{.subtask = 0, .parallelism = 1});
+  restored.open(SinkContext{.subtask = 0, .parallelism = 1, .checkpointing = true});
   restored.close();
   REQUIRE(visibleLines(dir.path) == expectedLines(0, 3));
   REQUIRE(hidden(dir.path).empty());

@@ -218,11 +218,15 @@ TEST_CASE("a file under its final name is complete and never changes", "[file][r
                    });
   writeRollingJsonLines(input, RollingFileOptions{.directory = dir.path.string(), .max_bytes = 500})
       .parallelism(1);
-  // Rolled files are committed when a checkpoint completes: checkpoints make them appear while
-  // the job runs.
+  // With checkpoints, rolled files are committed when a checkpoint completes; without, as soon
+  // as they roll. Either way they appear while the job runs.
+  const bool with_checkpoints = GENERATE(true, false);
+  INFO("with checkpoints: " << with_checkpoints);
   ExecutionOptions options;
-  options.checkpoints.directory = checkpoints.path.string();
-  options.checkpoints.interval = Duration(10);
+  if (with_checkpoints) {
+    options.checkpoints.directory = checkpoints.path.string();
+    options.checkpoints.interval = Duration(10);
+  }
   ctx.execute(options);
   REQUIRE(numbersIn(dir.path, "part-0-") == upTo(2000));
   REQUIRE_FALSE(seen->empty());  // the watcher saw files appear while the job ran

@@ -331,6 +331,9 @@ class LIGHTFLUS_API RollingFileWriter {
   void commit(std::uint64_t checkpoint_id);
   /// The end of the input: rolls the current part and commits every pending part.
   void finish();
+  /// Without periodic checkpoints nothing would commit a rolled part until the input ends: with
+  /// `on`, a part is committed as soon as it is rolled (at-least-once after a restore).
+  void commitOnRoll(bool on) { commit_on_roll_ = on; }
   /// Final names of the parts this writer committed, in order (tests, logs).
   const std::vector<std::string>& committedFiles() const { return committed_; }
 
@@ -355,6 +358,7 @@ class LIGHTFLUS_API RollingFileWriter {
   bool directory_dirty_ = false;  // entries created or renamed since the last directory fsync
   std::vector<RollingFileState::Pending> pending_;  // checkpoint_id 0: not in a checkpoint yet
   std::vector<std::string> committed_;
+  bool commit_on_roll_ = false;
 };
 
 }  // namespace detail
@@ -363,8 +367,8 @@ class LIGHTFLUS_API RollingFileWriter {
 /// series per parallel subtask. Exactly-once with checkpoints: a rolled file becomes visible
 /// (is committed) when the next checkpoint completes; a restore cuts the in-progress file back
 /// to its checkpointed length, commits what the checkpoint holds and removes what was written
-/// after it. Without checkpoints, files are committed at the end of the input. A cancelled or
-/// failed job commits nothing more. See docs/files.md.
+/// after it. Without periodic checkpoints, a file is committed as soon as it is rolled. A cancelled
+/// or failed job commits nothing more. See docs/files.md.
 template <class T, class Format>
 class RollingFileSink final : public Sink<T> {
  public:
@@ -372,6 +376,7 @@ class RollingFileSink final : public Sink<T> {
       : options_(std::move(options)), format_(std::move(format)) {}
   void open(const SinkContext& ctx) override {
     writer_ = std::make_unique<detail::RollingFileWriter>(options_, ctx.subtask);
+    writer_->commitOnRoll(!ctx.checkpointing);
     if (restoring_) writer_->restore(restored_, ctx.parallelism);
     restored_.clear();
   }

@@ -86,6 +86,9 @@ struct OperatorInit {
   std::size_t batch_size = 1024;
   TaskServices* services = nullptr;
   OperatorCounters* counters = nullptr;
+  /// The job takes checkpoints (ExecutionOptions::checkpoints or manual_checkpoints): sinks
+  /// may wait for their completion to commit.
+  bool checkpointing = false;
   /// The node's output ports, in the order of the factory's `outputs`.
   std::vector<OutputPortInfo> output_ports;
 };
