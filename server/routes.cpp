@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/ip/address_v4.hpp>
+
 #include "console.hpp"
 #include "job_json.hpp"
 #include "job_protocol.hpp"
@@ -283,9 +285,51 @@ Response Router::handle(const Request& request) const {
   return response;
 }
 
+namespace {
+// The host part of a Host header ("127.0.0.1:8080", "[::1]:80", "localhost").
+std::string_view hostName(std::string_view host) {
+  if (host.starts_with('[')) return host.substr(0, host.find(']') + 1);
+  return host.substr(0, host.find(':'));
+}
+
+bool isLoopbackName(std::string_view name) {
+  if (name == "localhost" || name == "[::1]") return true;
+  if (!name.starts_with("127.")) return false;
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address_v4(std::string(name), ec);
+  return !ec && address.is_loopback();
+}
+
+Response forbidden(std::string why) {
+  return errorResponse(http::status::forbidden,
+                       std::move(why) + " (a daemon without --token serves only its own host; " +
+                           "start it with --token to serve others)");
+}
+}  // namespace
+
+std::optional<Response> Router::refuseForeign(const http::request_header<>& header) const {
+  std::string_view host = toStringView(header[http::field::host]);
+  if (!host.empty() && !isLoopbackName(hostName(host)))
+    return forbidden("the Host header names '" + std::string(host) +
+                     "', not a loopback address (127.0.0.1, [::1], localhost)");
+  std::string_view origin = toStringView(header[http::field::origin]);
+  const bool reads = header.method() == http::verb::get || header.method() == http::verb::head;
+  if (!reads && !origin.empty() && origin != "http://" + std::string(host))
+    return forbidden("a " + std::string(header.method_string()) + " from the web page at '" +
+                     std::string(origin) + "'");
+  return std::nullopt;
+}
+
 std::optional<Response> Router::refuseUnauthorized(const http::request_header<>& header) const {
-  if (!auth_.enabled() || auth_.allows(toStringView(header[http::field::authorization])))
-    return std::nullopt;
+  if (!auth_.enabled()) {
+    auto refusal = refuseForeign(header);
+    if (refusal) {
+      refusal->version(header.version());
+      refusal->keep_alive(false);  // its body, if any, stays unread
+    }
+    return refusal;
+  }
+  if (auth_.allows(toStringView(header[http::field::authorization]))) return std::nullopt;
   std::string_view target = toStringView(header.target());
   std::string_view path = target.substr(0, target.find('?'));
   for (const Route& route : routes_) {
@@ -304,9 +348,20 @@ Response Router::dispatch(const Request& request) const {
   auto question = target.find('?');
   std::string_view path = target.substr(0, question);
   std::string allowed;
+  // HEAD is a GET without the body: the same status and headers, Content-Length included.
+  const bool head = request.method() == http::verb::head;
   for (const Route& route : routes_) {
     std::string id;
     if (!matches(route.pattern, path, id)) continue;
+    if (head && route.method == http::verb::get) {
+      if (route.needs_token && !auth_.allows(toStringView(request[http::field::authorization])))
+        return unauthorized();
+      Response response = route.handler(request, id);
+      const auto length = response.body().size();
+      response.body().clear();
+      response.content_length(length);
+      return response;
+    }
     if (route.method != request.method()) {
       if (!allowed.empty()) allowed += ", ";
       allowed += std::string(http::to_string(route.method));
@@ -425,8 +480,8 @@ Response Router::deleteJob(const Request& request, const std::string& id) const 
     for (const auto& [key, value] : parseQuery(target.substr(question + 1)))
       if (key == "savepoint") with_savepoint = value == "true" || value == "1" || value.empty();
   if (with_savepoint) {
-    // Stop with a savepoint: the job goes on until it is stopped right after the savepoint.
-    std::string path = registry_.savepoint(id);
+    // Stop with a savepoint: the sources stop at it, then the job is removed.
+    std::string path = registry_.savepoint(id, /*suspend=*/true);
     registry_.remove(id);
     return jsonResponse(http::status::ok, fmt::format(R"({{"savepoint":{}}})", jsonQuoted(path)));
   }

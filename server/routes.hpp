@@ -44,10 +44,14 @@ class Router {
   Response handle(const Request& request) const;
 
   /// A 401 for a request whose header lacks the token that its route needs, so that the
-  /// session refuses it before reading its body; nothing when the request may go on.
+  /// session refuses it before reading its body; nothing when the request may go on. A daemon
+  /// without a token also refuses (403) what a web page elsewhere could make a browser send:
+  /// a Host header that does not name a loopback address (DNS rebinding), and a request other
+  /// than GET/HEAD whose Origin is not the daemon's own (cross-site request forgery).
   std::optional<Response> refuseUnauthorized(const http::request_header<>& header) const;
 
  private:
+  std::optional<Response> refuseForeign(const http::request_header<>& header) const;
   // The path's `{id}` segment, when the pattern has one.
   using Handler = std::function<Response(const Request&, const std::string& id)>;
   struct Route {
