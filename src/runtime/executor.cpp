@@ -466,14 +466,7 @@ std::uint64_t JobRuntime::savepoint(const std::string& path, Duration timeout, b
     // resume from an older checkpoint (its records would be written again).
     if (coordinator_) coordinator_->adopt(s, started);
   } catch (...) {
-    if (suspend) {
-      {
-        std::lock_guard lock(mutex_);
-        suspended_ = false;
-      }
-      for (auto& t : tasks_)
-        if (t->source) t->resume();
-    }
+    if (suspend) resumeSources();
     throw;
   }
   if (!suspend) {
@@ -545,11 +538,7 @@ Snapshot JobRuntime::takeCheckpoint(Duration timeout, bool suspend) {
             "job '{}': operator '{}' has already finished; snapshots are taken while every task "
             "runs",
             graph_->job_name, graph_->nodes[static_cast<std::size_t>(t->head())].name));
-    id = ++next_checkpoint_;
-    auto& p = pending_[id];
-    p.snapshot.checkpoint_id = id;
-    p.snapshot.job_name = graph_->job_name;
-    result = p.promise.get_future();
+    id = beginCheckpointLocked(/*final=*/false, result);
     suspended_ = suspend;
     // Sources inject the barrier; a task whose inputs have all ended (drained) snapshots where
     // it stands: nothing it was sent is in flight any more.
@@ -562,16 +551,28 @@ Snapshot JobRuntime::takeCheckpoint(Duration timeout, bool suspend) {
   try {
     return awaitCheckpoint(id, result, timeout);
   } catch (...) {
-    if (suspend) {
-      {
-        std::lock_guard lock(mutex_);
-        suspended_ = false;
-      }
-      for (auto& t : tasks_)
-        if (t->source) t->resume();
-    }
+    if (suspend) resumeSources();
     throw;
   }
+}
+
+std::uint64_t JobRuntime::beginCheckpointLocked(bool final, std::future<Snapshot>& result) {
+  std::uint64_t id = ++next_checkpoint_;
+  auto& p = pending_[id];
+  p.snapshot.checkpoint_id = id;
+  p.snapshot.job_name = graph_->job_name;
+  p.snapshot.final = final;
+  result = p.promise.get_future();
+  return id;
+}
+
+void JobRuntime::resumeSources() {
+  {
+    std::lock_guard lock(mutex_);
+    suspended_ = false;
+  }
+  for (auto& t : tasks_)
+    if (t->source) t->resume();
 }
 
 Snapshot JobRuntime::awaitCheckpoint(std::uint64_t id, std::future<Snapshot>& result,
@@ -593,12 +594,7 @@ Snapshot JobRuntime::takeFinalCheckpoint(Duration timeout) {
     if (status_ != JobStatus::Running || drained_tasks_ != tasks_.size())
       throw Error(
           fmt::format("job '{}' is not draining; no final checkpoint taken", graph_->job_name));
-    id = ++next_checkpoint_;
-    auto& p = pending_[id];
-    p.snapshot.checkpoint_id = id;
-    p.snapshot.job_name = graph_->job_name;
-    p.snapshot.final = true;
-    result = p.promise.get_future();
+    id = beginCheckpointLocked(/*final=*/true, result);
     final_checkpoint_id_ = id;
   }
   // Nothing is in flight any more: every task snapshots where it stands, no barrier needed.

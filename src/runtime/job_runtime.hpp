@@ -151,7 +151,11 @@ class JobRuntime {
   Scheduler& scheduler() { return scheduler_; }
 
  private:
+  /// Registers checkpoint `++next_checkpoint_` as pending (the mutex held); returns its id.
+  std::uint64_t beginCheckpointLocked(bool final, std::future<Snapshot>& result);
   Snapshot awaitCheckpoint(std::uint64_t id, std::future<Snapshot>& result, Duration timeout);
+  /// A suspending savepoint failed: the sources read on.
+  void resumeSources();
   void checkRestore();
   // Whether `state` was written by an operator of `node`'s kind; throws ConfigError when not,
   // unless non-restored state is allowed (then false: the state is dropped).
