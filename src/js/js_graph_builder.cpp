@@ -350,11 +350,17 @@ class Planner {
     return type.isString() && (type.asString() == "tumbling" || type.asString() == "sliding");
   }
 
+  // The uid the job gave the operator (`.uid("counts")`), else its position in the job.
+  static std::string uidOf(const Value& op) {
+    if (op["uid"].isString()) return std::string(op["uid"].asString());
+    return "js-op-" + std::to_string(intField(op, "id"));
+  }
+
   template <class T>
   DataStream<T> named(DataStream<T> s, const Value& op) {
     s = s.name(stringField(op, "name"));
     // The state's identity in snapshots: the job's operator, whatever fused around it.
-    s = s.uid("js-op-" + std::to_string(intField(op, "id")));
+    s = s.uid(uidOf(op));
     if (op["parallelism"].isNumber())
       s = s.parallelism(static_cast<int>(op["parallelism"].asInt()));
     return s;
@@ -1054,7 +1060,7 @@ class Planner {
     // The sink's state (files' lengths, transactions) under the job's operator id, as for every
     // other operator: the engine's own node ids change with the plan (a restore at another
     // parallelism may add or drop a node before the sink).
-    handle->uid("js-op-" + std::to_string(intField(op, "id")));
+    handle->uid(uidOf(op));
     if (single) {
       if (op["parallelism"].isNumber() && op["parallelism"].asInt() > 1)
         throw ConfigError(describe(op) + ": a file sink writes one file, with parallelism 1");

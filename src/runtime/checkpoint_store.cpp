@@ -75,7 +75,10 @@ FoundCheckpoint CheckpointStore::latest() const {
 
 void CheckpointStore::clear() {
   std::error_code ec;
-  for (const auto& path : list()) fs::remove(path, ec);
+  // Oldest first: a process killed midway leaves the newest (the final one of a finished job),
+  // whose restore writes nothing again, never only older ones, whose restore would.
+  auto paths = list();
+  for (auto it = paths.rbegin(); it != paths.rend(); ++it) fs::remove(*it, ec);
 }
 
 FoundCheckpoint loadCheckpoint(const std::string& path) {

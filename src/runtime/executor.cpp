@@ -256,6 +256,16 @@ void* JobRuntime::build(int node_id, int subtask, Task& task) {
     throw ConfigError(fmt::format("job '{}': operator '{}' could not be created: {}", g.job_name,
                                   f.operatorName(), f.cause()));
   }
+  if (op->stateful()) {
+    // Two stateful operators under one uid would write one snapshot entry, and each would
+    // restore the other's state.
+    auto [owner, added] = stateful_uids_.try_emplace(node.uid, node_id);
+    if (!added && owner->second != node_id)
+      throw ConfigError(fmt::format(
+          "job '{}': operators '{}' and '{}' have the same uid '{}': a uid names one operator's "
+          "state in checkpoints, give each stateful operator its own",
+          g.job_name, g.nodes[static_cast<std::size_t>(owner->second)].name, node.name, node.uid));
+  }
   if (options_.restore && op->stateful()) {
     auto it = options_.restore->operators.find(node.uid);
     if (it != options_.restore->operators.end() && kindMatches(node, it->second)) {

@@ -195,7 +195,8 @@ class JobRuntime {
   std::uint64_t next_checkpoint_ = 0;
   std::map<std::uint64_t, PendingCheckpoint> pending_;
   CheckpointStats checkpoint_stats_;
-  std::set<std::string> restored_uids_;  // uids whose state went into an operator
+  std::set<std::string> restored_uids_;       // uids whose state went into an operator
+  std::map<std::string, int> stateful_uids_;  // uid -> the stateful node that has it
   std::size_t drained_tasks_ = 0;
   std::atomic<std::uint64_t> final_checkpoint_id_{0};
   bool suspended_ = false;                  // a suspending savepoint stopped the sources

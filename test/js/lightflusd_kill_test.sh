@@ -167,3 +167,23 @@ grep -q -- "--allow-non-restored-state" "$tmp/changed.err" || fail "no hint at -
   --set count=1000 --set out="$tmp/changed.jsonl" 2> /dev/null ||
   fail "--allow-non-restored-state did not restore"
 echo "renamed operator: refused with the uid; --allow-non-restored-state restores"
+
+# The same change with uids on the stateful operators and the sink: the state follows the uids,
+# so the changed job restores without --allow-non-restored-state and its output is exact.
+rm -rf "$out" "$ck" "$tmp/stderr"
+sed -e 's/^  });$/  }).uid("counts");/' -e 's/^counts.sink(FileSink.jsonLines(out));$/counts.sink(FileSink.jsonLines(out)).uid("out");/' \
+  "$job" > "$tmp/uids.ts"
+grep -q 'uid("counts")' "$tmp/uids.ts" && grep -q 'uid("out")' "$tmp/uids.ts" || fail "sed did not add the uids"
+sed 's/\.map(/.filter(() => true).map(/' "$tmp/uids.ts" > "$tmp/uids_changed.ts"
+"$lightflusd" run "$tmp/uids.ts" --checkpoint-dir "$ck" --checkpoint-interval 100ms \
+  --set count="$count" --set rate="$rate" --set keys="$keys" --set out="$out" 2>> "$tmp/stderr" &
+pid=$!
+for _ in $(seq 1 200); do [ -n "$(ls "$ck" 2> /dev/null)" ] && break; sleep 0.05; done
+sleep 0.3
+kill -9 "$pid"; wait "$pid" 2> /dev/null || true; pid=
+"$lightflusd" run "$tmp/uids_changed.ts" --checkpoint-dir "$ck" --checkpoint-interval 100ms \
+  --set count="$count" --set rate="$rate" --set keys="$keys" --set out="$out" 2>> "$tmp/stderr" ||
+  { cat "$tmp/stderr" >&2; fail "the changed job with uids did not restore"; }
+grep -q "resuming from checkpoint" "$tmp/stderr" || { cat "$tmp/stderr" >&2; fail "no resume"; }
+check_output "$out" || fail "output of the changed job with uids"
+echo "operator added before uid'd operators: state restored by uid, output exact"

@@ -248,6 +248,40 @@ TEST_CASE("the JSON-lines file sink cuts back to its checkpointed length on rest
     ++expected;
   }
   CHECK(expected == 20'000);
+
+  // The same state given to a sink that writes another file (uids shifted when operators were
+  // added or removed): refused, and the other file keeps every byte.
+  std::string other = dir.path + "/other.jsonl";
+  {
+    std::ofstream o(other);
+    o << "kept\n";
+  }
+  ExecutionContext third_ctx("file-job");
+  auto numbers = third_ctx
+                     .generate([](std::uint64_t i) { return Value(static_cast<std::int64_t>(i)); },
+                               GeneratorOptions{.count = 10})
+                     .parallelism(1)
+                     .uid("numbers");
+  writeJsonLines(numbers, other).uid("file");
+  CHECK_THROWS_WITH(third_ctx.start(options),
+                    Catch::Contains("belongs to a file sink that wrote '" + out + "'") &&
+                        Catch::Contains("not '" + other + "'"));
+  std::ifstream kept(other);
+  std::string all((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
+  CHECK(all == "kept\n");
+}
+
+TEST_CASE("two stateful operators with one uid are refused before the job runs", "[checkpoint]") {
+  ExecutionContext ctx("twins");
+  auto numbers = ctx.generate([](std::uint64_t i) { return static_cast<std::int64_t>(i % 5); },
+                              GeneratorOptions{.count = 100})
+                     .uid("numbers");
+  auto sum = [](std::int64_t a, std::int64_t b) { return a + b; };
+  auto key = [](std::int64_t v) { return v; };
+  (void)numbers.keyBy(key).reduce(sum).name("first").uid("same").collect();
+  (void)numbers.keyBy(key).reduce(sum).name("second").uid("same").collect();
+  CHECK_THROWS_WITH(ctx.execute(), Catch::Contains("'first'") && Catch::Contains("'second'") &&
+                                       Catch::Contains("uid 'same'"));
 }
 
 namespace {

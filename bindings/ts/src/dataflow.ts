@@ -130,6 +130,17 @@ export class Dataflow<T> {
     return this;
   }
 
+  /**
+   * Pins the identity of this operator's state in checkpoints and savepoints (Flink's `uid`).
+   * Without it an operator is known by its position in the job, so adding or removing an
+   * operator before a stateful one makes a restore refuse (or, with
+   * `--allow-non-restored-state`, drop) its state: `keyBy(w => w).reduce(f).uid("counts")`.
+   */
+  uid(uid: string): this {
+    this.ctx_.operator(this.id_).uid = requireNonEmptyString(uid, "uid()", "the operator uid");
+    return this;
+  }
+
   /** Runs the operator that produces this stream as `parallelism` parallel subtasks. */
   parallelism(parallelism: number): this {
     this.ctx_.operator(this.id_).parallelism = requireInteger(parallelism, "parallelism()", "the parallelism", 1);
@@ -342,6 +353,15 @@ export class DataflowSink<T> {
   /** Names the sink operator. */
   name(name: string): this {
     this.ctx_.operator(this.id_).name = requireNonEmptyString(name, "name()", "the operator name");
+    return this;
+  }
+
+  /**
+   * Pins the identity of the sink's state in checkpoints (the files it wrote, its open
+   * transactions), as `uid()` on a stream does: `.sink(FileSink.lines("out.txt")).uid("out")`.
+   */
+  uid(uid: string): this {
+    this.ctx_.operator(this.id_).uid = requireNonEmptyString(uid, "uid()", "the operator uid");
     return this;
   }
 

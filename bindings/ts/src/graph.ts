@@ -85,6 +85,8 @@ export interface OperatorNode {
   inputs: number[];
   /** Present only when the job set it with `.parallelism(n)`. */
   parallelism?: number;
+  /** Present only when the job set it with `.uid(id)`: the state's name in checkpoints. */
+  uid?: string;
   /** map, flatMap, filter, keyBy (key extractor), reduce, assignTimestamps (timestamp extractor). */
   udf?: number;
   /** source, sink. */

@@ -241,3 +241,16 @@ test("windows validate their sizes, and the original window objects convert", ()
     /aggregate\(\) over a SessionWindow needs merge\(a, b\)/,
   );
 });
+
+test("uid() names an operator's or a sink's state for checkpoints, and must not be empty", () => {
+  const sandbox = createSandbox();
+  const lf = sandbox.lightflus;
+  const ctx = lf.ExecutionContext.new("u");
+  ctx.fromSource(lf.Generator.sequence(0, 9)).keyBy((n) => n % 2).reduce((a, b) => a + b).uid("sums")
+    .sink(lf.FileSink.lines("sums.txt")).uid("sums-file");
+  const ops = plain(ctx.toGraph().operators);
+  assert.equal(ops[2].uid, "sums");
+  assert.equal(ops[3].uid, "sums-file");
+  assert.equal(ops[0].uid, undefined);
+  assert.throws(() => ctx.fromSource(lf.Generator.sequence(0, 1)).uid(""), /uid\(\)/);
+});

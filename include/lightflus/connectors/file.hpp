@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -193,12 +194,25 @@ class JsonLinesFileSink final : public Sink<T> {
     if (std::fflush(file_) != 0 || (::fsync(::fileno(file_)) != 0 && errno != EINVAL))
       throw ConnectorError("flushing '" + path_ + "' failed");
   }
-  void snapshot(StateWriter& w) override { w.write(length_); }
+  void snapshot(StateWriter& w) override {
+    w.write(length_);
+    w.write(absolutePath());
+  }
   void restore(const std::vector<std::string>& previous) override {
     // One subtask (parallelism 1): one state.
     if (previous.empty()) return;
     StateReader r(previous.front());
     restored_length_ = r.read<std::uint64_t>();
+    // The file the state describes (absent in states of older versions). Another sink's state
+    // (operators added or removed before this one, so that uids shifted) would cut this file
+    // to the other file's length.
+    if (r.atEnd()) return;
+    auto written = r.read<std::string>();
+    if (written != absolutePath())
+      throw ConnectorError("the restored state belongs to a file sink that wrote '" + written +
+                           "', not '" + absolutePath() +
+                           "': give each sink a stable uid (.uid(...)), or give this sink a new "
+                           "uid and drop the old state with --allow-non-restored-state");
   }
   void close() override {
     if (file_) std::fclose(file_);
@@ -210,6 +224,11 @@ class JsonLinesFileSink final : public Sink<T> {
   bool isRegular() const {
     struct stat st {};
     return ::fstat(::fileno(file_), &st) == 0 && S_ISREG(st.st_mode);
+  }
+  std::string absolutePath() const {
+    std::error_code ec;
+    auto path = std::filesystem::absolute(path_, ec);
+    return ec ? path_ : path.lexically_normal().string();
   }
 
   std::string path_;
