@@ -80,6 +80,9 @@ std::string sourceFileName(const JobSpec& spec) {
   return spec.javascript ? "source.js" : "source.ts";
 }
 
+// The source map of a JavaScript job, beside its source.
+constexpr const char* kSourceMapFileName = "source.js.map";
+
 std::string jobJson(const std::string& id, const JobSpec& spec, std::int64_t created_at_ms) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> out(buffer);
@@ -162,6 +165,8 @@ void readJobDir(const fs::path& dir, JobSpec& spec, std::string& status, std::st
     for (const auto& param : meta["params"].GetObject())
       if (param.value.IsString()) spec.params[param.name.GetString()] = param.value.GetString();
   spec.source = readWholeFile(dir / sourceFileName(spec));
+  if (spec.javascript && fs::exists(dir / kSourceMapFileName))
+    spec.source_map = readWholeFile(dir / kSourceMapFileName);
   rapidjson::Document doc = parseJson(dir / "status.json");
   status = stringMember(doc, "status");
   error = stringMember(doc, "error");
@@ -238,6 +243,10 @@ std::shared_ptr<JobProcess> JobRegistry::launch(const Job& job) {
   if (defaults_.checkpoint_interval.count() > 0) {
     args.push_back("--checkpoint-interval");
     args.push_back(fmt::format("{}ms", defaults_.checkpoint_interval.count()));
+  }
+  if (!job.spec.source_map.empty()) {
+    args.push_back("--source-map");
+    args.push_back((dir / kSourceMapFileName).string());
   }
   if (job.spec.parallelism > 0) {
     args.push_back("--parallelism");
@@ -360,6 +369,8 @@ JobInfo JobRegistry::create(JobSpec spec) {
   try {
     fs::create_directories(dir);
     writeFileAtomically(dir / sourceFileName(job->spec), job->spec.source);
+    if (!job->spec.source_map.empty())
+      writeFileAtomically(dir / kSourceMapFileName, job->spec.source_map);
     job->process = launch(*job);
     job->process->waitStarted(kLoadTimeout);
     JobProcess::State state = job->process->state();

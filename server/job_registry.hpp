@@ -3,7 +3,8 @@
 // A job is submitted as source text (TypeScript or JavaScript) with a name, parameters and a
 // parallelism; the registry runs it in a process of its own (job_process.hpp), which loads it
 // in V8, checkpoints it under its directory and reports its counters. Each job has a directory
-// under `<data-dir>/jobs/<id>/` holding `source.ts|js`, `job.json` (name, params, parallelism)
+// under `<data-dir>/jobs/<id>/` holding `source.ts|js` (and `source.js.map`, the source map a
+// JavaScript job came with), `job.json` (name, params, parallelism)
 // `status.json` (status, last error, restarts, final counters, plan and graph), each written
 // atomically (temp file, fsync, rename), `checkpoints/` and the ingest logs of its HttpSources
 // (`ingest/`). A restarted daemon reads these directories back and restarts the jobs whose
@@ -44,6 +45,9 @@ struct JobSpec {
   std::map<std::string, std::string> params;
   int parallelism = 0;
   bool javascript = false;  ///< the source is JavaScript (else TypeScript)
+  /// For JavaScript: its source map (version 3, JSON; empty: none), e.g. the one `lightflus
+  /// apply` sends with the bundle it made, so that errors name the user's files and lines.
+  std::string source_map;
   /// A savepoint or checkpoint file to start from (only at the first start; later starts
   /// resume from the job's own checkpoints).
   std::string from;

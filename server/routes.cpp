@@ -18,6 +18,7 @@
 #include "job_protocol.hpp"
 #include "lightflus/error.hpp"
 #include "prometheus.hpp"
+#include "source_map.hpp"
 
 namespace lightflus::server {
 
@@ -81,6 +82,31 @@ int parseParallelism(std::string_view text) {
   return value;
 }
 
+// The envelope's "sourceMap" (a source map as a JSON object, or as a string) as JSON text,
+// checked, so that a broken map is a 400 now rather than a job that fails to load.
+std::string sourceMapOf(const rapidjson::Value& value, bool javascript) {
+  if (!javascript)
+    throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                           "\"sourceMap\" goes with JavaScript (\"language\": \"js\"); the "
+                           "daemon maps TypeScript it transpiles itself");
+  std::string text;
+  if (value.IsString()) {
+    text = value.GetString();
+  } else {
+    rapidjson::StringBuffer buffer;
+    Writer out(buffer);
+    value.Accept(out);
+    text = buffer.GetString();
+  }
+  try {
+    js::SourceMap::fromJson(text);
+  } catch (const Error& e) {
+    throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                           std::string("\"sourceMap\" is not usable: ") + e.what());
+  }
+  return text;
+}
+
 // The job a POST /v1/jobs submits: a JSON envelope or the source with a query string.
 JobSpec jobSpecOf(const Request& request, std::string_view query) {
   JobSpec spec;
@@ -109,7 +135,8 @@ JobSpec jobSpecOf(const Request& request, std::string_view query) {
       !envelope.HasMember("source") || !envelope["source"].IsString())
     throw JobRegistryError(JobRegistryError::Reason::kInvalid,
                            "a JSON body is an envelope {\"name\", \"source\", \"params\", "
-                           "\"parallelism\"} with the job's source as a string");
+                           "\"parallelism\", \"language\", \"sourceMap\"} with the job's "
+                           "source as a string");
   spec.source = envelope["source"].GetString();
   if (envelope.HasMember("name") && envelope["name"].IsString())
     spec.name = envelope["name"].GetString();
@@ -125,6 +152,8 @@ JobSpec jobSpecOf(const Request& request, std::string_view query) {
     spec.allow_non_restored_state = envelope["allowNonRestoredState"].IsTrue();
   if (envelope.HasMember("language") && envelope["language"].IsString())
     spec.javascript = std::string_view(envelope["language"].GetString()) == "js";
+  if (envelope.HasMember("sourceMap") && !envelope["sourceMap"].IsNull())
+    spec.source_map = sourceMapOf(envelope["sourceMap"], spec.javascript);
   if (envelope.HasMember("params") && envelope["params"].IsObject()) {
     for (const auto& param : envelope["params"].GetObject()) {
       if (param.value.IsString()) {

@@ -160,7 +160,7 @@ const char* runUsage() noexcept {
          "                      [--on-error fail|dead-letter]\n"
          "                      [--checkpoint-dir DIR] [--checkpoint-interval 5s]\n"
          "                      [--keep-checkpoints N] [--from CHECKPOINT|DIR]\n"
-         "                      [--allow-non-restored-state]\n";
+         "                      [--allow-non-restored-state] [--source-map JOB.js.map]\n";
 }
 
 std::chrono::milliseconds parseDuration(std::string_view flag, std::string_view text) {
@@ -215,6 +215,9 @@ RunOptions parseRunOptions(std::span<char* const> args) {
       if (options.from.empty()) throw ConfigError("--from expects a checkpoint file or directory");
     } else if (arg == "--allow-non-restored-state") {
       options.allow_non_restored_state = true;
+    } else if (arg == "--source-map") {
+      options.source_map = value();
+      if (options.source_map.empty()) throw ConfigError("--source-map expects a file");
     } else if (arg == "--on-error") {
       std::string_view policy = value();
       if (policy == "fail")
@@ -243,6 +246,13 @@ js::JsJobOptions jsJobOptions(const RunOptions& options, std::string file_name) 
   job_options.time_limit =
       std::chrono::milliseconds(static_cast<std::int64_t>(options.time_limit_seconds * 1000));
   job_options.on_error = options.on_error;
+  if (!options.source_map.empty()) {
+    std::ifstream in(options.source_map, std::ios::binary);
+    if (!in) throw ConfigError("cannot read the source map '" + options.source_map + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    job_options.source_map = text.str();
+  }
   return job_options;
 }
 

@@ -52,6 +52,9 @@ struct RunOptions {
   std::string from;
   /// --allow-non-restored-state: drop state of operators the job no longer has.
   bool allow_non_restored_state = false;
+  /// --source-map FILE: the source map (version 3) of a JavaScript job, e.g. a bundle's: its
+  /// errors then name the files the bundle was made of.
+  std::string source_map;
 };
 
 /// Parses the arguments after `run`. Throws ConfigError with a message for the user.
@@ -63,8 +66,9 @@ const char* runUsage() noexcept;
 /// Runs the job; returns the process exit status (see the top of the file).
 int runJob(const RunOptions& options);
 
-/// The V8 options of a job (heap and time limits, error policy, params) from the flags; the
-/// job's file name (its extension picks TypeScript or JavaScript) is `file_name`.
+/// The V8 options of a job (heap and time limits, error policy, params, the source map's text)
+/// from the flags; the job's file name (its extension picks TypeScript or JavaScript) is
+/// `file_name`. Throws ConfigError when the source map cannot be read.
 js::JsJobOptions jsJobOptions(const RunOptions& options, std::string file_name);
 
 /// A job loaded from its source text and started on the engine.

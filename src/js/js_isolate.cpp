@@ -7,7 +7,9 @@
 #include <v8-statistics.h>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 #include "lightflus/error.hpp"
@@ -97,6 +99,10 @@ JsIsolate::~JsIsolate() {
 
 void JsIsolate::addSourceMap(const std::string& resource_name, SourceMap map) {
   source_maps_.insert_or_assign(resource_name, std::move(map));
+}
+
+void JsIsolate::addLibraryScript(std::string resource_name) {
+  library_scripts_.insert(std::move(resource_name));
 }
 
 v8::Local<v8::Script> JsIsolate::compile(std::string_view source, const std::string& resource_name,
@@ -234,7 +240,7 @@ v8::Local<v8::Value> JsIsolate::execute(Caller caller, std::string_view name, Bo
     v8::Local<v8::Value> reason = unhandled_rejections_.front().second.Get(isolate_.get());
     error =
         format(caller, name, "unhandled promise rejection: " + toStdString(isolate_.get(), reason),
-               location(v8::Exception::CreateMessage(isolate_.get(), reason)));
+               location(v8::Exception::CreateMessage(isolate_.get(), reason), reason));
   }
   if (outermost) unhandled_rejections_.clear();
   if (outermost && (timed_out || out_of_memory_.load() || try_catch.HasTerminated())) {
@@ -264,7 +270,7 @@ std::string JsIsolate::describe(v8::TryCatch& try_catch, Caller caller, std::str
   }
   v8::Local<v8::Message> message = try_catch.Message();
   return format(caller, name, toStdString(isolate, try_catch.Exception()),
-                message.IsEmpty() ? std::string() : location(message));
+                message.IsEmpty() ? std::string() : location(message, try_catch.Exception()));
 }
 
 std::string JsIsolate::format(Caller caller, std::string_view name, const std::string& text,
@@ -274,7 +280,8 @@ std::string JsIsolate::format(Caller caller, std::string_view name, const std::s
   return where.empty() ? message : message + " (at " + where + ")";
 }
 
-std::string JsIsolate::location(v8::Local<v8::Message> message) const {
+std::string JsIsolate::location(v8::Local<v8::Message> message,
+                                v8::Local<v8::Value> exception) const {
   v8::Isolate* isolate = isolate_.get();
   v8::Local<v8::Context> context = this->context();
   v8::Local<v8::Value> resource_name = message->GetScriptResourceName();
@@ -282,14 +289,68 @@ std::string JsIsolate::location(v8::Local<v8::Message> message) const {
   std::string resource = toStdString(isolate, resource_name);
   SourcePosition position{message->GetLineNumber(context).FromMaybe(0),
                           message->GetStartColumn(context).FromMaybe(-1) + 1};
-  if (position.line <= 0) return resource;
-  if (auto map = source_maps_.find(resource); map != source_maps_.end()) {
-    v8::Local<v8::String> line;
-    std::string line_text =
-        message->GetSourceLine(context).ToLocal(&line) ? toStdString(isolate, line) : std::string();
-    position = map->second.originalPosition(position, line_text).value_or(position);
+  std::string line_text;
+  if (library_scripts_.contains(resource)) {
+    if (auto frame = callerFrame(exception)) std::tie(resource, position) = *frame;
+  } else if (v8::Local<v8::String> line; message->GetSourceLine(context).ToLocal(&line)) {
+    line_text = toStdString(isolate, line);
   }
+  if (position.line <= 0) return resource;
+  if (auto map = source_maps_.find(resource); map != source_maps_.end())
+    return map->second.locate(resource, position, line_text);
   return resource + ":" + std::to_string(position.line) + ":" + std::to_string(position.column);
+}
+
+std::optional<std::pair<std::string, SourcePosition>> JsIsolate::callerFrame(
+    v8::Local<v8::Value> exception) const {
+  if (exception.IsEmpty() || !exception->IsObject()) return std::nullopt;
+  v8::Isolate* isolate = isolate_.get();
+  v8::Local<v8::Context> context = this->context();
+  // V8's `stack`: the message, then a line per frame, innermost first:
+  //   "    at NAME (RESOURCE:LINE:COLUMN)" or "    at RESOURCE:LINE:COLUMN".
+  // Reading it may run a job's Error.prepareStackTrace: what that throws is not this error.
+  v8::TryCatch try_catch(isolate);
+  v8::Local<v8::Value> stack;
+  if (!exception.As<v8::Object>()->Get(context, toJsString(isolate, "stack")).ToLocal(&stack) ||
+      !stack->IsString())
+    return std::nullopt;
+  std::string text = toStdString(isolate, stack);
+  std::string_view rest = text;
+  for (bool first = true; !rest.empty(); first = false) {
+    auto newline = rest.find('\n');
+    std::string_view line = rest.substr(0, newline);
+    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+    auto at = line.find_first_not_of(' ');
+    if (first || at == std::string_view::npos || line.substr(at, 3) != "at ") continue;
+    std::string_view where = line.substr(at + 3);
+    if (where.ends_with(')')) {
+      auto open = where.rfind('(');
+      if (open == std::string_view::npos) continue;
+      where = where.substr(open + 1, where.size() - open - 2);
+    }
+    auto column_colon = where.rfind(':');
+    if (column_colon == std::string_view::npos || column_colon == 0) continue;
+    auto line_colon = where.rfind(':', column_colon - 1);
+    if (line_colon == std::string_view::npos || line_colon == 0) continue;
+    SourcePosition position;
+    std::string_view line_number = where.substr(line_colon + 1, column_colon - line_colon - 1);
+    std::string_view column_number = where.substr(column_colon + 1);
+    auto [line_end, line_error] =
+        std::from_chars(line_number.data(), line_number.data() + line_number.size(), position.line);
+    auto [column_end, column_error] = std::from_chars(
+        column_number.data(), column_number.data() + column_number.size(), position.column);
+    if (line_error != std::errc() || column_error != std::errc() ||
+        line_end != line_number.data() + line_number.size() ||
+        column_end != column_number.data() + column_number.size())
+      continue;
+    std::string resource(where.substr(0, line_colon));
+    // Not a script's frame ("eval at f (x.js:1:2), <anonymous>") or one of the library's.
+    if (resource.find_first_of("(),") != std::string::npos || resource == "<anonymous>" ||
+        library_scripts_.contains(resource))
+      continue;
+    return std::make_pair(std::move(resource), position);
+  }
+  return std::nullopt;
 }
 
 void JsIsolate::throwIfDiscarded(Caller caller, std::string_view name) const {

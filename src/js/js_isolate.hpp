@@ -14,7 +14,8 @@
 // - a time limit per call (default 10 s), enforced by a Watchdog thread. A call that exceeds it
 //   is terminated and reported; the isolate stays usable afterwards;
 // - errors as lightflus::UserCodeError with the user's file, line and column, mapped back
-//   through a SourceMap when the script was transpiled from TypeScript; a promise rejected
+//   through a SourceMap when the script was transpiled from TypeScript or bundled, and
+//   located at the job's own line when the host's library threw; a promise rejected
 //   without a handler during a call (an async function that threw) fails that call too:
 //     job.ts:12:7: ReferenceError: foo is not defined            (evaluate)
 //     operator 'map': Error: boom (at job.ts:12:7)                (call)
@@ -41,6 +42,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -109,8 +112,15 @@ class JsIsolate {
   bool outOfMemory() const noexcept { return out_of_memory_.load(); }
 
   /// Maps error positions in the script named `resource_name` through `map` (for scripts
-  /// transpiled from TypeScript: the name is the .ts file's, the positions the .ts ones).
+  /// transpiled from TypeScript: the name is the .ts file's, the positions the .ts ones; for
+  /// a bundle, the names and positions of the files it was made of).
   void addSourceMap(const std::string& resource_name, SourceMap map);
+
+  /// Marks the script named `resource_name` as the host's library (the lightflus runtime and
+  /// its helpers): an error thrown inside it on the job's behalf (`require("fs")` in a UDF, a
+  /// builder's ConfigError) is located at the innermost frame of the error's stack outside
+  /// such scripts, the job's line that called into the library.
+  void addLibraryScript(std::string resource_name);
 
   /// Compiles a classic script. `line_offset` lines precede it in the file `resource_name`.
   /// Throws UserCodeError `resource:line:col: SyntaxError: ...`.
@@ -177,7 +187,11 @@ class JsIsolate {
                                 bool& cache_accepted);
   std::string describe(v8::TryCatch& try_catch, Caller caller, std::string_view name,
                        bool timed_out) const;
-  std::string location(v8::Local<v8::Message> message) const;
+  std::string location(v8::Local<v8::Message> message, v8::Local<v8::Value> exception) const;
+  // The innermost frame of `exception`'s stack in a script that is not a library one:
+  // resource and position; nullopt when the stack names none.
+  std::optional<std::pair<std::string, SourcePosition>> callerFrame(
+      v8::Local<v8::Value> exception) const;
   void throwIfDiscarded(Caller caller, std::string_view name) const;
 
   static std::string format(Caller caller, std::string_view name, const std::string& text,
@@ -196,6 +210,7 @@ class JsIsolate {
   Console console_;
   Watchdog watchdog_;
   std::map<std::string, SourceMap, std::less<>> source_maps_;
+  std::set<std::string, std::less<>> library_scripts_;
   // Promises rejected with no handler during the current call (promise, reason).
   std::vector<std::pair<v8::Global<v8::Promise>, v8::Global<v8::Value>>> unhandled_rejections_;
   int depth_ = 0;  // nesting of calls into JavaScript on the owning thread

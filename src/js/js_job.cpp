@@ -147,27 +147,6 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
   };
 }))js";
 
-// Runs __runJob; for an error the runtime throws on the job's behalf (SandboxError for
-// require("fs"), ConfigError from a builder), it notes the job's own frame from the stack in
-// globalThis.__lightflusJobFrame, so that the error can point at the job's line rather than
-// at the runtime's.
-constexpr std::string_view kRunJob = R"js((function (runJob, job, file) {
-  try {
-    return runJob.call(this, job, file);
-  } catch (e) {
-    const stack = e !== null && typeof e === "object" && typeof e.stack === "string" ? e.stack : "";
-    const mark = "(" + file + ":";
-    for (const line of stack.split("\n").slice(1)) {
-      const at = line.indexOf(mark);
-      if (at < 0) continue;
-      const position = /^(\d+):(\d+)\)/.exec(line.slice(at + mark.length));
-      if (position) globalThis.__lightflusJobFrame = [Number(position[1]), Number(position[2])];
-      break;
-    }
-    throw e;
-  }
-}))js";
-
 std::string baseName(const std::string& file_name) {
   auto slash = file_name.find_last_of('/');
   return slash == std::string::npos ? file_name : file_name.substr(slash + 1);
@@ -223,6 +202,12 @@ void JsWorker::load() {
   const JsJobOptions& options = code_->options;
   const std::string file = baseName(options.file_name);
   if (code_->source_map) js.addSourceMap(file, *code_->source_map);
+  // An error the runtime or a helper throws for the job (require("fs") in a UDF, a builder's
+  // ConfigError) is reported at the job's line that called it.
+  for (const char* library : {"lightflus-runtime.js", "lightflus-host.js",
+                              "lightflus-host-helpers.js", "lightflus-window-helpers.js",
+                              "lightflus-rolling-helpers.js", "lightflus-process-helpers.js"})
+    js.addLibraryScript(library);
 
   // 1. The runtime bundle: globalThis.lightflus.
   js.evaluate(embeddedRuntime(), "lightflus-runtime.js");
@@ -271,17 +256,9 @@ void JsWorker::load() {
                                    functionProperty(js, runtime.As<v8::Object>(), "__wrapJob"),
                                    runtime, wrap_args));
   v8::Local<v8::Value> job_function = js.evaluate(wrapped, file);
-  v8::Local<v8::Value> run_args[] = {
-      functionProperty(js, runtime.As<v8::Object>(), "__runJob").As<v8::Value>(), job_function,
-      toJsString(isolate, file)};
-  v8::Local<v8::Value> outcome;
-  try {
-    outcome =
-        js.call("job " + file, js.evaluate(kRunJob, "lightflus-host-run.js").As<v8::Function>(),
-                runtime, run_args);
-  } catch (const UserCodeError& error) {
-    throw UserCodeError(atJobFrame(error.what()));
-  }
+  v8::Local<v8::Value> run_args[] = {job_function, toJsString(isolate, file)};
+  v8::Local<v8::Value> outcome = js.call(
+      "job " + file, functionProperty(js, runtime.As<v8::Object>(), "__runJob"), runtime, run_args);
   if (outcome->IsPromise()) {
     auto promise = outcome.As<v8::Promise>();
     if (promise->State() == v8::Promise::kPending)
@@ -295,34 +272,6 @@ void JsWorker::load() {
   if (!graph->IsString())
     throw ConfigError("job " + file + " submitted no graph: end a stream with .execute()");
   graph_json_ = toStdString(isolate, graph);
-}
-
-std::string JsWorker::atJobFrame(std::string message) {
-  // JsIsolate located the error at the shim's rethrow: point at the job's innermost frame
-  // instead (where the job threw, or called the runtime that threw), or at nothing.
-  const std::string shim = " (at lightflus-host-run.js:";
-  auto at = message.rfind(shim);
-  if (at == std::string::npos) return message;
-  message.erase(at);
-  JsIsolate& js = *js_;
-  v8::Local<v8::Value> frame = property(js, js.context()->Global(), "__lightflusJobFrame");
-  if (!frame->IsArray()) return message;
-  auto numbers = frame.As<v8::Array>();
-  SourcePosition position{
-      static_cast<int>(numbers->Get(js.context(), 0).ToLocalChecked().As<v8::Number>()->Value()),
-      static_cast<int>(numbers->Get(js.context(), 1).ToLocalChecked().As<v8::Number>()->Value())};
-  if (code_->source_map) {
-    // The text of that line of the job's JavaScript.
-    std::string_view text = code_->javascript;
-    for (int line = 1; line < position.line && !text.empty(); ++line) {
-      auto newline = text.find('\n');
-      text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
-    }
-    text = text.substr(0, text.find('\n'));
-    position = code_->source_map->originalPosition(position, text).value_or(position);
-  }
-  return message + " (at " + baseName(code_->options.file_name) + ":" +
-         std::to_string(position.line) + ":" + std::to_string(position.column) + ")";
 }
 
 JsWorker::~JsWorker() {
@@ -388,6 +337,13 @@ std::shared_ptr<JsJob> JsJob::load(std::string_view source, JsJobOptions options
     code->source_map = std::move(module.source_map);
   } else {
     code->javascript = std::string(source);
+    if (!options.source_map.empty()) {
+      try {
+        code->source_map = SourceMap::fromJson(options.source_map);
+      } catch (const Error& e) {
+        throw ConfigError("the job's " + std::string(e.what()));
+      }
+    }
   }
   code->options = std::move(options);
   std::shared_ptr<JsJob> job(new JsJob(code));

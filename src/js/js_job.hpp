@@ -45,6 +45,10 @@ struct JsJobOptions {
   /// The job's file name as errors show it, e.g. "wordCount.ts"; its base name is the job's
   /// default name and the name of the function the host runs for the scaffold convention.
   std::string file_name = "job.ts";
+  /// For a JavaScript job: its source map (version 3, JSON), e.g. the one `lightflus apply`
+  /// sends with the bundle it made. Errors then name the files, lines and columns it maps to
+  /// (`wordCount.ts:12:7`) instead of positions in `file_name`.
+  std::string source_map;
   /// Job parameters (`--set name=value`), read by ctx.param(name).
   std::map<std::string, std::string> params;
   /// Heap limit of each worker isolate.
@@ -63,7 +67,8 @@ struct JobCode {
   JsJobOptions options;
   /// The job as JavaScript (a CommonJS module body).
   std::string javascript;
-  /// For TypeScript: JavaScript positions -> .ts positions.
+  /// For TypeScript: JavaScript positions -> .ts positions; for a bundle with a source map:
+  /// its positions -> the files it was made of.
   std::optional<SourceMap> source_map;
 };
 
@@ -95,8 +100,6 @@ class JsWorker {
 
  private:
   void load();
-  // `message` of an error the runtime threw for the job, pointing at the job's line instead.
-  std::string atJobFrame(std::string message);
 
   std::shared_ptr<const JobCode> code_;
   std::unique_ptr<JsIsolate> js_;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lightflus/error.hpp"
+#include "lightflus/value.hpp"
 
 namespace lightflus::js {
 
@@ -38,15 +39,21 @@ int readVlq(std::string_view text, std::size_t& pos) {
   return static_cast<int>((value & 1) ? -(value >> 1) : (value >> 1));
 }
 
-}  // namespace
-
-SourceMap SourceMap::fromMappings(std::string_view mappings, std::string_view original_source) {
-  SourceMap map;
-  for (std::size_t start = 0; start < original_source.size();) {
-    std::size_t end = std::min(original_source.find('\n', start), original_source.size());
-    map.original_lines_.emplace_back(original_source.substr(start, end - start));
+// The lines of `text`, without their line breaks.
+std::vector<std::string> linesOf(std::string_view text) {
+  std::vector<std::string> lines;
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = std::min(text.find('\n', start), text.size());
+    lines.emplace_back(text.substr(start, end - start));
     start = end + 1;
   }
+  return lines;
+}
+
+}  // namespace
+
+SourceMap SourceMap::decode(std::string_view mappings) {
+  SourceMap map;
   map.lines_.emplace_back();
   // Fields other than the generated column are relative to the previous segment of the whole
   // map; the generated column restarts at each line.
@@ -85,7 +92,7 @@ SourceMap SourceMap::fromMappings(std::string_view mappings, std::string_view or
     }
     if (fields >= 4) {
       map.lines_.back().push_back(
-          {generated_column, SourcePosition{original_line + 1, original_column + 1}});
+          {generated_column, source, SourcePosition{original_line + 1, original_column + 1}});
     }
   }
   for (auto& line : map.lines_) {
@@ -96,8 +103,54 @@ SourceMap SourceMap::fromMappings(std::string_view mappings, std::string_view or
   return map;
 }
 
-std::optional<SourcePosition> SourceMap::originalPosition(SourcePosition generated,
-                                                          std::string_view generated_line) const {
+SourceMap SourceMap::fromMappings(std::string_view mappings, std::string_view original_source) {
+  SourceMap map = decode(mappings);
+  map.original_lines_.push_back(linesOf(original_source));
+  return map;
+}
+
+SourceMap SourceMap::fromJson(std::string_view json) {
+  Value doc;
+  try {
+    doc = Value::parseJson(json);
+  } catch (const std::exception& e) {
+    throw Error(std::string("source map: not JSON: ") + e.what());
+  }
+  if (!doc.isObject()) throw Error("source map: expected a JSON object");
+  const Value& version = doc["version"];
+  if (!version.isNull() && !(version.isInt() && version.asInt() == 3))
+    throw Error("source map: only version 3 is supported");
+  const Value& mappings = doc["mappings"];
+  if (!mappings.isString()) throw Error("source map: \"mappings\" must be a string");
+  const Value& sources = doc["sources"];
+  if (!sources.isArray() || sources.asArray().empty())
+    throw Error("source map: \"sources\" must be a non-empty array of file names");
+  std::string root = doc["sourceRoot"].isString() ? std::string(doc["sourceRoot"].asString()) : "";
+  if (!root.empty() && !root.ends_with('/')) root += '/';
+
+  SourceMap map = decode(mappings.asString());
+  const Value& contents = doc["sourcesContent"];
+  for (std::size_t i = 0; i < sources.asArray().size(); ++i) {
+    const Value& name = sources[i];
+    if (!name.isString()) throw Error("source map: \"sources\" must hold file names (strings)");
+    map.sources_.push_back(root + std::string(name.asString()));
+    const bool has_text =
+        contents.isArray() && i < contents.asArray().size() && contents[i].isString();
+    map.original_lines_.push_back(has_text ? linesOf(contents[i].asString())
+                                           : std::vector<std::string>{});
+  }
+  for (const auto& line : map.lines_) {
+    for (const Segment& segment : line) {
+      if (segment.source < 0 || segment.source >= static_cast<int>(map.sources_.size()))
+        throw Error("source map: a mapping names source " + std::to_string(segment.source) +
+                    ", but \"sources\" has " + std::to_string(map.sources_.size()));
+    }
+  }
+  return map;
+}
+
+std::optional<OriginalLocation> SourceMap::originalLocation(SourcePosition generated,
+                                                            std::string_view generated_line) const {
   int line = std::min<int>(generated.line - 1, static_cast<int>(lines_.size()) - 1);
   if (line < 0) return std::nullopt;
   const auto& segments = lines_[line];
@@ -105,28 +158,61 @@ std::optional<SourcePosition> SourceMap::originalPosition(SourcePosition generat
     int column = generated.column - 1;
     auto after = std::upper_bound(segments.begin(), segments.end(), column,
                                   [](int c, const Segment& s) { return c < s.generated_column; });
-    if (after != segments.begin()) return refine(*std::prev(after), column, generated_line);
+    if (after != segments.begin()) {
+      OriginalLocation location = locationOf(*std::prev(after));
+      location.position = refine(*std::prev(after), column, generated_line);
+      return location;
+    }
     // Before the first mapped segment of its line (indentation, say): the line's first
     // segment names the statement the position belongs to.
-    if (!segments.empty()) return segments.front().original;
+    if (!segments.empty()) return locationOf(segments.front());
   } else if (!segments.empty()) {
-    return segments.back().original;
+    return locationOf(segments.back());
   }
   for (int l = line - 1; l >= 0; --l) {
-    if (!lines_[l].empty()) return lines_[l].back().original;
+    if (!lines_[l].empty()) return locationOf(lines_[l].back());
   }
   return std::nullopt;
 }
 
+std::optional<SourcePosition> SourceMap::originalPosition(SourcePosition generated,
+                                                          std::string_view generated_line) const {
+  auto location = originalLocation(generated, generated_line);
+  if (!location) return std::nullopt;
+  return location->position;
+}
+
+std::string SourceMap::locate(std::string_view resource, SourcePosition generated,
+                              std::string_view generated_line) const {
+  std::string file(resource);
+  SourcePosition position = generated;
+  if (auto location = originalLocation(generated, generated_line)) {
+    if (!location->source.empty()) file = location->source;
+    position = location->position;
+  }
+  return file + ":" + std::to_string(position.line) + ":" + std::to_string(position.column);
+}
+
+OriginalLocation SourceMap::locationOf(const Segment& segment) const {
+  std::string_view source;
+  if (segment.source >= 0 && segment.source < static_cast<int>(sources_.size()))
+    source = sources_[segment.source];
+  return {source, segment.original};
+}
+
 SourcePosition SourceMap::refine(const Segment& segment, int generated_column,
                                  std::string_view generated_line) const {
+  // A map from fromMappings has one source: its segments' source index says nothing.
+  const std::size_t source = sources_.empty() ? 0 : static_cast<std::size_t>(segment.source);
+  if (source >= original_lines_.size()) return segment.original;
+  const std::vector<std::string>& original_lines = original_lines_[source];
   int line = segment.original.line - 1;
   auto start = static_cast<std::size_t>(segment.generated_column);
   auto end = static_cast<std::size_t>(generated_column) + 1;  // the position's character too
-  if (line >= static_cast<int>(original_lines_.size()) || end > generated_line.size()) {
+  if (line < 0 || line >= static_cast<int>(original_lines.size()) || end > generated_line.size()) {
     return segment.original;
   }
-  std::string_view original_line = original_lines_[line];
+  std::string_view original_line = original_lines[line];
   auto original_start = static_cast<std::size_t>(segment.original.column - 1);
   std::string_view span = generated_line.substr(start, end - start);
   if (original_line.substr(std::min(original_start, original_line.size()), span.size()) != span) {

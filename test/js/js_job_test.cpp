@@ -758,6 +758,74 @@ TEST_CASE("require of a Node.js built-in gives the sandbox's message", "[js][job
                       "run sandboxed without Node.js built-ins (at require_fs.ts:2:"));
 }
 
+TEST_CASE("a require inside a UDF is reported at the job's line, not in the runtime",
+          "[js][job][errors]") {
+  const char* source =
+      "import { ExecutionContext, Generator, Stdout } from \"lightflus\";\n"  // 1
+      "declare const require: (name: string) => unknown;\n"                   // 2
+      "const ctx = ExecutionContext.new(\"requireInUdf\");\n"                 // 3
+      "ctx.fromSource(Generator.sequence(1, 3))\n"                            // 4
+      "  .map((n: number) => String(require(\"fs\")) + n)\n"  // 5: `require` at column 30
+      "  .name(\"reads files\")\n"
+      "  .sink(Stdout.new<string>());\n"
+      "ctx.execute();\n";
+  try {
+    run(source, "require_in_udf.ts");
+    FAIL("no error");
+  } catch (const JobFailedError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("operator 'reads files'") &&
+                             Catch::Contains("SandboxError: require(\"fs\") is not available") &&
+                             Catch::EndsWith("(at require_in_udf.ts:5:30)"));
+  }
+}
+
+TEST_CASE("a bundled job's errors name the user's files through the bundle's source map",
+          "[js][job][errors]") {
+  // What `lightflus apply` submits for bundled/bundled_errors.ts (see its README.md): the
+  // bundle, named after the job, and its source map. Positions are those of the .ts files.
+  const std::string bundle = readFile(sourcePath("test/js/jobs/bundled/bundled_errors.js"));
+  JsJobOptions options;
+  options.source_map = readFile(sourcePath("test/js/jobs/bundled/bundled_errors.js.map"));
+  auto failure = [&](const std::string& mode) {
+    options.params["mode"] = mode;
+    try {
+      run(bundle, "bundledErrors.js", 1, options);
+    } catch (const JobFailedError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  SECTION("a throw at the top level fails the load at the job's line") {
+    options.params["mode"] = "top";
+    options.file_name = "bundledErrors.js";
+    CHECK_THROWS_WITH(JsJob::load(bundle, options),
+                      "job bundledErrors.js: Error: refused at the top level (at "
+                      "bundled_errors.ts:11:3)");
+  }
+  SECTION("a UDF that throws") {
+    CHECK_THAT(failure("udf"), Catch::Contains("operator 'times ten'") &&
+                                   Catch::EndsWith("Error: cannot handle 3 (at "
+                                                   "bundled_errors.ts:18:36)"));
+  }
+  SECTION("a helper module's function that throws") {
+    CHECK_THAT(failure("helper"), Catch::Contains("operator 'check'") &&
+                                      Catch::EndsWith("RangeError: 2 is out of range (at "
+                                                      "lib/checks.ts:4:5)"));
+  }
+  SECTION("a require inside a UDF") {
+    CHECK_THAT(failure("require"),
+               Catch::Contains("operator 'times ten'") &&
+                   Catch::EndsWith("SandboxError: require(\"fs\") is not available in a Lightflus "
+                                   "job: jobs run sandboxed without Node.js built-ins (at "
+                                   "bundled_errors.ts:19:43)"));
+  }
+  SECTION("a malformed source map is a ConfigError") {
+    options.source_map = R"({"version":3,"sources":["a.ts"],"mappings":"AA!A"})";
+    options.file_name = "bundledErrors.js";
+    CHECK_THROWS_AS(JsJob::load(bundle, options), ConfigError);
+  }
+}
+
 TEST_CASE("the original job with a Kafka source and a Redis sink loads and builds", "[js][job]") {
   auto job = JsJob::load(readFile(sourcePath("test/js/jobs/originalWordCount.ts")),
                          {.file_name = "wordCount.ts"});

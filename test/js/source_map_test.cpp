@@ -49,3 +49,34 @@ TEST_CASE("with the original source, a position inside a segment keeps its offse
   // Without the generated line's text: the segment's start.
   CHECK(map.originalPosition({1, 3}) == SourcePosition{1, 1});
 }
+
+TEST_CASE("a bundle's source map names the file of each position", "[js]") {
+  // Generated line 1 -> a.ts 1:1; line 2: column 0 -> lib/b.ts 3:5 (source +1, line +2,
+  // column +4), column 6 -> a.ts 2:1 (source -1, line -1, column -4).
+  SourceMap map =
+      SourceMap::fromJson(R"({"version":3,"sourceRoot":"src","sources":["a.ts","lib/b.ts"],)"
+                          R"("mappings":"AAAA;ACEI,MDDJ","names":[]})");
+  auto first = map.originalLocation({1, 3});
+  REQUIRE(first.has_value());
+  CHECK(first->source == "src/a.ts");
+  CHECK(first->position == SourcePosition{1, 1});
+  CHECK(map.locate("bundle.js", {2, 2}) == "src/lib/b.ts:3:5");
+  CHECK(map.locate("bundle.js", {2, 9}) == "src/a.ts:2:1");
+  // Nothing mapped before it: the generated position, in the bundle.
+  CHECK(SourceMap::fromJson(R"({"sources":["a.ts"],"mappings":";AAAA"})")
+            .locate("bundle.js", {1, 4}) == "bundle.js:1:4");
+  // A map without names (the transpiler's) keeps the script's name.
+  CHECK(SourceMap::fromMappings("AAAA").locate("job.ts", {1, 7}) == "job.ts:1:1");
+}
+
+TEST_CASE("a source map that is not one is an Error that says why", "[js]") {
+  CHECK_THROWS_WITH(SourceMap::fromJson("{"), Catch::StartsWith("source map: not JSON"));
+  CHECK_THROWS_WITH(SourceMap::fromJson(R"({"version":2,"sources":["a"],"mappings":""})"),
+                    "source map: only version 3 is supported");
+  CHECK_THROWS_WITH(SourceMap::fromJson(R"({"sources":["a"]})"),
+                    "source map: \"mappings\" must be a string");
+  CHECK_THROWS_WITH(SourceMap::fromJson(R"({"sources":[],"mappings":""})"),
+                    Catch::Contains("\"sources\" must be a non-empty array"));
+  CHECK_THROWS_WITH(SourceMap::fromJson(R"({"sources":["a"],"mappings":"ACAA"})"),
+                    "source map: a mapping names source 1, but \"sources\" has 1");
+}

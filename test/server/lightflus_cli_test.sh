@@ -3,7 +3,8 @@
 # `apply -f` bundles a job that imports a local helper module and writes to a file, the job
 # finishes with the right output; `get jobs`/`get tasks`, `describe`, `delete`; a wrong token,
 # an unreachable server and bad code (line:col of the user's file) fail with clear messages;
-# the token from `config set-credential` (HOME is a temp dir); a job failing at start-up and
+# the token from `config set-credential` (HOME is a temp dir); errors in describe and the API at
+# the user's .ts lines (the bundle's source map); a job failing at start-up and
 # `apply --wait`; a job over the body limit (413, not EPIPE); and the original deploy path:
 # a job run with Node.js while LIGHTFLUS_ENDPOINT is set is deployed to that server.
 #
@@ -167,6 +168,72 @@ expect_error 'syntax\.ts:2:11' apply -f syntax.ts
 printf 'import * as fs from "fs";\nfs.readFileSync("/etc/passwd");\n' > "$project/uses_fs.ts"
 expect_error '"fs" is a Node.js built-in' apply -f uses_fs.ts
 expect_error 'no job with the id or name "nope"' describe job nope
+
+# 9a. Error positions as the daemon reports them (describe, the REST API) name the user's .ts
+#     file, line and column, not the bundle's: the CLI sends the bundle's source map along. A UDF
+#     that throws at run time, a require inside a UDF (located at the job's call, not in the
+#     runtime), and a throw at the top level (the submission's 400, sent here without the CLI,
+#     which would rewrite positions itself).
+cat > "$project/thrower.ts" << 'EOF'
+import { ExecutionContext, FileSink, Generator } from "lightflus";
+import { cube } from "./lib/math";
+
+declare const require: (name: string) => unknown;
+const ctx = ExecutionContext.new("thrower");
+const mode = ctx.param("mode", "udf"), module_name = ctx.param("module", "fs");
+if (mode === "top") throw new Error("refused at the top level");
+ctx
+  .fromSource(Generator.sequence(1, 2000))
+  .map((n: number) => {
+    if (mode === "udf" && n === 1000) throw new Error(`boom at ${n}`);
+    if (mode === "require" && n === 3) return String(require(module_name));
+    return cube(n);
+  })
+  .name("thrower")
+  .sink(FileSink.lines<number | string>(ctx.param("output")));
+ctx.execute();
+EOF
+# describe_error NAME POSITION MESSAGE: the job fails, and both the API's JSON and describe say
+# MESSAGE at POSITION.
+describe_error() {
+  local name=$1 position=$2 message=$3 error
+  for _ in $(seq 100); do
+    expect_ok describe job "$name" -o json
+    job_status=$(python3 -c "import json; print(json.load(open('$tmp/out'))['status'])")
+    [ "$job_status" = failed ] && break
+    sleep 0.1
+  done
+  [ "$job_status" = failed ] || fail "$name is $job_status, not failed"
+  error=$(python3 -c "import json; print(json.load(open('$tmp/out'))['error'])")
+  [[ "$error" == *"operator 'thrower' (subtask 1): $message (at $position)" ]] ||
+    fail "the API reports $name's error as: $error"
+  expect_ok describe job "$name"
+  grep -Fq "$message (at $position)" "$tmp/out" || fail "describe $name: $(cat "$tmp/out")"
+}
+lightflus apply -f thrower.ts --name thrower-udf --set "output=$tmp/thrower.txt"
+describe_error thrower-udf thrower.ts:11:39 "Error: boom at 1000"
+lightflus apply -f thrower.ts --name thrower-require --set mode=require --set "output=$tmp/thrower.txt"
+describe_error thrower-require thrower.ts:12:54 \
+  'SandboxError: require("fs") is not available in a Lightflus job: jobs run sandboxed without Node.js built-ins'
+expect_ok delete job thrower-udf
+expect_ok delete job thrower-require
+"$node" -e '
+  const [cli, output] = process.argv.slice(1);
+  require(cli).bundleJob("thrower.ts").then((bundle) => process.stdout.write(JSON.stringify({
+    name: "thrower-top", source: bundle.code, sourceMap: bundle.sourceMap, language: "js",
+    params: { mode: "top", output } })));' "$cli_dir/cli.js" "$tmp/thrower.txt" > "$tmp/envelope.json"
+answer=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  --data-binary @"$tmp/envelope.json" "$server/v1/jobs")
+[[ "$answer" == *'"detail":"job thrower-top.js: Error: refused at the top level (at thrower.ts:7:21)"'* ]] ||
+  fail "the API refuses the job failing at its top level with: $answer"
+# A map the daemon cannot read, or one with TypeScript (which it maps itself): 400.
+answer=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"source": "1", "language": "js", "sourceMap": {"version": 3, "sources": ["a.ts"]}}' "$server/v1/jobs")
+[[ "$answer" == *'"detail":"\"sourceMap\" is not usable: source map: \"mappings\" must be a string"'* ]] ||
+  fail "a source map without mappings: $answer"
+answer=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"source": "1", "sourceMap": {"version": 3, "sources": ["a.ts"], "mappings": ""}}' "$server/v1/jobs")
+[[ "$answer" == *'"detail":"\"sourceMap\" goes with JavaScript'* ]] || fail "a source map with TypeScript: $answer"
 
 # 9b. A job failing at start-up (its input file is missing): apply prints the id, then the job's
 #     error, and exits 1; with --wait too. A healthy job: --wait exits 0 once it runs or finishes.

@@ -287,6 +287,12 @@ test("apply posts the bundle as a JSON envelope with the token and prints the id
   assert.equal(envelope.parallelism, 2);
   assert.equal(envelope.language, "js");
   assert.match(envelope.source, /require\("lightflus"\)/);
+  // The bundle's source map goes along (the server reports errors at squares.ts:L:C), lean: no
+  // sourcesContent.
+  assert.equal(envelope.sourceMap.version, 3);
+  assert.deepEqual(envelope.sourceMap.sources, ["squares.ts"]);
+  assert.equal(typeof envelope.sourceMap.mappings, "string");
+  assert.equal(envelope.sourceMap.sourcesContent, undefined);
 
   const before = server.requests.length;
   await runCli(["apply", "-f", "squares.ts", "--name", "mine"], { cwd: dir, env: { LIGHTFLUS_ENDPOINT: server.url } });

@@ -11,8 +11,9 @@
  * nothing calls. Bundling would drop such a function as unused, so the bundle exports it as the
  * module's default export, which the server calls with a context (runtime/job.ts).
  *
- * The bundle comes with its source map, so that an error the server reports at `NAME.js:L:C`
- * of the bundle is shown at the file, line and column the user wrote (`mapPositions`).
+ * The bundle comes with its source map, which goes to the server with it: the server then reports
+ * errors at the file, line and column the user wrote (`lib/util.ts:12:7`). A server that does not
+ * know the map reports `NAME.js:L:C` of the bundle, which `mapPositions` rewrites the same way.
  */
 import * as fs from "node:fs";
 import { builtinModules } from "node:module";
@@ -33,8 +34,13 @@ export interface Bundle {
   callsExecute: boolean;
 }
 
-/** The fields of a version 3 source map this module uses. */
+/**
+ * The fields of a version 3 source map this module uses, and sends to the server with the bundle
+ * (without `sourcesContent`: the server needs the positions, not the text, and the body limit
+ * counts every byte).
+ */
 export interface SourceMapV3 {
+  version?: number;
   sources: string[];
   mappings: string;
 }
@@ -155,9 +161,13 @@ export async function bundleJob(file: string, cwd: string = process.cwd()): Prom
   const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
   const map = result.outputFiles.find((f) => f.path.endsWith(".js.map"));
   if (js === undefined || map === undefined) throw new CliError(`esbuild produced no bundle for ${file}`);
-  const source_map = JSON.parse(map.text) as SourceMapV3;
-  // The map's sources are relative to the bundle's folder; show them relative to the current one.
-  source_map.sources = source_map.sources.map((s) => path.relative(cwd, path.resolve(path.dirname(js.path), s)) || s);
+  const esbuild_map = JSON.parse(map.text) as SourceMapV3;
+  const source_map: SourceMapV3 = {
+    version: 3,
+    // The map's sources are relative to the bundle's folder; show them relative to the current one.
+    sources: esbuild_map.sources.map((s) => path.relative(cwd, path.resolve(path.dirname(js.path), s)) || s),
+    mappings: esbuild_map.mappings,
+  };
   return {
     code: js.text.replace(/\/\/# sourceMappingURL=\S*\s*$/, ""),
     sourceMap: source_map,

@@ -6,6 +6,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import type { SourceMapV3 } from "./bundle";
 import type { Connection } from "./config";
 import { CliError, ServerError } from "./errors";
 
@@ -51,6 +52,11 @@ export interface JobSubmission {
   params: Record<string, string>;
   parallelism?: number;
   language: "js" | "ts";
+  /**
+   * The source map of `source` (JavaScript): the server reports the job's errors at the files,
+   * lines and columns it names (`wordCount.ts:12:7`), not in `source`.
+   */
+  sourceMap?: SourceMapV3;
   /** A savepoint (or checkpoint) file on the server to start from. */
   from?: string;
   /** With `from`: drop the state of operators the job no longer has. */

@@ -5,7 +5,8 @@
  *
  * The server runs a job's source, not a graph: its UDFs are JavaScript functions that run in the
  * server's V8 isolates. So both paths bundle the job's entry file with esbuild (bundle.ts) and
- * POST the bundle as JavaScript in a JSON envelope. Under Node.js the entry file is the script
+ * POST the bundle as JavaScript in a JSON envelope, with its source map, so that the server
+ * reports errors (in `describe`, in the REST API) at the user's files and lines. Under Node.js the entry file is the script
  * Node.js runs (`process.argv[1]`, compiled JS or TypeScript run by a loader such as tsx), and
  * the job parameters the run resolved with `ctx.param()` go along, so that the server builds the
  * same graph.
@@ -58,6 +59,7 @@ export async function deployJob(client: Client, options: DeployOptions, bundle?:
       params: options.params,
       ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
       language: "js",
+      sourceMap: bundled.sourceMap,
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.allowNonRestoredState === true ? { allowNonRestoredState: true } : {}),
     });

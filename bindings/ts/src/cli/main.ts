@@ -22,7 +22,7 @@ import { DEFAULT_WAIT_TIMEOUT_MS, START_UP_CHECK_MS, outcome, parseDuration, wai
 
 // For the tests (test/cli*.test.js), which load dist/cli.js.
 export { parseArgs } from "./args";
-export { entryFooter, mapPositions } from "./bundle";
+export { bundleJob, entryFooter, mapPositions } from "./bundle";
 export { readConfig, resolveConnection, writeConfig } from "./config";
 export { age, jobTable } from "./format";
 export { scaffold } from "./scaffold";
