@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "js_nexmark.hpp"
 #include "js_operators.hpp"
 #include "js_process_operator.hpp"
 #include "js_rolling_operator.hpp"
@@ -333,7 +334,33 @@ class Planner {
     if (it == streams_.end())
       throw ConfigError(describe(reader) + " reads operator " + std::to_string(id) +
                         " before it is built");
+    if (auto nexmark = nexmark_sources_.find(id); nexmark != nexmark_sources_.end()) {
+      // The Nexmark source's ids, as events: for readers that do not make them themselves.
+      auto decoded = decoded_.find(id);
+      if (decoded == decoded_.end()) {
+        auto generator = nexmark->second;
+        DataStream<Value> events = it->second.plain
+                                       ->map([generator](const Value& event_id) {
+                                         return nexmarkValue(generator->next(
+                                             static_cast<std::uint64_t>(event_id.asInt())));
+                                       })
+                                       .name(stringField(byId(id, reader), "name") + " events");
+        decoded = decoded_.emplace(id, Stream{events, std::nullopt}).first;
+      }
+      return decoded->second;
+    }
     return it->second;
+  }
+
+  // The stream `op` reads, as it is: a Nexmark source's event ids with the source's generator
+  // (the JavaScript operators that make the events themselves read it so).
+  std::pair<Stream, std::shared_ptr<const nexmark::Generator>> rawInput(const Value& op) {
+    if (!op["inputs"].isArray() || op["inputs"].size() != 1)
+      throw ConfigError(describe(op) + " must have exactly one input");
+    const int id = static_cast<int>(op["inputs"][0].asInt());
+    auto nexmark = nexmark_sources_.find(id);
+    if (nexmark == nexmark_sources_.end() || windows_.count(id)) return {input(op), nullptr};
+    return {streams_.at(id), nexmark->second};
   }
 
   // Whether `op` runs with parallelism 1 for certain (options_.parallelism known).
@@ -437,6 +464,8 @@ class Planner {
       }
     } else if (type == "generator") {
       factory = generator(op, c);
+    } else if (type == "nexmark") {
+      factory = nexmarkSource(op, c);
     } else if (type == "kafka") {
 #ifdef LIGHTFLUS_JS_WITH_KAFKA
       // KafkaSource stamps the record timestamps and emits per-partition watermarks itself.
@@ -460,6 +489,26 @@ class Planner {
     }
     DataStream<Value> s = ctx_.fromSource<Value>(std::move(factory), name, options);
     return Stream{named(s, op), std::nullopt};
+  }
+
+  // The Nexmark source: event ids, which its JavaScript readers turn into events
+  // (js_nexmark.hpp); other readers get the events as Values (streamOf).
+  SourceFactory<Value> nexmarkSource(const Value& op, const Value& c) {
+    nexmark::Options options;
+    if (c["count"].isNumber()) {
+      if (c["count"].asInt() < 0) throw ConfigError(describe(op) + ": count must be >= 0");
+      options.count = static_cast<std::uint64_t>(c["count"].asInt());
+    }
+    if (c["rate"].isNumber()) options.rate = c["rate"].asDouble();
+    if (c["eventTimeRate"].isNumber())
+      options.config.event_time_rate = c["eventTimeRate"].asDouble();
+    if (c["firstEventTime"].isNumber())
+      options.config.first_event_time = c["firstEventTime"].asInt();
+    auto generator = std::make_shared<const nexmark::Generator>(options.config);
+    nexmark_sources_[static_cast<int>(intField(op, "id"))] = generator;
+    return [options, generator]() -> std::unique_ptr<Source<Value>> {
+      return std::make_unique<NexmarkIdSource>(options, generator);
+    };
   }
 
   SourceFactory<Value> generator(const Value& op, const Value& c) {
@@ -493,7 +542,7 @@ class Planner {
   // keyed stream (re-keying) stays two operators.
   Stream chainKeyBy(const Value& last, const Value& key_op) {
     std::vector<const Value*> ops = chainOf(last);
-    Stream in = input(*ops.back());
+    auto [in, nexmark] = rawInput(*ops.back());
     if (in.keyed) {
       streams_[static_cast<int>(intField(last, "id"))] = chain(last);
       return keyBy(key_op, streams_[static_cast<int>(intField(last, "id"))]);
@@ -522,11 +571,11 @@ class Planner {
     return Stream{
         std::nullopt,
         attach<KeyedValue>(*in.plain, op, "jsChain+keyBy",
-                           [job, udfs, kinds, key_udf, blocks](const detail::OperatorInit& init,
-                                                               const std::vector<void*>& outs) {
+                           [job, udfs, kinds, key_udf, blocks, nexmark](
+                               const detail::OperatorInit& init, const std::vector<void*>& outs) {
                              return std::make_unique<JsChainKeyByOperator>(
                                  init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs,
-                                 kinds, key_udf, blocks);
+                                 kinds, key_udf, blocks, nexmark);
                            })};
   }
 
@@ -563,7 +612,7 @@ class Planner {
     auto [udfs, kinds, name] = chainParts(ops);
     Value op = last;  // the fused operator: named after its parts
     op["name"] = name;
-    Stream in = input(*ops.back());
+    auto [in, nexmark] = rawInput(*ops.back());
     auto job = job_;
     if (in.keyed) {
       return Stream{
@@ -575,14 +624,14 @@ class Planner {
                     init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs, kinds);
               })};
     }
-    return Stream{
-        attach<Value>(
-            *in.plain, op, "jsChain",
-            [job, udfs, kinds](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-              return std::make_unique<JsChainOperator<Value>>(
-                  init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs, kinds);
-            }),
-        std::nullopt};
+    return Stream{attach<Value>(*in.plain, op, "jsChain",
+                                [job, udfs, kinds, nexmark](const detail::OperatorInit& init,
+                                                            const std::vector<void*>& outs) {
+                                  return std::make_unique<JsChainOperator<Value>>(
+                                      init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs,
+                                      kinds, nexmark);
+                                }),
+                  std::nullopt};
   }
 
   Stream keyBy(const Value& op, const Stream& in) {
@@ -844,7 +893,7 @@ class Planner {
     const Value& key_op = byId(static_cast<int>(window_op["inputs"][0].asInt()), window_op);
     const Value& last = byId(static_cast<int>(key_op["inputs"][0].asInt()), key_op);
     std::vector<const Value*> ops = chainOf(last);
-    Stream in = input(*ops.back());
+    auto [in, nexmark] = rawInput(*ops.back());
     if (in.keyed) {  // a re-keying: the chain keeps its own keyBy
       streams_[static_cast<int>(intField(key_op, "id"))] = chainKeyBy(last, key_op);
       return windowed(op, window_op, streams_[static_cast<int>(intField(key_op, "id"))]);
@@ -858,11 +907,11 @@ class Planner {
       combiner["name"] = name + "+" + stringField(key_op, "name") + "+combine";
       DataStream<KeyedValue> partials =
           attach<KeyedValue>(*in.plain, combiner, "jsChain+combine",
-                             [job, udfs, kinds, key_udf, spec](const detail::OperatorInit& init,
-                                                               const std::vector<void*>& outs) {
+                             [job, udfs, kinds, key_udf, spec, nexmark](
+                                 const detail::OperatorInit& init, const std::vector<void*>& outs) {
                                return std::make_unique<JsChainCombineOperator>(
                                    init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job,
-                                   udfs, kinds, key_udf, spec);
+                                   udfs, kinds, key_udf, spec, nexmark);
                              });
       JsWindowSpec merging = spec;
       merging.partials = true;
@@ -880,17 +929,18 @@ class Planner {
     fused["name"] = name + "+" + stringField(key_op, "name") + "+" + stringField(op, "name");
     fused["parallelism"] = Value(1);
     return Stream{
-        lateOutput(op, window_op,
-                   attach<Value>(*in.plain, fused, "jsChain+window",
-                                 [job, udfs, kinds, key_udf, spec](const detail::OperatorInit& init,
-                                                                   const std::vector<void*>& outs) {
-                                   auto w = std::make_unique<JsChainWindowOperator>(
-                                       init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs,
-                                       kinds, key_udf, spec);
-                                   if (outs.size() > 1)
-                                     w->setLateOutput(static_cast<detail::Input<Value>*>(outs[1]));
-                                   return w;
-                                 })),
+        lateOutput(
+            op, window_op,
+            attach<Value>(*in.plain, fused, "jsChain+window",
+                          [job, udfs, kinds, key_udf, spec, nexmark](
+                              const detail::OperatorInit& init, const std::vector<void*>& outs) {
+                            auto w = std::make_unique<JsChainWindowOperator>(
+                                init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs, kinds,
+                                key_udf, spec, nexmark);
+                            if (outs.size() > 1)
+                              w->setLateOutput(static_cast<detail::Input<Value>*>(outs[1]));
+                            return w;
+                          })),
         std::nullopt};
   }
 
@@ -1031,6 +1081,12 @@ class Planner {
     if (factory) {
     } else if (type == "stdout") {
       factory = [] { return std::make_unique<PrintSink<Value, LineFormat>>(LineFormat{}, stdout); };
+    } else if (type == "blackhole") {
+      // Drops every element (Flink's blackhole connector): for benchmarks.
+      factory = [] {
+        auto drop = [](const Value&) {};
+        return std::make_unique<CallbackSink<Value, decltype(drop)>>(drop);
+      };
     } else if (type == "file" && c["rolling"].isObject()) {
       factory = rollingFileSink(op, c);
     } else if (type == "file") {
@@ -1221,6 +1277,9 @@ class Planner {
   std::set<int> windows_;
   std::map<int, Stream> streams_;
   std::map<int, Stream> released_;
+  // Nexmark sources (their streams hold event ids) and their events for other readers.
+  std::map<int, std::shared_ptr<const nexmark::Generator>> nexmark_sources_;
+  std::map<int, Stream> decoded_;
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "embedded_runtime.hpp"
+#include "js_nexmark.hpp"
 #include "js_process_helpers.hpp"
 #include "js_rolling_helpers.hpp"
 #include "js_window_helpers.hpp"
@@ -244,6 +245,10 @@ void JsWorker::load() {
       ->Call(context, global, 2, window_args)
       .ToLocalChecked();
   js.evaluate(kProcessHelpers, "lightflus-process-helpers.js")
+      .As<v8::Function>()
+      ->Call(context, global, 2, window_args)
+      .ToLocalChecked();
+  js.evaluate(kNexmarkHelpers, "lightflus-nexmark-helpers.js")
       .As<v8::Function>()
       ->Call(context, global, 2, window_args)
       .ToLocalChecked();

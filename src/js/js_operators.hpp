@@ -26,6 +26,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -34,6 +35,7 @@
 
 #include "js_blocks.hpp"
 #include "js_job.hpp"
+#include "js_nexmark.hpp"
 #include "js_value.hpp"
 #include "lightflus/datastream.hpp"
 #include "lightflus/state.hpp"
@@ -148,12 +150,17 @@ void emitChunked(Batch<T>& buffer, std::size_t batch_size, Emit&& emit) {
 template <class T>
 class JsChainOperator final : public detail::OneInputOperator<T, T> {
  public:
+  /// With `nexmark`, the input elements are Nexmark event ids (js_nexmark.hpp), and the UDFs
+  /// see the events.
   JsChainOperator(const detail::OperatorInit& init, detail::Input<T>* out,
-                  std::shared_ptr<JsJob> job, std::vector<int> udfs, std::vector<std::string> kinds)
+                  std::shared_ptr<JsJob> job, std::vector<int> udfs, std::vector<std::string> kinds,
+                  std::shared_ptr<const nexmark::Generator> nexmark = nullptr)
       : detail::OneInputOperator<T, T>(init, out),
         site_(std::move(job), init.operator_name),
         udfs_(std::move(udfs)),
-        kinds_(std::move(kinds)) {}
+        kinds_(std::move(kinds)) {
+    if (nexmark) nexmark_.emplace(std::move(nexmark));
+  }
 
   void open() override { site_.open(); }
   void close() override { site_.close(); }
@@ -183,8 +190,13 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
     std::size_t from = 0;
     while (from < batch.size()) {
       v8::HandleScope handles(isolate);
-      v8::Local<v8::Array> input = convert.toJsArray(
-          batch, from, [](const Element<T>& e) -> const Value& { return valueOf(e.value); });
+      v8::Local<v8::Array> input;
+      if constexpr (std::is_same_v<T, Value>) {
+        if (nexmark_) input = nexmark_->toJsArray(site_.worker(), convert, batch, from);
+      }
+      if (input.IsEmpty())
+        input = convert.toJsArray(
+            batch, from, [](const Element<T>& e) -> const Value& { return valueOf(e.value); });
       v8::Local<v8::Array> origins = v8::Array::New(isolate);
       v8::Local<v8::Value> args[] = {input, origins};
       v8::Local<v8::Array> output;
@@ -218,7 +230,8 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
           this->buffer_.push_back(Element<T>{std::move(value), source.timestamp});
       }
       if (failed == batch.size()) break;
-      site_.deadLetter(valueOf(batch[failed].value));
+      site_.deadLetter(nexmark_ ? nexmark_->event(valueOf(batch[failed].value))
+                                : valueOf(batch[failed].value));
       from = failed + 1;
     }
   }
@@ -226,7 +239,8 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
   JsCallSite site_;
   std::vector<int> udfs_;
   std::vector<std::string> kinds_;
-  std::vector<Value> values_;  // outputs of the current call
+  std::optional<NexmarkCrossing> nexmark_;  // the input is Nexmark event ids
+  std::vector<Value> values_;               // outputs of the current call
 };
 
 /// keyBy: In (Value, or KeyedValue when re-keying) -> KeyedValue, keys computed per batch.
@@ -315,7 +329,8 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
  public:
   JsChainKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                        std::shared_ptr<JsJob> job, std::vector<int> udfs,
-                       std::vector<std::string> kinds, int key_udf, bool emit_blocks = false)
+                       std::vector<std::string> kinds, int key_udf, bool emit_blocks = false,
+                       std::shared_ptr<const nexmark::Generator> nexmark = nullptr)
       : detail::OneInputOperator<Value, KeyedValue>(init, out),
         site_(job, init.operator_name),
         udfs_(udfs),
@@ -325,7 +340,9 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
         blocks_(init.max_parallelism),
         blocks_out_(out, init.max_parallelism),
         step_keys_(stepInit(init), emit_blocks ? &blocks_out_ : out, job, key_udf),
-        step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
+        step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds), nexmark) {
+    if (nexmark) nexmark_.emplace(std::move(nexmark));
+  }
 
   void open() override {
     site_.open();
@@ -400,8 +417,9 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
       origins_needed = origins_needed || e.timestamp != batch[0].timestamp;
     v8::Local<v8::Value> args[] = {
         site_.worker().chain(udfs_, kinds_), v8::Number::New(isolate, key_udf_),
-        convert.toJsArray(batch, 0,
-                          [](const Element<Value>& e) -> const Value& { return e.value; }),
+        nexmark_ ? nexmark_->toJsArray(site_.worker(), convert, batch, 0)
+                 : convert.toJsArray(
+                       batch, 0, [](const Element<Value>& e) -> const Value& { return e.value; }),
         v8::Boolean::New(isolate, origins_needed), v8::Boolean::New(isolate, emit_blocks_)};
     v8::Local<v8::Array> parts;
     try {
@@ -479,6 +497,7 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
   BlocksOutput blocks_out_;
   JsKeyByOperator<Value> step_keys_;
   JsChainOperator<Value> step_chain_;
+  std::optional<NexmarkCrossing> nexmark_;  // the input is Nexmark event ids
   std::vector<Value> values_, keys_;
   std::vector<std::uint8_t> same_;
   std::vector<std::int32_t> origins_;  // of the current call's outputs

@@ -251,7 +251,8 @@ void JsWindowCore::add(Batch<KeyedValue>& batch) {
 }
 
 bool JsWindowCore::addChained(Batch<Value>& batch, const std::vector<int>& udfs,
-                              const std::vector<std::string>& kinds, int key_udf) {
+                              const std::vector<std::string>& kinds, int key_udf,
+                              NexmarkCrossing* nexmark) {
   bool done = true;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
@@ -270,8 +271,9 @@ bool JsWindowCore::addChained(Batch<Value>& batch, const std::vector<int>& udfs,
     }
     v8::Local<v8::Value> args[] = {
         site().worker().chain(udfs, kinds), jsNumber(isolate, key_udf),
-        convert.toJsArray(batch, 0,
-                          [](const Element<Value>& e) -> const Value& { return e.value; }),
+        nexmark ? nexmark->toJsArray(site().worker(), convert, batch, 0)
+                : convert.toJsArray(
+                      batch, 0, [](const Element<Value>& e) -> const Value& { return e.value; }),
         origins, times};
     v8::Local<v8::Array> parts;
     try {
@@ -417,14 +419,17 @@ void JsWindowOperator::endInput() {
 
 JsChainedCore::JsChainedCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job,
                              std::vector<int> udfs, std::vector<std::string> kinds, int key_udf,
-                             JsWindowSpec spec, JsWindowCore::Emit emit, bool combiner)
+                             JsWindowSpec spec, JsWindowCore::Emit emit, bool combiner,
+                             std::shared_ptr<const nexmark::Generator> nexmark)
     : core_(init, job, spec, std::move(emit), combiner),
       udfs_(udfs),
       kinds_(kinds),
       key_udf_(key_udf),
       keyed_input_(core_),
       step_keys_(stepInit(init), &keyed_input_, job, key_udf),
-      step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
+      step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds), nexmark) {
+  if (nexmark) nexmark_.emplace(std::move(nexmark));
+}
 
 detail::OperatorInit JsChainedCore::stepInit(const detail::OperatorInit& init) {
   detail::OperatorInit step = init;
@@ -445,7 +450,7 @@ void JsChainedCore::close() {
 }
 
 void JsChainedCore::add(Batch<Value>& batch) {
-  if (!core_.addChained(batch, udfs_, kinds_, key_udf_))
+  if (!core_.addChained(batch, udfs_, kinds_, key_udf_, nexmark_ ? &*nexmark_ : nullptr))
     step_chain_.processBatch(batch);  // through step_keys_ into the core
 }
 
@@ -455,11 +460,12 @@ void JsChainedCore::add(Batch<Value>& batch) {
 JsChainWindowOperator::JsChainWindowOperator(const detail::OperatorInit& init,
                                              detail::Input<Value>* out, std::shared_ptr<JsJob> job,
                                              std::vector<int> udfs, std::vector<std::string> kinds,
-                                             int key_udf, JsWindowSpec spec)
+                                             int key_udf, JsWindowSpec spec,
+                                             std::shared_ptr<const nexmark::Generator> nexmark)
     : detail::OneInputOperator<Value, Value>(init, out),
       chained_(
           init, std::move(job), std::move(udfs), std::move(kinds), key_udf, spec,
-          [this](Batch<Value>& b) { this->emit(b); }, /*combiner=*/false) {}
+          [this](Batch<Value>& b) { this->emit(b); }, /*combiner=*/false, std::move(nexmark)) {}
 
 void JsChainWindowOperator::processBatch(Batch<Value>& batch) {
   countIn(batch.size());
@@ -497,11 +503,12 @@ JsChainCombineOperator::JsChainCombineOperator(const detail::OperatorInit& init,
                                                detail::Input<KeyedValue>* out,
                                                std::shared_ptr<JsJob> job, std::vector<int> udfs,
                                                std::vector<std::string> kinds, int key_udf,
-                                               JsWindowSpec spec)
+                                               JsWindowSpec spec,
+                                               std::shared_ptr<const nexmark::Generator> nexmark)
     : detail::OneInputOperator<Value, KeyedValue>(init, out),
       chained_(
           init, std::move(job), std::move(udfs), std::move(kinds), key_udf, spec,
-          [](Batch<Value>&) {}, /*combiner=*/true) {}
+          [](Batch<Value>&) {}, /*combiner=*/true, std::move(nexmark)) {}
 
 void JsChainCombineOperator::processBatch(Batch<Value>& batch) {
   countIn(batch.size());

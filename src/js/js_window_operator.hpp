@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -69,9 +70,11 @@ class JsWindowCore {
   /// Adds keyed elements.
   void add(Batch<KeyedValue>& batch);
   /// Runs the fused chain and keyBy over `batch`, then adds their outputs. False, with the
-  /// window state unchanged, when a chain or key function threw.
+  /// window state unchanged, when a chain or key function threw. With `nexmark`, `batch` holds
+  /// Nexmark event ids (js_nexmark.hpp).
   bool addChained(Batch<Value>& batch, const std::vector<int>& udfs,
-                  const std::vector<std::string>& kinds, int key_udf);
+                  const std::vector<std::string>& kinds, int key_udf,
+                  NexmarkCrossing* nexmark = nullptr);
   /// Fires what is due at `up_to`, or everything (`end`).
   void fire(Timestamp up_to, bool end);
   /// Fires the event-time windows the watermark `w` has passed and hands their results on
@@ -164,7 +167,8 @@ class JsChainedCore {
  public:
   JsChainedCore(const detail::OperatorInit& init, std::shared_ptr<JsJob> job, std::vector<int> udfs,
                 std::vector<std::string> kinds, int key_udf, JsWindowSpec spec,
-                JsWindowCore::Emit emit, bool combiner);
+                JsWindowCore::Emit emit, bool combiner,
+                std::shared_ptr<const nexmark::Generator> nexmark);
 
   void open();
   void close();
@@ -196,6 +200,7 @@ class JsChainedCore {
   KeyedInput keyed_input_;
   JsKeyByOperator<Value> step_keys_;
   JsChainOperator<Value> step_chain_;
+  std::optional<NexmarkCrossing> nexmark_;  // the input is Nexmark event ids
 };
 
 /// A chain of map/flatMap/filter, the keyBy after it and the window aggregate or reduce after
@@ -204,7 +209,8 @@ class JsChainWindowOperator final : public detail::OneInputOperator<Value, Value
  public:
   JsChainWindowOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
                         std::shared_ptr<JsJob> job, std::vector<int> udfs,
-                        std::vector<std::string> kinds, int key_udf, JsWindowSpec spec);
+                        std::vector<std::string> kinds, int key_udf, JsWindowSpec spec,
+                        std::shared_ptr<const nexmark::Generator> nexmark = nullptr);
 
   bool stateful() const override { return true; }
   bool threadBound() const override { return true; }
@@ -232,7 +238,8 @@ class JsChainCombineOperator final : public detail::OneInputOperator<Value, Keye
  public:
   JsChainCombineOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                          std::shared_ptr<JsJob> job, std::vector<int> udfs,
-                         std::vector<std::string> kinds, int key_udf, JsWindowSpec spec);
+                         std::vector<std::string> kinds, int key_udf, JsWindowSpec spec,
+                         std::shared_ptr<const nexmark::Generator> nexmark = nullptr);
 
   void open() override { chained_.open(); }
   void close() override { chained_.close(); }

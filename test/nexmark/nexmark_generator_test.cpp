@@ -221,6 +221,9 @@ TEST_CASE("timestamps are written and read as Flink's TIMESTAMP(3) text", "[nexm
   CHECK(formatTimestamp(1'436'918'400'000) == "2015-07-15 00:00:00.000");
   CHECK(formatTimestamp(1'436'918'400'000 + 3'723'004) == "2015-07-15 01:02:03.004");
   CHECK(formatTimestamp(-1) == "1969-12-31 23:59:59.999");
+  CHECK(formatTimestamp(951'868'799'999) == "2000-02-29 23:59:59.999");
+  CHECK(formatTimestamp(253'402'300'799'999) == "9999-12-31 23:59:59.999");
+  CHECK(formatTimestamp(253'402'300'800'000) == "10000-01-01 00:00:00.000");
   CHECK(parseTimestamp("2015-07-15 01:02:03.004") == 1'436'918'400'000 + 3'723'004);
   CHECK(parseTimestamp("2015-07-15T01:02:03Z") == 1'436'918'400'000 + 3'723'000);
   CHECK(parseTimestamp("1969-12-31 23:59:59.999") == -1);

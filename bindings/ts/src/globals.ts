@@ -10,6 +10,10 @@
 import type * as api from "./index";
 
 declare global {
+  const Blackhole: typeof api.Blackhole;
+  type Blackhole = api.Blackhole;
+  const BlackholeSink: typeof api.BlackholeSink;
+  type BlackholeSink<T> = api.BlackholeSink<T>;
   const ConfigError: typeof api.ConfigError;
   type ConfigError = api.ConfigError;
   const Dataflow: typeof api.Dataflow;
@@ -48,6 +52,14 @@ declare global {
   type Mysql<T> = api.Mysql<T>;
   const MysqlConnectionOptionsBuilder: typeof api.MysqlConnectionOptionsBuilder;
   type MysqlConnectionOptionsBuilder = api.MysqlConnectionOptionsBuilder;
+  const Nexmark: typeof api.Nexmark;
+  type Nexmark = api.Nexmark;
+  const NexmarkSource: typeof api.NexmarkSource;
+  type NexmarkSource = api.NexmarkSource;
+  type NexmarkEvent = api.NexmarkEvent;
+  type NexmarkPerson = api.NexmarkPerson;
+  type NexmarkAuction = api.NexmarkAuction;
+  type NexmarkBid = api.NexmarkBid;
   const OutputTag: typeof api.OutputTag;
   type OutputTag<T> = api.OutputTag<T>;
   const ProcessedDataflow: typeof api.ProcessedDataflow;

@@ -40,7 +40,17 @@ export { Redis } from "./connectors/redis";
 export { Mysql, Statement, MysqlConnectionOptionsBuilder, type IConnectionOpts } from "./connectors/mysql";
 export { FileSource, FileSink, RollingFileSink, type FileFormat } from "./connectors/file";
 export { Stdout, StdoutSink } from "./connectors/stdout";
+export { Blackhole, BlackholeSink } from "./connectors/blackhole";
 export { Generator, GeneratorSource } from "./connectors/generator";
+export {
+  Nexmark,
+  NexmarkSource,
+  type NexmarkOptions,
+  type NexmarkEvent,
+  type NexmarkPerson,
+  type NexmarkAuction,
+  type NexmarkBid,
+} from "./connectors/nexmark";
 export { HttpSource, HttpEventSource } from "./connectors/http";
 export { Elastic, ElasticBuilder, SinkMode } from "./connectors/elastic";
 

@@ -246,6 +246,24 @@ test("file, stdout, generator and elastic connectors validate and record their o
   });
 });
 
+test("Nexmark.events() validates and records its options; Blackhole.new() records its type", () => {
+  assert.deepEqual(lf.Nexmark.events({ count: 1000 }).connectorConfig(), { type: "nexmark", count: 1000, rate: 0 });
+  assert.deepEqual(lf.Nexmark.events().connectorConfig(), { type: "nexmark", count: 0, rate: 0 });
+  assert.deepEqual(
+    lf.Nexmark.events({ count: 5, rate: 100, eventTimeRate: 1000, firstEventTime: 0 }).connectorConfig(),
+    { type: "nexmark", count: 5, rate: 100, eventTimeRate: 1000, firstEventTime: 0 },
+  );
+  throwsConfig(() => lf.Nexmark.events({ count: -1 }), "Nexmark.events(): count must be an integer >= 0, got number -1");
+  throwsConfig(() => lf.Nexmark.events({ count: 1.5 }), "Nexmark.events(): count must be an integer >= 0, got number 1.5");
+  throwsConfig(() => lf.Nexmark.events({ rate: -2 }), "Nexmark.events(): rate must be a number >= 0, got number -2");
+  throwsConfig(() => lf.Nexmark.events({ eventTimeRate: 0 }), "Nexmark.events(): eventTimeRate must be > 0");
+  throwsConfig(
+    () => lf.Nexmark.events({ cout: 10 }),
+    "Nexmark.events(): unknown option 'cout' (known: count, rate, eventTimeRate, firstEventTime)",
+  );
+  assert.deepEqual(lf.Blackhole.new().connectorConfig(), { type: "blackhole" });
+});
+
 test("operators reject non-functions, bad names and parallelism, and foreign streams in union", () => {
   const ctx = ExecutionContext.new("ops");
   const stream = ctx.fromSource(lf.Generator.sequence(0, 9));

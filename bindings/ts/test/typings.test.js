@@ -168,6 +168,16 @@ const typo: number = Time.seconds(1);
   }
 });
 
+test("the Nexmark queries in bench/nexmark type-check under strict settings", () => {
+  const dir = path.join(PACKAGE_DIR, "..", "..", "bench", "nexmark");
+  const queries = require("node:fs").readdirSync(dir).filter((name) => name.endsWith(".ts"));
+  assert.ok(queries.includes("q1.ts"), `no TypeScript queries in ${dir}`);
+  for (const name of queries) {
+    const diagnostics = typeCheck(require("node:fs").readFileSync(path.join(dir, name), "utf8"));
+    assert.deepEqual(diagnostics, [], `${name}:\n${diagnostics.join("\n")}`);
+  }
+});
+
 test("the globals declare every class the runtime defines as a global", () => {
   const api = require("../dist/index.js");
   const globals = require("node:fs").readFileSync(path.join(PACKAGE_DIR, "dist", "types", "globals.d.ts"), "utf8");

@@ -39,6 +39,8 @@ const KNOWN_PATHS = new Set([
   "connectors/file",
   "connectors/stdout",
   "connectors/generator",
+  "connectors/nexmark",
+  "connectors/blackhole",
   "connectors/elastic",
   "connectors/http",
 ]);
