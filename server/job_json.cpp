@@ -192,6 +192,10 @@ void writeJob(JsonWriter& out, const JobInfo& job, bool detail) {
   if (detail) {
     out.Key("language");
     writeString(out, job.javascript ? "js" : "ts");
+    if (!job.source_file.empty()) {
+      out.Key("sourceFile");
+      writeString(out, job.source_file);
+    }
     out.Key("params");
     out.StartObject();
     for (const auto& [key, value] : job.params) {

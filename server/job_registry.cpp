@@ -82,6 +82,8 @@ std::string sourceFileName(const JobSpec& spec) {
 
 // The source map of a JavaScript job, beside its source.
 constexpr const char* kSourceMapFileName = "source.js.map";
+// The user's file a submitted bundle was made from (shown, never run); its name is in job.json.
+constexpr const char* kOriginalFileName = "original.txt";
 
 std::string jobJson(const std::string& id, const JobSpec& spec, std::int64_t created_at_ms) {
   rapidjson::StringBuffer buffer;
@@ -101,6 +103,10 @@ std::string jobJson(const std::string& id, const JobSpec& spec, std::int64_t cre
   out.String(spec.from.c_str());
   out.Key("allowNonRestoredState");
   out.Bool(spec.allow_non_restored_state);
+  if (!spec.original_file.empty()) {
+    out.Key("originalFile");
+    out.String(spec.original_file.c_str());
+  }
   out.Key("params");
   out.StartObject();
   for (const auto& [key, value] : spec.params) {
@@ -167,6 +173,11 @@ void readJobDir(const fs::path& dir, JobSpec& spec, std::string& status, std::st
   spec.source = readWholeFile(dir / sourceFileName(spec));
   if (spec.javascript && fs::exists(dir / kSourceMapFileName))
     spec.source_map = readWholeFile(dir / kSourceMapFileName);
+  spec.original_file = stringMember(meta, "originalFile");
+  if (!spec.original_file.empty() && fs::exists(dir / kOriginalFileName))
+    spec.original_source = readWholeFile(dir / kOriginalFileName);
+  else
+    spec.original_file.clear();
   rapidjson::Document doc = parseJson(dir / "status.json");
   status = stringMember(doc, "status");
   error = stringMember(doc, "error");
@@ -371,6 +382,8 @@ JobInfo JobRegistry::create(JobSpec spec) {
     writeFileAtomically(dir / sourceFileName(job->spec), job->spec.source);
     if (!job->spec.source_map.empty())
       writeFileAtomically(dir / kSourceMapFileName, job->spec.source_map);
+    if (!job->spec.original_file.empty())
+      writeFileAtomically(dir / kOriginalFileName, job->spec.original_source);
     job->process = launch(*job);
     job->process->waitStarted(kLoadTimeout);
     JobProcess::State state = job->process->state();
@@ -425,6 +438,7 @@ JobInfo JobRegistry::infoOf(const Job& job) const {
   info.parallelism = job.spec.parallelism;
   info.params = job.spec.params;
   info.javascript = job.spec.javascript;
+  info.source_file = job.spec.original_file;
   info.plan = job.plan;
   info.graph_json = job.graph_json;
   info.created_at_ms = job.created_at_ms;
@@ -596,11 +610,14 @@ JobInfo JobRegistry::stop(const std::string& id, std::string* savepoint_path) {
   return info;
 }
 
-std::optional<std::string> JobRegistry::source(const std::string& id) const {
+std::optional<JobRegistry::Source> JobRegistry::source(const std::string& id, bool original) const {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::nullopt;
-  return it->second->spec.source;
+  const JobSpec& spec = it->second->spec;
+  if (original && !spec.original_file.empty())
+    return Source{spec.original_file, spec.original_source};
+  return Source{sourceFileName(spec), spec.source};
 }
 
 bool JobRegistry::remove(const std::string& id) {

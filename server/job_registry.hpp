@@ -48,6 +48,11 @@ struct JobSpec {
   /// For JavaScript: its source map (version 3, JSON; empty: none), e.g. the one `lightflus
   /// apply` sends with the bundle it made, so that errors name the user's files and lines.
   std::string source_map;
+  /// The file the user wrote, when `source` was made from it (`lightflus apply` sends the job's
+  /// .ts beside its bundle): shown by the web console and `GET .../source?original=true`, never
+  /// run. `original_file` is its name as the client gave it ("jobs/wordCount.ts").
+  std::string original_file;
+  std::string original_source;
   /// A savepoint or checkpoint file to start from (only at the first start; later starts
   /// resume from the job's own checkpoints).
   std::string from;
@@ -64,6 +69,7 @@ struct JobInfo {
   int parallelism = 0;
   std::map<std::string, std::string> params;
   bool javascript = false;  ///< the source is JavaScript (else TypeScript)
+  std::string source_file;  ///< the user's file name when the client sent it (JobSpec)
   std::string plan;         ///< the physical plan (empty when not started in this process)
   std::string graph_json;   ///< the logical graph
   std::vector<OperatorMetrics> metrics;
@@ -151,8 +157,14 @@ class JobRegistry {
   /// as it ended (`finished` or `failed` if it ended by itself meanwhile). Throws
   /// JobRegistryError (kNotFound, kNotRunning) or Error (the savepoint failed; the job runs on).
   JobInfo stop(const std::string& id, std::string* savepoint_path = nullptr);
-  /// The source the job was submitted with; nothing if there is no such job.
-  std::optional<std::string> source(const std::string& id) const;
+  /// A job's source and the name to show it under.
+  struct Source {
+    std::string file;  ///< "source.ts", "source.js", or the user's file name
+    std::string text;
+  };
+  /// The source the job was submitted with, or with `original` the user's file it was made
+  /// from when the client sent it (else the submitted one); nothing if there is no such job.
+  std::optional<Source> source(const std::string& id, bool original = false) const;
   /// Stops a job and deletes it from memory and disk; false if there is no such job.
   bool remove(const std::string& id);
   /// Stops every job's process without changing its persisted status (still running), so

@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -135,7 +136,8 @@ JobSpec jobSpecOf(const Request& request, std::string_view query) {
       !envelope.HasMember("source") || !envelope["source"].IsString())
     throw JobRegistryError(JobRegistryError::Reason::kInvalid,
                            "a JSON body is an envelope {\"name\", \"source\", \"params\", "
-                           "\"parallelism\", \"language\", \"sourceMap\"} with the job's "
+                           "\"parallelism\", \"language\", \"sourceMap\", \"original\"} with "
+                           "the job's "
                            "source as a string");
   spec.source = envelope["source"].GetString();
   if (envelope.HasMember("name") && envelope["name"].IsString())
@@ -154,6 +156,26 @@ JobSpec jobSpecOf(const Request& request, std::string_view query) {
     spec.javascript = std::string_view(envelope["language"].GetString()) == "js";
   if (envelope.HasMember("sourceMap") && !envelope["sourceMap"].IsNull())
     spec.source_map = sourceMapOf(envelope["sourceMap"], spec.javascript);
+  if (envelope.HasMember("original") && !envelope["original"].IsNull()) {
+    // The user's file the source was made from, for people to read (never run).
+    const auto& original = envelope["original"];
+    if (!original.IsObject() || !original.HasMember("file") || !original["file"].IsString() ||
+        original["file"].GetStringLength() == 0 || !original.HasMember("source") ||
+        !original["source"].IsString())
+      throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                             "\"original\" expects {\"file\": NAME, \"source\": TEXT}: the "
+                             "file the job's source was made from");
+    spec.original_file = original["file"].GetString();
+    // Shown in pages and sent back in a header: a short name of printable characters.
+    if (spec.original_file.size() > 255 ||
+        std::any_of(spec.original_file.begin(), spec.original_file.end(),
+                    [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      throw JobRegistryError(JobRegistryError::Reason::kInvalid,
+                             "\"original\".file must be a file name of at most 255 printable "
+                             "characters");
+    spec.original_source.assign(original["source"].GetString(),
+                                original["source"].GetStringLength());
+  }
   if (envelope.HasMember("params") && envelope["params"].IsObject()) {
     for (const auto& param : envelope["params"].GetObject()) {
       if (param.value.IsString()) {
@@ -232,6 +254,14 @@ std::string_view queryOf(const Request& request) {
   std::string_view target = toStringView(request.target());
   auto question = target.find('?');
   return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
+// Whether the query string sets flag `name` ("?name", "?name=true" or "?name=1").
+bool queryFlag(const Request& request, std::string_view name) {
+  bool on = false;
+  for (const auto& [key, value] : parseQuery(queryOf(request)))
+    if (key == name) on = value == "true" || value == "1" || value.empty();
+  return on;
 }
 
 // Whether `path` matches `pattern`; fills `id` with the segment matching "{id}".
@@ -478,9 +508,7 @@ Response Router::savepoint(const Request&, const std::string& id) const {
 }
 
 Response Router::stopJob(const Request& request, const std::string& id) const {
-  bool with_savepoint = false;
-  for (const auto& [key, value] : parseQuery(queryOf(request)))
-    if (key == "savepoint") with_savepoint = value == "true" || value == "1" || value.empty();
+  bool with_savepoint = queryFlag(request, "savepoint");
   std::string path;
   JobInfo job = registry_.stop(id, with_savepoint ? &path : nullptr);
   return jsonResponse(http::status::ok,
@@ -488,27 +516,22 @@ Response Router::stopJob(const Request& request, const std::string& id) const {
                                   with_savepoint ? jsonQuoted(path) : std::string("null")));
 }
 
-Response Router::jobSource(const Request&, const std::string& id) const {
-  std::optional<std::string> source = registry_.source(id);
+Response Router::jobSource(const Request& request, const std::string& id) const {
+  auto source = registry_.source(id, queryFlag(request, "original"));
   if (!source) return errorResponse(http::status::not_found, "no job with id '" + id + "'");
   Response response{http::status::ok, 11};
   response.set(http::field::server, "lightflusd");
   // Plain text, never run or rendered by a browser that opens it.
   response.set(http::field::content_type, "text/plain; charset=utf-8");
   response.set("X-Content-Type-Options", "nosniff");
-  response.body() = std::move(*source);
+  response.set("X-Lightflus-Source-File", source->file);
+  response.body() = std::move(source->text);
   response.prepare_payload();
   return response;
 }
 
 Response Router::deleteJob(const Request& request, const std::string& id) const {
-  std::string_view target = toStringView(request.target());
-  auto question = target.find('?');
-  bool with_savepoint = false;
-  if (question != std::string_view::npos)
-    for (const auto& [key, value] : parseQuery(target.substr(question + 1)))
-      if (key == "savepoint") with_savepoint = value == "true" || value == "1" || value.empty();
-  if (with_savepoint) {
+  if (queryFlag(request, "savepoint")) {
     // Stop with a savepoint: the sources stop at it, then the job is removed.
     std::string path = registry_.savepoint(id, /*suspend=*/true);
     registry_.remove(id);

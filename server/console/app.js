@@ -366,7 +366,8 @@
 
     async loadSource(id) {
       try {
-        const text = await api.request("GET", `/v1/jobs/${encodeURIComponent(id)}/source`);
+        // The file the user wrote when the CLI sent it with its bundle, else the source as run.
+        const text = await api.request("GET", `/v1/jobs/${encodeURIComponent(id)}/source?original=true`);
         if (this.id === id) $("job-source").textContent = text;
       } catch (e) {
         if (e instanceof AuthError) {
@@ -430,7 +431,7 @@
       this.renderOperators(job);
       if (first) {
         this.renderParams(job.params || {});
-        $("job-source-name").textContent = `${job.name}.${job.language || "ts"}`;
+        $("job-source-name").textContent = job.sourceFile || `${job.name}.${job.language || "ts"}`;
         $("job-plan").textContent = job.plan || "(no plan yet)";
         $("job-graph-json").textContent = JSON.stringify(job.graph, null, 2);
       }

@@ -131,6 +131,11 @@ expected=$(seq 50 | awk '{ s += $1 * $1 * $1 + 7 } END { print s }')
 actual=$(awk '{ s += $1 } END { print s }' "$tmp/cubes.txt")
 [ "$actual" = "$expected" ] || fail "the output sums to $actual, not $expected"
 [ "$(wc -l < "$tmp/cubes.txt")" = 50 ] || fail "the output has $(wc -l < "$tmp/cubes.txt") lines, not 50"
+# The server runs the bundle and keeps the .ts as written, for the console to show.
+curl -sS -H "Authorization: Bearer $token" -o "$tmp/original.ts" -D "$tmp/original.headers" \
+  "http://127.0.0.1:$port/v1/jobs/$id/source?original=true" || fail "GET the original source"
+cmp -s "$tmp/original.ts" cubes.ts || fail "?original=true is not cubes.ts: $(head -c 300 "$tmp/original.ts")"
+grep -qi '^X-Lightflus-Source-File: cubes.ts' "$tmp/original.headers" || fail "$(cat "$tmp/original.headers")"
 
 # 6. get jobs (and its synonym get tasks): a table with the job's id, name, status and counts.
 expect_ok get jobs

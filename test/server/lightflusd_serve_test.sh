@@ -87,10 +87,23 @@ for _ in $(seq 50); do [ -e "$tmp/data/jobs/$squares/checkpoints" ] || break; sl
 echo "submitted job finished: 500 records, sum of squares $actual; its checkpoints are gone"
 
 # The JSON envelope.
-python3 -c "import json; print(json.dumps({'name': 'ticker', 'source': open('$jobs/ticker.ts').read(), 'params': {'output': '$tmp/ticker.txt'}, 'parallelism': 1}))" > "$tmp/envelope.json"
+python3 -c "import json; print(json.dumps({'name': 'ticker', 'source': open('$jobs/ticker.ts').read(), 'params': {'output': '$tmp/ticker.txt'}, 'parallelism': 1, 'original': {'file': 'jobs/ticker.ts', 'source': '// as written\\n'}}))" > "$tmp/envelope.json"
 request 201 -H 'Content-Type: application/json' --data-binary "@$tmp/envelope.json" "$base/v1/jobs"
 ticker=$(json 'd["id"]')
 [ "$(json 'd["status"]')" = running ] || fail "ticker is not running"
+# The file the source was made from ("original", as `lightflus apply` sends a bundle's .ts) is
+# kept to be read (the console shows it), the submitted source is what runs.
+check_original() {  # check_original ID
+  request 200 "$base/v1/jobs/$1/source"
+  cmp -s "$tmp/body" "$jobs/ticker.ts" || fail "the source route answered $(head -c 300 "$tmp/body")"
+  request 200 -D "$tmp/headers" "$base/v1/jobs/$1/source?original=true"
+  [ "$(cat "$tmp/body")" = "// as written" ] || fail "?original=true answered $(head -c 300 "$tmp/body")"
+  grep -qi '^X-Lightflus-Source-File: jobs/ticker.ts' "$tmp/headers" || fail "headers: $(cat "$tmp/headers")"
+  request 200 "$base/v1/jobs/$1"
+  [ "$(json 'd["sourceFile"]')" = jobs/ticker.ts ] || fail "no sourceFile: $(cat "$tmp/body")"
+}
+check_original "$ticker"
+echo "envelope: the original file is kept beside the source and shown with ?original=true"
 
 # Errors.
 request 400 --data-binary "@$root/test/js/jobs/syntax_error.ts" "$base/v1/jobs?name=broken"
@@ -102,6 +115,9 @@ grep -q 'exceeded the 1 s time limit' "$tmp/body" || fail "a looping job's load:
 request 409 -H 'Content-Type: application/json' --data-binary "@$tmp/envelope.json" "$base/v1/jobs"
 request 400 --data-binary "@$jobs/squares.ts" "$base/v1/jobs?name=..%2Fetc"
 request 400 --data-binary "@$jobs/squares.ts" "$base/v1/jobs?name=squares2&parallelism=zero"
+python3 -c "import json; print(json.dumps({'name': 'bad', 'source': open('$jobs/squares.ts').read(), 'original': {'file': 'a\\r\\nX-Evil: 1', 'source': ''}}))" > "$tmp/bad_original.json"
+request 400 -H 'Content-Type: application/json' --data-binary "@$tmp/bad_original.json" "$base/v1/jobs"
+grep -q 'printable' "$tmp/body" || fail "a header-breaking original file name: $(cat "$tmp/body")"
 request 404 "$base/v1/jobs/0000000000000000"
 request 404 "$base/v2/nothing"
 request 405 -X PUT "$base/v1/jobs"
@@ -270,6 +286,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 [ "$(json 'd["recordsOut"]')" -gt 0 ] || fail "the resumed ticker produces nothing"
+check_original "$ticker"
 request 204 -X DELETE "$base/v1/jobs/$ticker"
 request 404 "$base/v1/jobs/$ticker"
 [ ! -e "$tmp/data/jobs/$ticker" ] || fail "DELETE left the job's directory"

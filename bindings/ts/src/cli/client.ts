@@ -57,6 +57,11 @@ export interface JobSubmission {
    * lines and columns it names (`wordCount.ts:12:7`), not in `source`.
    */
   sourceMap?: SourceMapV3;
+  /**
+   * The file `source` was made from, for people to read: the web console shows it, and
+   * `GET /v1/jobs/{id}/source?original=true` returns it. The server never runs it.
+   */
+  original?: { file: string; source: string };
   /** A savepoint (or checkpoint) file on the server to start from. */
   from?: string;
   /** With `from`: drop the state of operators the job no longer has. */

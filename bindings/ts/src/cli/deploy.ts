@@ -48,6 +48,15 @@ export function defaultJobName(bundle: Bundle): string | undefined {
   return /^[A-Za-z0-9_.-]{1,64}$/.test(bundle.baseName) ? bundle.baseName : undefined;
 }
 
+/** The job file as the user wrote it, named relative to `cwd`, for the server to show. */
+function originalOf(options: DeployOptions): { file: string; source: string } {
+  const cwd = options.cwd ?? process.cwd();
+  const absolute = path.resolve(cwd, options.file);
+  const relative = path.relative(cwd, absolute);
+  const file = relative === "" || relative.startsWith("..") ? path.basename(absolute) : relative;
+  return { file, source: fs.readFileSync(absolute, "utf8") };
+}
+
 /** Bundles and submits a job; returns the server's answer. Errors name the user's lines. */
 export async function deployJob(client: Client, options: DeployOptions, bundle?: Bundle): Promise<JobSummary> {
   const bundled = bundle ?? (await bundleJob(options.file, options.cwd));
@@ -60,6 +69,7 @@ export async function deployJob(client: Client, options: DeployOptions, bundle?:
       ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
       language: "js",
       sourceMap: bundled.sourceMap,
+      original: originalOf(options),
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.allowNonRestoredState === true ? { allowNonRestoredState: true } : {}),
     });
