@@ -1170,3 +1170,74 @@ TEST_CASE("rolling state moves between the fused form (p1) and the keyed form (p
       CHECK(std::count(lines.begin(), lines.end(), fmt::format("k{} {}", k, sums[k])) == 1);
   }
 }
+
+// windowAll: one set of windows for the whole stream, fired in one task; at parallelism 2 the
+// map and a combiner pre-aggregate in both subtasks, and only partials cross to that task.
+TEST_CASE("windowAll aggregates the whole stream per window, pre-aggregated at parallelism 2",
+          "[js][job][window]") {
+  const char* job = R"(
+    const ctx = ExecutionContext.new("allWindows");
+    ctx.fromSource(Generator.sequence(0, 9999))
+      .assignTimestamps((n) => n * 10)
+      .map((n) => ({ n }))
+      .windowAll(TumblingWindow.of(Time.seconds(10)))
+      .aggregate({
+        createAccumulator: () => ({ count: 0, sum: 0 }),
+        add: (e, a) => { a.count++; a.sum += e.n; return a; },
+        getResult: (a) => a,
+        merge: (a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum }),
+      }, (window, r) => `${window.start} ${r.count} ${r.sum}`)
+      .sink(Stdout.new());
+    ctx.execute();
+  )";
+  // By hand: 1,000 elements per 10 s window (t = 10 n ms).
+  std::vector<std::string> expected;
+  for (int w = 0; w < 10; ++w) {
+    long sum = 0;
+    for (int n = w * 1000; n < (w + 1) * 1000; ++n) sum += n;
+    expected.push_back(fmt::format("{} 1000 {}", w * 10000, sum));
+  }
+  std::sort(expected.begin(), expected.end());
+  for (int parallelism : {1, 2}) {
+    INFO("parallelism " << parallelism);
+    std::vector<OperatorMetrics> metrics;
+    CHECK(sortedStrings(run(job, "window_all.js", parallelism, {}, {}, &metrics)) == expected);
+    if (parallelism == 2) {
+      // The combiner ran in both subtasks; the windows in one.
+      auto combiner = std::find_if(metrics.begin(), metrics.end(), [](const OperatorMetrics& m) {
+        return m.kind.find("combine") != std::string::npos;
+      });
+      REQUIRE(combiner != metrics.end());
+      CHECK(combiner->parallelism == 2);
+      CHECK(combiner->records_out < 10'000);  // partials, not the elements
+    }
+  }
+}
+
+TEST_CASE("topN per window ranks like SQL's RANK(): ties share a rank and all make it",
+          "[js][job][window]") {
+  // Window [0, 10 s): scores 9, 7, 7, 5, 3; window [10 s, 20 s): 4, 4, 4, 1.
+  const char* job = R"(
+    const ctx = ExecutionContext.new("ranks");
+    const items = [
+      { id: "a", score: 5, t: 1000 }, { id: "b", score: 9, t: 2000 }, { id: "c", score: 7, t: 3000 },
+      { id: "d", score: 3, t: 4000 }, { id: "e", score: 7, t: 5000 },
+      { id: "f", score: 4, t: 11000 }, { id: "g", score: 1, t: 12000 }, { id: "h", score: 4, t: 13000 },
+      { id: "i", score: 4, t: 14000 },
+    ];
+    ctx.fromSource(Generator.sequence(0, items.length - 1))
+      .map((i) => items[i])
+      .assignTimestamps((e) => e.t)
+      .windowAll(TumblingWindow.of(Time.seconds(10)))
+      .topN(2, (e) => e.score)
+      .map((r) => `${r.window.start} ${r.rank} ${r.value.id}`)
+      .sink(Stdout.new());
+    ctx.execute();
+  )";
+  std::vector<std::string> expected = {"0 1 b",     "0 2 c",     "0 2 e",
+                                       "10000 1 f", "10000 1 h", "10000 1 i"};
+  for (int parallelism : {1, 2}) {
+    INFO("parallelism " << parallelism);
+    CHECK(sortedStrings(run(job, "top_n.js", parallelism)) == expected);
+  }
+}

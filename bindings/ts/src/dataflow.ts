@@ -71,6 +71,21 @@ export class Dataflow<T> {
   }
 
   /**
+   * Cuts the whole stream, not each key, into windows (Flink's `windowAll`):
+   * `.windowAll(TumblingWindow.of(Time.seconds(10))).aggregate(count)`. The windows fire in one
+   * task (parallelism 1); a reduce, or an aggregate with `merge`, after a map/flatMap/filter is
+   * pre-aggregated in the parallel tasks before it, so that only one partial per task and
+   * window crosses to that task.
+   */
+  windowAll(window: WindowSpec | IWindow): AllWindowedDataflow<T> {
+    const config = toWindowConfig(window, "windowAll()");
+    const key = this.addUdfOperator_("keyBy", allWindowsKey);
+    this.ctx_.operator(key).name = "windowAll";
+    const op = this.ctx_.addOperator("window", [key], { window: config, keyed: true, parallelism: 1 }, "windowAll");
+    return new AllWindowedDataflow<T>(this.ctx_, op.id);
+  }
+
+  /**
    * Combines each element with the previous result and emits the new result. On a stream
    * without keyBy this is one global reduction (run with parallelism 1); see KeyedDataflow.reduce.
    */
@@ -283,6 +298,25 @@ export class WindowedDataflow<K, T> extends Dataflow<T> {
   }
 
   /**
+   * Per key and window: the elements with the `n` highest `by(element)`, as
+   * `{ rank, value, window: { start, end } }` rows in rank order when the window fires. Ties share
+   * a rank and all make it (SQL's `RANK() <= n`): with scores 9, 7, 7, 5 and n = 2 the rows are
+   * ranks 1, 2, 2. Only the candidates are kept (an aggregate, pre-aggregated like one).
+   */
+  topN(n: number, by: (value: T) => number): ProcessedDataflow<Ranked<T>> {
+    const limit = requireInteger(n, "topN()", "n", 1);
+    if (typeof by !== "function") {
+      throw new ConfigError(`topN(): by must be a function (element) => number, got ${describeValue(by)}`);
+    }
+    const id = addAggregate(this.ctx_, this.id_, topNAggregate(limit, by), true, false);
+    const rows = (_key: unknown, window: TimeWindow, ranked: [number, T][]): Ranked<T>[] =>
+      rankRows(ranked, window);
+    Object.assign(this.ctx_.operator(id), windowFunctionFields(rows, "topN()", true));
+    this.ctx_.operator(id).name = "topN";
+    return new ProcessedDataflow<Ranked<T>>(this.ctx_, id);
+  }
+
+  /**
    * Per key and window: `fn(key, window, elements)` with all the window's elements when it
    * fires; each item of the array (or iterable) it returns is an output. Keeps every element
    * until the window fires: prefer aggregate() when a fold will do.
@@ -302,6 +336,112 @@ export class WindowedDataflow<K, T> extends Dataflow<T> {
     this.ctx_.operator(id).name = "process";
     return new ProcessedDataflow<O>(this.ctx_, id);
   }
+}
+
+/** The key every element of a `windowAll` stream gets: one key, so one set of windows. */
+function allWindowsKey(): number {
+  return 0;
+}
+
+/**
+ * The whole stream cut into windows (from `windowAll`): reduce, aggregate, process and topN as
+ * on a keyed window, with window functions that see the window only. Results come from one task.
+ */
+export class AllWindowedDataflow<T> extends WindowedDataflow<number, T> {
+  override reduce(fn: (agg: T, current: T) => T): ProcessedDataflow<T>;
+  override reduce<O>(fn: (agg: T, current: T) => T, windowFn: AllWindowFunction<T, O>): ProcessedDataflow<O>;
+  override reduce<O>(fn: (agg: T, current: T) => T, windowFn?: AllWindowFunction<T, O> | WindowFunction<number, T, O>): ProcessedDataflow<T | O> {
+    const result: ProcessedDataflow<T | O> =
+      windowFn === undefined
+        ? (super.reduce(fn) as unknown as ProcessedDataflow<T | O>)
+        : (super.reduce(fn, withoutKey(windowFn as AllWindowFunction<T, O>, "reduce()")) as unknown as ProcessedDataflow<T | O>);
+    return single<T | O>(result);
+  }
+
+  override aggregate<A, R>(fn: AggregateFunction<T, A, R>): ProcessedDataflow<R>;
+  override aggregate<A, R, O>(fn: AggregateFunction<T, A, R>, windowFn: AllWindowFunction<R, O>): ProcessedDataflow<O>;
+  override aggregate<A, R, O>(
+    fn: AggregateFunction<T, A, R>,
+    windowFn?: AllWindowFunction<R, O> | WindowFunction<number, R, O>,
+  ): ProcessedDataflow<R | O> {
+    const result: ProcessedDataflow<R | O> =
+      windowFn === undefined
+        ? (super.aggregate(fn) as unknown as ProcessedDataflow<R | O>)
+        : (super.aggregate(fn, withoutKey(windowFn as AllWindowFunction<R, O>, "aggregate()")) as unknown as ProcessedDataflow<R | O>);
+    return single<R | O>(result);
+  }
+
+  /** Per window: `fn(window, elements)` with all its elements; each item it returns is an output. */
+  override process<O>(fn: ((window: TimeWindow, elements: T[]) => Iterable<O>) | ((key: number, window: TimeWindow, elements: T[]) => Iterable<O>)): ProcessedDataflow<O> {
+    if (typeof fn !== "function") {
+      throw new ConfigError(`process(): expects a function (window, elements) => outputs, got ${describeValue(fn)}`);
+    }
+    const perWindow = fn as (window: TimeWindow, elements: T[]) => Iterable<O>;
+    return single(super.process((_key: number, window: TimeWindow, elements: T[]) => perWindow(window, elements)));
+  }
+
+  override topN(n: number, by: (value: T) => number): ProcessedDataflow<Ranked<T>> {
+    return single(super.topN(n, by));
+  }
+}
+
+/** What a windowAll's result becomes, knowing its window. */
+export type AllWindowFunction<R, O> = (window: TimeWindow, result: R) => O;
+
+/** A row of `topN`: the element, its rank (ties share one) and its window. */
+export interface Ranked<T> {
+  rank: number;
+  value: T;
+  window: { start: number; end: number };
+}
+
+function withoutKey<R, O>(fn: AllWindowFunction<R, O>, where: string): WindowFunction<number, R, O> {
+  if (typeof fn !== "function") {
+    throw new ConfigError(`${where}: the window function must be a function (window, result) => output, got ${describeValue(fn)}`);
+  }
+  return (_key: number, window: TimeWindow, result: R) => fn(window, result);
+}
+
+/** A windowAll's result runs in the one task of its windows. */
+function single<X>(result: ProcessedDataflow<X>): ProcessedDataflow<X> {
+  return result.parallelism(1);
+}
+
+/** topN's accumulator: [score, element] pairs, best first, cut to the elements of rank <= n. */
+function topNAggregate<T>(n: number, by: (value: T) => number): AggregateFunction<T, [number, T][], [number, T][]> {
+  const cut = (acc: [number, T][]): [number, T][] => {
+    acc.sort((a, b) => b[0] - a[0]);
+    if (acc.length <= n) return acc;
+    const threshold = acc[n - 1]![0];
+    let end = n;
+    while (end < acc.length && acc[end]![0] === threshold) end++;
+    acc.length = end;
+    return acc;
+  };
+  return {
+    createAccumulator: () => [],
+    add: (value, acc) => {
+      const score = by(value);
+      if (typeof score !== "number" || Number.isNaN(score)) {
+        throw new TypeError(`topN(): by(element) must return a number, got ${describeValue(score)}`);
+      }
+      // A full accumulator keeps only what ranks at least as high as its last candidate.
+      if (acc.length >= n && score < acc[acc.length - 1]![0]) return acc;
+      acc.push([score, value]);
+      return cut(acc);
+    },
+    getResult: (acc) => acc,
+    merge: (a, b) => cut(a.concat(b)),
+  };
+}
+
+function rankRows<T>(ranked: [number, T][], window: TimeWindow): Ranked<T>[] {
+  const rows: Ranked<T>[] = [];
+  for (let i = 0; i < ranked.length; i++) {
+    const rank = i > 0 && ranked[i]![0] === ranked[i - 1]![0] ? rows[i - 1]!.rank : i + 1;
+    rows.push({ rank, value: ranked[i]![1], window: { start: window.start, end: window.end } });
+  }
+  return rows;
 }
 
 /**

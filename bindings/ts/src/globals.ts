@@ -102,6 +102,8 @@ declare global {
   type WindowSpec = api.WindowSpec;
   const WindowedDataflow: typeof api.WindowedDataflow;
   type WindowedDataflow<K, T> = api.WindowedDataflow<K, T>;
+  const AllWindowedDataflow: typeof api.AllWindowedDataflow;
+  type AllWindowedDataflow<T> = api.AllWindowedDataflow<T>;
 }
 
 export {};

@@ -9,11 +9,14 @@ export {
   Dataflow,
   KeyedDataflow,
   WindowedDataflow,
+  AllWindowedDataflow,
   ProcessedDataflow,
   DataflowSink,
   type AggregateFunction,
   type TimeWindow,
   type WindowFunction,
+  type AllWindowFunction,
+  type Ranked,
 } from "./dataflow";
 export {
   OutputTag,

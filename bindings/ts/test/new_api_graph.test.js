@@ -254,3 +254,20 @@ test("uid() names an operator's or a sink's state for checkpoints, and must not 
   assert.equal(ops[0].uid, undefined);
   assert.throws(() => ctx.fromSource(lf.Generator.sequence(0, 1)).uid(""), /uid\(\)/);
 });
+
+test("windowAll() records a constant keyBy and a window with parallelism 1; topN validates n and by", () => {
+  const sandbox = createSandbox();
+  const lf = sandbox.lightflus;
+  const ctx = lf.ExecutionContext.new("all");
+  const windows = ctx.fromSource(lf.Generator.sequence(0, 9)).map((n) => n).windowAll(lf.TumblingWindow.of(lf.Time.seconds(1)));
+  windows.topN(3, (n) => n).print();
+  const ops = plain(ctx.toGraph().operators);
+  assert.deepEqual(ops.slice(2, 5).map((o) => [o.kind, o.name, o.parallelism]), [
+    ["keyBy", "windowAll", undefined],
+    ["window", "windowAll", 1],
+    ["aggregate", "topN", 1],
+  ]);
+  assert.equal(ops[4].windowFunctionFlat, true);
+  assert.throws(() => windows.topN(0, (n) => n), /topN\(\)/);
+  assert.throws(() => windows.topN(2, "score"), /topN\(\): by must be a function/);
+});
