@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "js_json_lines.hpp"
 #include "js_operators.hpp"
 #include "js_process_operator.hpp"
 #include "js_rolling_operator.hpp"
@@ -140,10 +141,13 @@ bool isStateless(std::string_view kind) {
   return kind == "map" || kind == "flatMap" || kind == "filter";
 }
 
-/// The engine streams of the job's streams: plain or keyed.
+/// The engine streams of the job's streams: plain or keyed. A plain stream of `json_texts`
+/// carries JSON lines as their text (JsonTextLinesSource, js_json_lines.hpp): only the
+/// JavaScript operators told so read it; every other reader gets it parsed (Planner::input).
 struct Stream {
   std::optional<DataStream<Value>> plain;
   std::optional<DataStream<KeyedValue>> keyed;
+  bool json_texts = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -282,10 +286,10 @@ class Planner {
     } else if (kind == "keyBy") {
       if (fused_into_window_.count(id)) return;  // built by its window's aggregate
       const int from = static_cast<int>(op["inputs"][0].asInt());
-      streams_[id] =
-          fused_into_key_by_.count(from) ? chainKeyBy(byId(from, op), op) : keyBy(op, input(op));
+      streams_[id] = fused_into_key_by_.count(from) ? chainKeyBy(byId(from, op), op)
+                                                    : keyBy(op, input(op, /*json_texts=*/true));
     } else if (kind == "assignTimestamps") {
-      streams_[id] = assignTimestamps(op, input(op));
+      streams_[id] = assignTimestamps(op, input(op, /*json_texts=*/true));
     } else if (kind == "window") {
       windows_.insert(id);  // built by its reader: a windowed fold, or a release
     } else if (kind == "reduce" || kind == "aggregate") {
@@ -313,14 +317,54 @@ class Planner {
     }
   }
 
-  // The stream `op` reads (its single input).
-  Stream input(const Value& op) {
+  // The stream `op` reads (its single input); JSON texts only for readers that take them.
+  Stream input(const Value& op, bool json_texts = false) {
     if (!op["inputs"].isArray() || op["inputs"].size() != 1)
       throw ConfigError(describe(op) + " must have exactly one input");
-    return streamOf(static_cast<int>(op["inputs"][0].asInt()), op);
+    return streamOf(static_cast<int>(op["inputs"][0].asInt()), op, json_texts);
   }
 
-  Stream streamOf(int id, const Value& reader) {
+  Stream streamOf(int id, const Value& reader, bool json_texts = false) {
+    Stream s = builtStream(id, reader);
+    if (!s.json_texts || json_texts) return s;
+    // A reader of Values: the texts parsed once per stream, in the task that made them.
+    auto it = parsed_.find(id);
+    if (it == parsed_.end()) {
+      DataStream<Value> values =
+          s.plain->map([](const Value& text) { return Value::parseJson(text.asString()); })
+              .name("parse JSON");
+      detail::GraphBuilder(values.graph()).node(values.nodeId()).follow_input = true;
+      it = parsed_.emplace(id, Stream{values, std::nullopt}).first;
+    }
+    return it->second;
+  }
+
+  // Whether every reader of `id` takes JSON texts: a map/flatMap/filter that starts a chain
+  // (JsChainOperator, or JsChainKeyByOperator), a keyBy or an assignTimestamps. A chain fused
+  // into a window or rolling operator does not (yet).
+  bool readersTakeJsonTexts(int id) {
+    auto readers = readers_.find(id);
+    if (readers == readers_.end()) return false;
+    for (const Value* r : readers->second) {
+      const std::string kind = stringField(*r, "kind");
+      const int rid = static_cast<int>(intField(*r, "id"));
+      if (kind == "keyBy" || kind == "assignTimestamps") continue;
+      if (!isStateless(kind) || absorbed_.count(rid)) return false;
+      // The chain that starts here: where it ends, and whether a window or rolling reduce took
+      // its keyBy.
+      const Value* at = r;
+      while (fused_into_next_.count(static_cast<int>(intField(*at, "id"))))
+        at = readers_[static_cast<int>(intField(*at, "id"))].front();
+      const int last = static_cast<int>(intField(*at, "id"));
+      if (fused_into_key_by_.count(last)) {
+        const Value* key_by = readers_[last].front();
+        if (fused_into_window_.count(static_cast<int>(intField(*key_by, "id")))) return false;
+      }
+    }
+    return true;
+  }
+
+  Stream builtStream(int id, const Value& reader) {
     if (windows_.count(id)) {
       // A window read by something other than reduce/aggregate releases its elements.
       if (!released_.count(id)) {
@@ -399,6 +443,7 @@ class Planner {
     const std::string name = stringField(op, "name");
     SourceFactory<Value> factory;
     SourceOptions options;
+    bool json_texts = false;
     if (type == "file") {
       std::string path = stringField(c, "path");
       std::string format = stringField(c, "format");
@@ -421,11 +466,21 @@ class Planner {
         if (job_->options().on_error == ErrorPolicy::kDeadLetter)
           dead_letters = DeadLetterTarget{job_, describe(op)};
         MalformedPolicy policy = dead_letters ? MalformedPolicy::DeadLetter : MalformedPolicy::Fail;
-        factory = stamped<Value>(
-            [path, policy]() -> std::unique_ptr<Source<Value>> {
-              return std::make_unique<JsonLinesSource>(path, policy);
-            },
-            Identity{}, std::move(dead_letters));
+        // Read only by JavaScript operators that parse a batch with one JSON.parse: the lines
+        // as text (js_json_lines.hpp).
+        json_texts = readersTakeJsonTexts(static_cast<int>(intField(op, "id")));
+        if (json_texts)
+          factory = stamped<Value>(
+              [path, policy]() -> std::unique_ptr<Source<Value>> {
+                return std::make_unique<JsonTextLinesSource>(path, policy);
+              },
+              Identity{}, std::move(dead_letters));
+        else
+          factory = stamped<Value>(
+              [path, policy]() -> std::unique_ptr<Source<Value>> {
+                return std::make_unique<JsonLinesSource>(path, policy);
+              },
+              Identity{}, std::move(dead_letters));
       } else {
         throw ConfigError(describe(op) + ": unknown file format '" + format + "'");
       }
@@ -453,7 +508,7 @@ class Planner {
       throw ConfigError(describe(op) + ": there is no '" + type + "' source in this build");
     }
     DataStream<Value> s = ctx_.fromSource<Value>(std::move(factory), name, options);
-    return Stream{named(s, op), std::nullopt};
+    return Stream{named(s, op), std::nullopt, json_texts};
   }
 
   SourceFactory<Value> generator(const Value& op, const Value& c) {
@@ -487,11 +542,12 @@ class Planner {
   // keyed stream (re-keying) stays two operators.
   Stream chainKeyBy(const Value& last, const Value& key_op) {
     std::vector<const Value*> ops = chainOf(last);
-    Stream in = input(*ops.back());
+    Stream in = input(*ops.back(), /*json_texts=*/true);
     if (in.keyed) {
       streams_[static_cast<int>(intField(last, "id"))] = chain(last);
       return keyBy(key_op, streams_[static_cast<int>(intField(last, "id"))]);
     }
+    const bool json_texts = in.json_texts;
     auto [udfs, kinds, name] = chainParts(ops);
     Value op = key_op;  // the fused operator: named after its parts
     op["name"] = name + "+" + stringField(key_op, "name");
@@ -516,11 +572,11 @@ class Planner {
     return Stream{
         std::nullopt,
         attach<KeyedValue>(*in.plain, op, "jsChain+keyBy",
-                           [job, udfs, kinds, key_udf, blocks](const detail::OperatorInit& init,
-                                                               const std::vector<void*>& outs) {
+                           [job, udfs, kinds, key_udf, blocks, json_texts](
+                               const detail::OperatorInit& init, const std::vector<void*>& outs) {
                              return std::make_unique<JsChainKeyByOperator>(
                                  init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs,
-                                 kinds, key_udf, blocks);
+                                 kinds, key_udf, blocks, json_texts);
                            })};
   }
 
@@ -557,7 +613,8 @@ class Planner {
     auto [udfs, kinds, name] = chainParts(ops);
     Value op = last;  // the fused operator: named after its parts
     op["name"] = name;
-    Stream in = input(*ops.back());
+    Stream in = input(*ops.back(), /*json_texts=*/true);
+    const bool json_texts = in.json_texts;
     auto job = job_;
     if (in.keyed) {
       return Stream{
@@ -569,23 +626,39 @@ class Planner {
                     init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs, kinds);
               })};
     }
-    return Stream{
-        attach<Value>(
-            *in.plain, op, "jsChain",
-            [job, udfs, kinds](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-              return std::make_unique<JsChainOperator<Value>>(
-                  init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs, kinds);
-            }),
-        std::nullopt};
+    return Stream{attach<Value>(*in.plain, op, "jsChain",
+                                [job, udfs, kinds, json_texts](const detail::OperatorInit& init,
+                                                               const std::vector<void*>& outs) {
+                                  return std::make_unique<JsChainOperator<Value>>(
+                                      init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs,
+                                      kinds, json_texts);
+                                }),
+                  std::nullopt};
   }
 
   Stream keyBy(const Value& op, const Stream& in) {
     int udf = static_cast<int>(intField(op, "udf"));
     auto job = job_;
-    auto make = [job, udf]<class In>(const DataStream<In>&) {
-      return [job, udf](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+    // Over JSON texts, when only rolling reduces, aggregates and process functions read it, the
+    // keyBy sends key-group blocks holding the texts as they are (as chainKeyBy does).
+    const bool json_texts = in.json_texts;
+    bool blocks = false;
+    if (json_texts) {
+      const int id = static_cast<int>(intField(op, "id"));
+      auto readers = readers_.find(id);
+      blocks = readers != readers_.end();
+      if (blocks)
+        for (const Value* r : readers->second) {
+          const std::string kind = stringField(*r, "kind");
+          blocks = blocks && (kind == "reduce" || kind == "aggregate" || kind == "process");
+        }
+      if (blocks) block_key_bys_.insert(id);
+    }
+    auto make = [job, udf, json_texts, blocks]<class In>(const DataStream<In>&) {
+      return [job, udf, json_texts, blocks](const detail::OperatorInit& init,
+                                            const std::vector<void*>& outs) {
         return std::make_unique<JsKeyByOperator<In>>(
-            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf);
+            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, json_texts, blocks);
       };
     };
     // Without a parallelism of its own, a keyBy runs with its input's (chained to it): a
@@ -610,17 +683,19 @@ class Planner {
       strategy.max_out_of_orderness = Duration(w["maxOutOfOrdernessMs"].asInt());
     if (w["idleTimeoutMs"].isNumber()) strategy.idleness = Duration(w["idleTimeoutMs"].asInt());
     auto job = job_;
-    auto make = [job, udf, strategy]<class T>(const DataStream<T>&) {
-      return
-          [job, udf, strategy](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-            return std::make_unique<JsTimestampOperator<T>>(
-                init, static_cast<detail::Input<T>*>(outs[0]), job, udf, strategy);
-          };
+    const bool json_texts = in.json_texts;  // passed on as they are
+    auto make = [job, udf, strategy, json_texts]<class T>(const DataStream<T>&) {
+      return [job, udf, strategy, json_texts](const detail::OperatorInit& init,
+                                              const std::vector<void*>& outs) {
+        return std::make_unique<JsTimestampOperator<T>>(
+            init, static_cast<detail::Input<T>*>(outs[0]), job, udf, strategy, json_texts);
+      };
     };
     if (in.keyed)
       return Stream{std::nullopt,
                     attach<KeyedValue>(*in.keyed, op, "assignTimestamps", make(*in.keyed))};
-    return Stream{attach<Value>(*in.plain, op, "assignTimestamps", make(*in.plain)), std::nullopt};
+    return Stream{attach<Value>(*in.plain, op, "assignTimestamps", make(*in.plain)), std::nullopt,
+                  json_texts};
   }
 
   static AggregateUdfs aggregateUdfs(const Value& op) {
@@ -1215,6 +1290,7 @@ class Planner {
   std::set<int> windows_;
   std::map<int, Stream> streams_;
   std::map<int, Stream> released_;
+  std::map<int, Stream> parsed_;  // streams of JSON texts, parsed for readers of Values
 };
 
 }  // namespace

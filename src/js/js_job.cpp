@@ -75,6 +75,19 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       pos.outputLength = n;
       return out;
     },
+    // keys() for key-group blocks: every key, as the JSON text of their array (one
+    // JSON.stringify per batch; the host splits it). After a throw, pos.output has the keys
+    // before the failing element.
+    keyTexts(udf, input) {
+      const f = udfs[udf], n = input.length, out = new Array(n);
+      begin(udf, "keyBy", out);
+      for (let i = 0; i < n; i++) {
+        at(i);
+        out[i] = f(input[i]);
+      }
+      pos.outputLength = n;
+      return JSON.stringify(out);
+    },
     // A chain (a function from __compileChain) and the keyBy after it in one call:
     // [outputs, keys, same], keys and same as in keys() but over the chain's outputs.
     // Keys that differ from their element are listed in order, the others marked in same.

@@ -127,6 +127,12 @@ void copyTypedArray(v8::Local<Array> array, std::vector<T>& out, std::size_t n) 
 v8::Local<v8::Int32Array> toInt32Array(v8::Isolate* isolate,
                                        const std::vector<std::int32_t>& values);
 
+/// What a dead letter shows of an element's value: the value of its JSON text when the operator
+/// reads JSON texts (JsonTextLinesSource's lines, js_json_lines.hpp), else the value itself.
+inline Value recordOf(const Value& value, bool json_texts) {
+  return json_texts ? Value::parseJson(value.asString()) : value;
+}
+
 /// Emits `buffer` downstream in batches of at most `batch_size`.
 template <class T, class Emit>
 void emitChunked(Batch<T>& buffer, std::size_t batch_size, Emit&& emit) {
@@ -148,12 +154,15 @@ void emitChunked(Batch<T>& buffer, std::size_t batch_size, Emit&& emit) {
 template <class T>
 class JsChainOperator final : public detail::OneInputOperator<T, T> {
  public:
+  /// `json_texts`: the input's Values are JSON texts to parse (js_json_lines.hpp).
   JsChainOperator(const detail::OperatorInit& init, detail::Input<T>* out,
-                  std::shared_ptr<JsJob> job, std::vector<int> udfs, std::vector<std::string> kinds)
+                  std::shared_ptr<JsJob> job, std::vector<int> udfs, std::vector<std::string> kinds,
+                  bool json_texts = false)
       : detail::OneInputOperator<T, T>(init, out),
         site_(std::move(job), init.operator_name),
         udfs_(std::move(udfs)),
-        kinds_(std::move(kinds)) {}
+        kinds_(std::move(kinds)),
+        json_texts_(json_texts) {}
 
   void open() override { site_.open(); }
   void close() override { site_.close(); }
@@ -183,8 +192,9 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
     std::size_t from = 0;
     while (from < batch.size()) {
       v8::HandleScope handles(isolate);
-      v8::Local<v8::Array> input = convert.toJsArray(
-          batch, from, [](const Element<T>& e) -> const Value& { return valueOf(e.value); });
+      auto project = [](const Element<T>& e) -> const Value& { return valueOf(e.value); };
+      v8::Local<v8::Array> input = json_texts_ ? convert.parseJsonTexts(batch, from, project)
+                                               : convert.toJsArray(batch, from, project);
       v8::Local<v8::Array> origins = v8::Array::New(isolate);
       v8::Local<v8::Value> args[] = {input, origins};
       v8::Local<v8::Array> output;
@@ -218,7 +228,7 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
           this->buffer_.push_back(Element<T>{std::move(value), source.timestamp});
       }
       if (failed == batch.size()) break;
-      site_.deadLetter(valueOf(batch[failed].value));
+      site_.deadLetter(recordOf(valueOf(batch[failed].value), json_texts_));
       from = failed + 1;
     }
   }
@@ -226,18 +236,28 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
   JsCallSite site_;
   std::vector<int> udfs_;
   std::vector<std::string> kinds_;
+  bool json_texts_;
   std::vector<Value> values_;  // outputs of the current call
 };
 
 /// keyBy: In (Value, or KeyedValue when re-keying) -> KeyedValue, keys computed per batch.
+///
+/// Over JSON texts (`json_texts`, a plain stream of JsonTextLinesSource's lines, possibly
+/// through assignTimestamps) the batch is parsed with one JSON.parse; with `emit_blocks` the
+/// elements then leave as key-group blocks (js_blocks.hpp) holding each line's text as it is, so
+/// they never become Values; without, each value is parsed into a Value here.
 template <class In>
 class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
  public:
   JsKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
-                  std::shared_ptr<JsJob> job, int udf)
+                  std::shared_ptr<JsJob> job, int udf, bool json_texts = false,
+                  bool emit_blocks = false)
       : detail::OneInputOperator<In, KeyedValue>(init, out),
         site_(std::move(job), init.operator_name),
-        udf_(udf) {}
+        udf_(udf),
+        json_texts_(json_texts),
+        emit_blocks_(json_texts && emit_blocks),
+        blocks_(init.max_parallelism) {}
 
   void open() override { site_.open(); }
   void close() override { site_.close(); }
@@ -246,6 +266,7 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
     this->countIn(batch.size());
     if (batch.empty()) return;
     detail::guarded(this->name(), [&] { run(batch); });
+    if (emit_blocks_) blocks_.take(this->buffer_);
     this->emit(this->buffer_);
     batch.clear();
   }
@@ -258,45 +279,87 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
     v8::Local<v8::Context> context = js.context();
     v8::TryCatch try_catch(isolate);
     ValueConverter convert(isolate, context);
-    v8::Local<v8::Function> keys_of = site_.worker().helper("keys");
+    v8::Local<v8::Function> keys_of = site_.worker().helper(emit_blocks_ ? "keyTexts" : "keys");
+    auto project = [](const Element<In>& e) -> const Value& { return valueOf(e.value); };
     std::size_t from = 0;
     while (from < batch.size()) {
       v8::HandleScope handles(isolate);
       std::size_t count = batch.size() - from;
       v8::Local<v8::Uint8Array> same =
           v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, count), 0, count);
-      v8::Local<v8::Value> args[] = {
-          v8::Number::New(isolate, udf_),
-          convert.toJsArray(batch, from,
-                            [](const Element<In>& e) -> const Value& { return valueOf(e.value); }),
-          same};
-      v8::Local<v8::Array> keys;
+      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf_),
+                                     json_texts_ ? convert.parseJsonTexts(batch, from, project)
+                                                 : convert.toJsArray(batch, from, project),
+                                     same};
+      v8::Local<v8::Value> keys;
       std::size_t failed = batch.size();
       try {
-        keys =
-            js.call(site_.label(), keys_of, v8::Undefined(isolate), args).template As<v8::Array>();
+        keys = js.call(site_.label(), keys_of, v8::Undefined(isolate), args);
       } catch (const UserCodeError& error) {
         failed = from + site_.failedElement(error);
-        keys = site_.position("output").template As<v8::Array>();
+        keys = site_.position("output");
         count = failed - from;
       }
-      keys_.clear();
-      convert.fromJsArray(keys, count, keys_);
-      copyTypedArray(same, same_, count);
-      for (std::size_t j = 0; j < count; ++j) {
-        Element<In>& e = batch[from + j];
-        Value key = same_[j] ? valueOf(e.value) : std::move(keys_[j]);
-        this->buffer_.push_back(Element<KeyedValue>{
-            KeyedValue{std::move(key), std::move(valueOf(e.value))}, e.timestamp});
-      }
+      if (emit_blocks_)
+        addBlocks(convert, batch, from, count, keys);
+      else
+        addElements(convert, batch, from, count, keys.template As<v8::Array>(), same);
       if (failed == batch.size()) break;
-      site_.deadLetter(valueOf(batch[failed].value));
+      site_.deadLetter(recordOf(valueOf(batch[failed].value), json_texts_));
       from = failed + 1;
+    }
+  }
+
+  void addElements(ValueConverter& convert, Batch<In>& batch, std::size_t from, std::size_t count,
+                   v8::Local<v8::Array> keys, v8::Local<v8::Uint8Array> same) {
+    keys_.clear();
+    convert.fromJsArray(keys, count, keys_);
+    copyTypedArray(same, same_, count);
+    for (std::size_t j = 0; j < count; ++j) {
+      Element<In>& e = batch[from + j];
+      Value value =
+          json_texts_ ? Value::parseJson(valueOf(e.value).asString()) : std::move(valueOf(e.value));
+      Value key = same_[j] ? value : std::move(keys_[j]);
+      this->buffer_.push_back(
+          Element<KeyedValue>{KeyedValue{std::move(key), std::move(value)}, e.timestamp});
+    }
+  }
+
+  // `keys`: the JSON text of the array of keys (host helper keyTexts), or, after a UDF threw,
+  // the array of the keys before it.
+  void addBlocks(ValueConverter& convert, Batch<In>& batch, std::size_t from, std::size_t count,
+                 v8::Local<v8::Value> keys) {
+    if (keys->IsArray()) {
+      keys_.clear();
+      convert.fromJsArray(keys.As<v8::Array>(), count, keys_);
+      key_texts_ = "[";
+      for (std::size_t j = 0; j < count; ++j) {
+        if (j > 0) key_texts_ += ',';
+        keys_[j].appendJson(key_texts_);
+      }
+      key_texts_ += ']';
+    } else {
+      key_texts_.assign(convert.text(keys.As<v8::String>()));
+    }
+    key_spans_.clear();
+    if (!splitJsonArray(key_texts_, key_spans_) || key_spans_.size() < count)
+      throw Error("internal error: a keyBy's keys do not split into " + std::to_string(count) +
+                  " JSON texts");
+    const std::string_view texts(key_texts_);
+    for (std::size_t j = 0; j < count; ++j) {
+      const auto [begin, end] = key_spans_[j];
+      const Element<In>& e = batch[from + j];
+      blocks_.add(texts.substr(begin, end - begin), valueOf(e.value).asString(), e.timestamp);
     }
   }
 
   JsCallSite site_;
   int udf_;
+  bool json_texts_;
+  bool emit_blocks_;
+  KeyGroupBlocks blocks_;
+  std::string key_texts_;
+  std::vector<std::pair<std::size_t, std::size_t>> key_spans_;
   std::vector<Value> keys_;         // keys of the current call
   std::vector<std::uint8_t> same_;  // 1: the key is the element itself
 };
@@ -315,17 +378,20 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
  public:
   JsChainKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                        std::shared_ptr<JsJob> job, std::vector<int> udfs,
-                       std::vector<std::string> kinds, int key_udf, bool emit_blocks = false)
+                       std::vector<std::string> kinds, int key_udf, bool emit_blocks = false,
+                       bool json_texts = false)
       : detail::OneInputOperator<Value, KeyedValue>(init, out),
         site_(job, init.operator_name),
         udfs_(udfs),
         kinds_(kinds),
         key_udf_(key_udf),
         emit_blocks_(emit_blocks),
+        json_texts_(json_texts),
         blocks_(init.max_parallelism),
         blocks_out_(out, init.max_parallelism),
         step_keys_(stepInit(init), emit_blocks ? &blocks_out_ : out, job, key_udf),
-        step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds)) {}
+        step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds),
+                    json_texts) {}
 
   void open() override {
     site_.open();
@@ -398,10 +464,11 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     bool origins_needed = false;
     for (const auto& e : batch)
       origins_needed = origins_needed || e.timestamp != batch[0].timestamp;
+    auto project = [](const Element<Value>& e) -> const Value& { return e.value; };
     v8::Local<v8::Value> args[] = {
         site_.worker().chain(udfs_, kinds_), v8::Number::New(isolate, key_udf_),
-        convert.toJsArray(batch, 0,
-                          [](const Element<Value>& e) -> const Value& { return e.value; }),
+        json_texts_ ? convert.parseJsonTexts(batch, 0, project)
+                    : convert.toJsArray(batch, 0, project),
         v8::Boolean::New(isolate, origins_needed), v8::Boolean::New(isolate, emit_blocks_)};
     v8::Local<v8::Array> parts;
     try {
@@ -473,6 +540,7 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
   std::vector<std::string> kinds_;
   int key_udf_;
   bool emit_blocks_;
+  bool json_texts_;
   KeyGroupBlocks blocks_;
   std::string texts_, key_texts_;
   std::vector<std::pair<std::size_t, std::size_t>> spans_, key_spans_;
@@ -489,10 +557,14 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
 template <class T>
 class JsTimestampOperator final : public detail::Operator, public detail::Input<T> {
  public:
+  /// `json_texts`: the input's Values are JSON texts (js_json_lines.hpp), parsed for the
+  /// function and passed on as they are.
   JsTimestampOperator(const detail::OperatorInit& init, detail::Input<T>* out,
-                      std::shared_ptr<JsJob> job, int udf, WatermarkStrategy strategy)
+                      std::shared_ptr<JsJob> job, int udf, WatermarkStrategy strategy,
+                      bool json_texts = false)
       : site_(std::move(job), init.operator_name),
         udf_(udf),
+        json_texts_(json_texts),
         assigner_(init, out, Precomputed{&timestamps_, &next_}, strategy),
         name_(init.operator_name) {}
 
@@ -537,10 +609,10 @@ class JsTimestampOperator final : public detail::Operator, public detail::Input<
     std::size_t from = 0, kept = 0;
     while (from < batch.size()) {
       v8::HandleScope handles(isolate);
-      v8::Local<v8::Value> args[] = {
-          v8::Number::New(isolate, udf_),
-          convert.toJsArray(batch, from,
-                            [](const Element<T>& e) -> const Value& { return valueOf(e.value); })};
+      auto project = [](const Element<T>& e) -> const Value& { return valueOf(e.value); };
+      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf_),
+                                     json_texts_ ? convert.parseJsonTexts(batch, from, project)
+                                                 : convert.toJsArray(batch, from, project)};
       std::size_t failed = batch.size();
       try {
         auto times = js.call(site_.label(), times_of, v8::Undefined(isolate), args)
@@ -558,7 +630,7 @@ class JsTimestampOperator final : public detail::Operator, public detail::Input<
         timestamps_.push_back(part[j]);
       }
       if (failed == batch.size()) break;
-      site_.deadLetter(valueOf(batch[failed].value));
+      site_.deadLetter(recordOf(valueOf(batch[failed].value), json_texts_));
       from = failed + 1;
     }
     batch.resize(kept);
@@ -566,6 +638,7 @@ class JsTimestampOperator final : public detail::Operator, public detail::Input<
 
   JsCallSite site_;
   int udf_;
+  bool json_texts_;
   std::vector<double> timestamps_;
   std::size_t next_ = 0;
   detail::TimestampAssigner<T, Precomputed> assigner_;

@@ -173,6 +173,16 @@ v8::Local<v8::Array> ValueConverter::parseJsonArray() {
   return v8::JSON::Parse(context_, toJsString(isolate_, scratch_)).ToLocalChecked().As<v8::Array>();
 }
 
+bool ValueConverter::tryParseJsonArray(v8::Local<v8::Array>& out, std::size_t n) {
+  v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::Value> parsed;
+  if (!v8::JSON::Parse(context_, toJsText(scratch_)).ToLocal(&parsed) || !parsed->IsArray() ||
+      parsed.As<v8::Array>()->Length() != n)
+    return false;
+  out = parsed.As<v8::Array>();
+  return true;
+}
+
 void ValueConverter::fromJsArray(v8::Local<v8::Array> array, std::size_t count,
                                  std::vector<Value>& out) {
   if (count == 0) return;
