@@ -286,10 +286,21 @@ class Planner {
     } else if (kind == "keyBy") {
       if (fused_into_window_.count(id)) return;  // built by its window's aggregate
       const int from = static_cast<int>(op["inputs"][0].asInt());
-      streams_[id] = fused_into_key_by_.count(from) ? chainKeyBy(byId(from, op), op)
-                                                    : keyBy(op, input(op, /*json_texts=*/true));
+      if (fused_into_key_by_.count(from))
+        streams_[id] = chainKeyBy(byId(from, op), op);
+      else if (timed_key_bys_.count(id))
+        streams_[id] = keyBy(op, input(byId(from, op), /*json_texts=*/true), &byId(from, op));
+      else
+        streams_[id] = keyBy(op, input(op, /*json_texts=*/true));
     } else if (kind == "assignTimestamps") {
-      streams_[id] = assignTimestamps(op, input(op, /*json_texts=*/true));
+      Stream in = input(op, /*json_texts=*/true);
+      // Over JSON texts, the keyBy that alone reads it (in the same task) computes the times
+      // too: one call and one JSON.parse per batch for both (JsKeyByOperator).
+      if (const Value* key_by = in.json_texts ? soleKeyByOf(op) : nullptr) {
+        timed_key_bys_.insert(static_cast<int>(intField(*key_by, "id")));
+        return;
+      }
+      streams_[id] = assignTimestamps(op, in);
     } else if (kind == "window") {
       windows_.insert(id);  // built by its reader: a windowed fold, or a release
     } else if (kind == "reduce" || kind == "aggregate") {
@@ -636,9 +647,55 @@ class Planner {
                   std::nullopt};
   }
 
-  Stream keyBy(const Value& op, const Stream& in) {
-    int udf = static_cast<int>(intField(op, "udf"));
+  // The keyBy that is the only reader of `op`, with its parallelism (or none of its own).
+  const Value* soleKeyByOf(const Value& op) {
+    auto readers = readers_.find(static_cast<int>(intField(op, "id")));
+    if (readers == readers_.end() || readers->second.size() != 1) return nullptr;
+    const Value* r = readers->second.front();
+    if (stringField(*r, "kind") != "keyBy" ||
+        !((*r)["parallelism"].isNull() || (*r)["parallelism"] == op["parallelism"]))
+      return nullptr;
+    return r;
+  }
+
+  static WatermarkStrategy watermarkStrategy(const Value& op) {
+    const Value& w = op["watermark"];
+    WatermarkStrategy strategy;
+    if (w["maxOutOfOrdernessMs"].isNumber())
+      strategy.max_out_of_orderness = Duration(w["maxOutOfOrdernessMs"].asInt());
+    if (w["idleTimeoutMs"].isNumber()) strategy.idleness = Duration(w["idleTimeoutMs"].asInt());
+    return strategy;
+  }
+
+  // Whether `reader` of a keyBy over JSON texts takes key-group blocks: a rolling reduce or
+  // aggregate, a process function, or a tumbling or sliding window (JsWindowOperator) that only
+  // reduces and aggregates read.
+  bool takesBlocks(const Value& reader) {
+    const std::string kind = stringField(reader, "kind");
+    if (kind == "reduce" || kind == "aggregate" || kind == "process") return true;
+    if (kind != "window" || !alignedWindow(reader)) return false;
+    auto readers = readers_.find(static_cast<int>(intField(reader, "id")));
+    if (readers == readers_.end()) return false;
+    for (const Value* r : readers->second) {
+      const std::string k = stringField(*r, "kind");
+      if (k != "reduce" && k != "aggregate") return false;
+    }
+    return true;
+  }
+
+  // A keyBy; with `timestamps`, the assignTimestamps before it over JSON texts fused into it.
+  Stream keyBy(const Value& key_op, const Stream& in, const Value* timestamps = nullptr) {
+    int udf = static_cast<int>(intField(key_op, "udf"));
     auto job = job_;
+    Value op = key_op;
+    std::optional<JsKeyByOperator<Value>::Timestamps> times;
+    if (timestamps) {
+      times = JsKeyByOperator<Value>::Timestamps{static_cast<int>(intField(*timestamps, "udf")),
+                                                 watermarkStrategy(*timestamps)};
+      // Named after both; it runs where the assignTimestamps ran (with its parallelism).
+      op["name"] = stringField(*timestamps, "name") + "+" + stringField(key_op, "name");
+      if (op["parallelism"].isNull()) op["parallelism"] = (*timestamps)["parallelism"];
+    }
     // Over JSON texts, when only rolling reduces, aggregates and process functions read it, the
     // keyBy sends key-group blocks holding the texts as they are (as chainKeyBy does).
     const bool json_texts = in.json_texts;
@@ -648,40 +705,36 @@ class Planner {
       auto readers = readers_.find(id);
       blocks = readers != readers_.end();
       if (blocks)
-        for (const Value* r : readers->second) {
-          const std::string kind = stringField(*r, "kind");
-          blocks = blocks && (kind == "reduce" || kind == "aggregate" || kind == "process");
-        }
+        for (const Value* r : readers->second) blocks = blocks && takesBlocks(*r);
       if (blocks) block_key_bys_.insert(id);
     }
-    auto make = [job, udf, json_texts, blocks]<class In>(const DataStream<In>&) {
-      return [job, udf, json_texts, blocks](const detail::OperatorInit& init,
-                                            const std::vector<void*>& outs) {
+    auto make = [job, udf, json_texts, blocks, times]<class In>(const DataStream<In>&) {
+      return [job, udf, json_texts, blocks, times](const detail::OperatorInit& init,
+                                                   const std::vector<void*>& outs) {
+        std::optional<typename JsKeyByOperator<In>::Timestamps> t;
+        if (times) t = typename JsKeyByOperator<In>::Timestamps{times->udf, times->strategy};
         return std::make_unique<JsKeyByOperator<In>>(
-            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, json_texts, blocks);
+            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, json_texts, blocks,
+            t);
       };
     };
     // Without a parallelism of its own, a keyBy runs with its input's (chained to it): a
-    // rebalance into it would reorder each key's elements.
+    // rebalance into it would reorder each key's elements. (One with the assignTimestamps in it
+    // runs as that one did: with the job's parallelism unless it has its own.)
     auto follow = [&](DataStream<KeyedValue> s) {
-      if (op["parallelism"].isNull())
+      if (op["parallelism"].isNull() && !timestamps)
         detail::GraphBuilder(s.graph()).node(s.nodeId()).follow_input = true;
       return s;
     };
+    const char* kind = timestamps ? "assignTimestamps+keyBy" : "keyBy";
     if (in.keyed)
-      return Stream{std::nullopt,
-                    follow(attach<KeyedValue>(*in.keyed, op, "keyBy", make(*in.keyed)))};
-    return Stream{std::nullopt,
-                  follow(attach<KeyedValue>(*in.plain, op, "keyBy", make(*in.plain)))};
+      return Stream{std::nullopt, follow(attach<KeyedValue>(*in.keyed, op, kind, make(*in.keyed)))};
+    return Stream{std::nullopt, follow(attach<KeyedValue>(*in.plain, op, kind, make(*in.plain)))};
   }
 
   Stream assignTimestamps(const Value& op, const Stream& in) {
     int udf = static_cast<int>(intField(op, "udf"));
-    const Value& w = op["watermark"];
-    WatermarkStrategy strategy;
-    if (w["maxOutOfOrdernessMs"].isNumber())
-      strategy.max_out_of_orderness = Duration(w["maxOutOfOrdernessMs"].asInt());
-    if (w["idleTimeoutMs"].isNumber()) strategy.idleness = Duration(w["idleTimeoutMs"].asInt());
+    const WatermarkStrategy strategy = watermarkStrategy(op);
     auto job = job_;
     const bool json_texts = in.json_texts;  // passed on as they are
     auto make = [job, udf, strategy, json_texts]<class T>(const DataStream<T>&) {
@@ -994,6 +1047,8 @@ class Planner {
     if (!in.keyed) throw ConfigError(describe(window_op) + ": a window needs a keyBy before it");
     if (alignedWindow(window_op)) {
       JsWindowSpec spec = windowSpec(op, window_op);
+      spec.input_blocks =
+          block_key_bys_.count(static_cast<int>(window_op["inputs"][0].asInt())) > 0;
       auto job = job_;
       return Stream{
           lateOutput(
@@ -1290,7 +1345,9 @@ class Planner {
   std::set<int> windows_;
   std::map<int, Stream> streams_;
   std::map<int, Stream> released_;
-  std::map<int, Stream> parsed_;  // streams of JSON texts, parsed for readers of Values
+  std::map<int, Stream> parsed_;
+  std::set<int> timed_key_bys_;  // keyBys that run the assignTimestamps before them  // streams of
+                                 // JSON texts, parsed for readers of Values
 };
 
 }  // namespace

@@ -24,8 +24,10 @@
 #include <v8-array-buffer.h>
 #include <v8-typed-array.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -246,20 +248,34 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
 /// through assignTimestamps) the batch is parsed with one JSON.parse; with `emit_blocks` the
 /// elements then leave as key-group blocks (js_blocks.hpp) holding each line's text as it is, so
 /// they never become Values; without, each value is parsed into a Value here.
+///
+/// Over JSON texts an assignTimestamps before the keyBy (in the same task) fuses into it
+/// (`timestamps`): one call computes each element's time and key from the same parsed object,
+/// and the operator emits the watermarks the engine's TimestampAssigner would.
 template <class In>
 class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
  public:
+  /// The assignTimestamps fused into a keyBy: its function and watermark strategy.
+  struct Timestamps {
+    int udf = -1;
+    WatermarkStrategy strategy;
+  };
+
   JsKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                   std::shared_ptr<JsJob> job, int udf, bool json_texts = false,
-                  bool emit_blocks = false)
+                  bool emit_blocks = false, std::optional<Timestamps> timestamps = std::nullopt)
       : detail::OneInputOperator<In, KeyedValue>(init, out),
         site_(std::move(job), init.operator_name),
         udf_(udf),
         json_texts_(json_texts),
         emit_blocks_(json_texts && emit_blocks),
+        timestamps_(json_texts ? timestamps : std::nullopt),
         blocks_(init.max_parallelism) {}
 
-  void open() override { site_.open(); }
+  void open() override {
+    site_.open();
+    if (timestamps_ && timestamps_->strategy.idleness.count() > 0) scheduleIdleCheck();
+  }
   void close() override { site_.close(); }
 
   void processBatch(Batch<In>& batch) override {
@@ -269,10 +285,102 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
     if (emit_blocks_) blocks_.take(this->buffer_);
     this->emit(this->buffer_);
     batch.clear();
+    if (!timestamps_) return;
+    // As detail::TimestampAssigner: the largest time so far, less the allowed out-of-orderness.
+    last_element_ = processingTimeNow();
+    idle_ = false;
+    if (max_timestamp_ == kMinTimestamp) return;
+    Timestamp w = max_timestamp_ - timestamps_->strategy.max_out_of_orderness.count() - 1;
+    if (w > emitted_) {
+      emitted_ = w;
+      this->out_->processWatermark(w);
+    }
+  }
+  // With assignTimestamps fused in, its watermarks replace the input's (but the end of input).
+  void processWatermark(Timestamp w) override {
+    if (!timestamps_ || w == kMaxTimestamp) this->out_->processWatermark(w);
+  }
+  void processIdle() override {
+    if (!timestamps_) this->out_->processIdle();
   }
 
  private:
+  void scheduleIdleCheck() {
+    const Duration idleness = timestamps_->strategy.idleness;
+    auto every = std::max<Timestamp>(1, idleness.count() / 2);
+    this->init_.services->registerProcessingTimer(
+        processingTimeNow() + every, [this, idleness](Timestamp now) {
+          if (!idle_ && now - last_element_ >= idleness.count()) {
+            idle_ = true;
+            this->out_->processIdle();
+          }
+          scheduleIdleCheck();
+        });
+  }
+
   void run(Batch<In>& batch) {
+    if constexpr (std::is_same_v<In, Value>) {
+      if (timestamps_) return runTimed(batch);
+    }
+    runKeys(batch);
+  }
+
+  // assignTimestamps and keyBy in one call per batch (host helper timedKeys). Elements whose
+  // function threw go to the dead letters; one whose key function threw still counts for the
+  // watermark (it had its time, as with the two operators apart).
+  void runTimed(Batch<In>& batch) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::Local<v8::Context> context = js.context();
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, context);
+    v8::Local<v8::Function> timed_keys = site_.worker().helper("timedKeys");
+    auto project = [](const Element<In>& e) -> const Value& { return valueOf(e.value); };
+    std::size_t from = 0;
+    while (from < batch.size()) {
+      v8::HandleScope handles(isolate);
+      std::size_t count = batch.size() - from;
+      v8::Local<v8::Uint8Array> same =
+          v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, count), 0, count);
+      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, timestamps_->udf),
+                                     v8::Number::New(isolate, udf_),
+                                     convert.parseJsonTexts(batch, from, project), same,
+                                     v8::Boolean::New(isolate, emit_blocks_)};
+      v8::Local<v8::Value> times, keys;
+      std::size_t failed = batch.size();
+      std::size_t timed = count;  // elements with a time
+      try {
+        v8::Local<v8::Array> parts =
+            js.call(site_.label(), timed_keys, v8::Undefined(isolate), args)
+                .template As<v8::Array>();
+        times = parts->Get(context, 0).ToLocalChecked();
+        keys = parts->Get(context, 1).ToLocalChecked();
+      } catch (const UserCodeError& error) {
+        failed = from + site_.failedElement(error);
+        count = failed - from;
+        v8::Local<v8::Value> udf = site_.position("udf");
+        timed = count + (udf->IsNumber() && udf.As<v8::Number>()->Value() == udf_ ? 1 : 0);
+        times = site_.position("output");
+        keys = site_.position("keys");
+      }
+      copyTypedArray(times.template As<v8::Float64Array>(), times_, timed);
+      for (std::size_t j = 0; j < timed; ++j) {
+        const auto t = static_cast<Timestamp>(times_[j]);
+        if (j < count) batch[from + j].timestamp = t;
+        if (t > max_timestamp_) max_timestamp_ = t;
+      }
+      if (emit_blocks_)
+        addBlocks(convert, batch, from, count, keys);
+      else
+        addElements(convert, batch, from, count, keys.template As<v8::Array>(), same);
+      if (failed == batch.size()) break;
+      site_.deadLetter(recordOf(valueOf(batch[failed].value), json_texts_));
+      from = failed + 1;
+    }
+  }
+
+  void runKeys(Batch<In>& batch) {
     JsIsolate& js = site_.current().js();
     JsIsolate::Scope scope(js);
     v8::Isolate* isolate = js.isolate();
@@ -357,6 +465,12 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
   int udf_;
   bool json_texts_;
   bool emit_blocks_;
+  std::optional<Timestamps> timestamps_;
+  std::vector<double> times_;  // of the current call
+  Timestamp max_timestamp_ = kMinTimestamp;
+  Timestamp emitted_ = kMinTimestamp;
+  Timestamp last_element_ = processingTimeNow();
+  bool idle_ = false;
   KeyGroupBlocks blocks_;
   std::string key_texts_;
   std::vector<std::pair<std::size_t, std::size_t>> key_spans_;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -341,6 +342,16 @@ TEST_CASE("a UDF that throws on a JSON line sends the parsed record to the dead 
            ".map((e) => e.n * 10)",
            ".keyBy((e) => { if (e.n === 3) throw new Error('no 3'); return e.n % 2; })"
            ".process({ processElement(e, c, out) { out.collect(e.n * 10); } })",
+           // assignTimestamps fused into the keyBy: either function throwing.
+           ".assignTimestamps((e) => { if (e.n === 3) throw new Error('no 3'); return e.n; })"
+           ".keyBy((e) => e.n % 2)"
+           ".process({ processElement(e, c, out) { out.collect(e.n * 10); } })",
+           ".assignTimestamps((e) => e.n)"
+           ".keyBy((e) => { if (e.n === 3) throw new Error('no 3'); return e.n % 2; })"
+           ".window(TumblingWindow.of(Time.seconds(1)))"
+           ".aggregate({ createAccumulator: () => [], add: (e, a) => a.concat([e.n * 10]),"
+           " getResult: (a) => a, merge: (a, b) => a.concat(b) })"
+           ".flatMap((a) => a)",
        }) {
     for (int parallelism : {1, 2}) {
       INFO(body << " at parallelism " << parallelism);
@@ -353,5 +364,43 @@ TEST_CASE("a UDF that throws on a JSON line sends the parsed record to the dead 
       REQUIRE(dead.letters.size() == 1);
       CHECK(dead.letters[0]["record"] == Value::parseJson(R"({"n":3})"));
     }
+  }
+}
+
+TEST_CASE("assignTimestamps fused into keyBy emits the watermarks of the two operators apart",
+          "[js][json][job]") {
+  std::string rows;
+  for (int n = 1; n <= 5000; ++n) rows += fmt::format("{{\"n\":{},\"t\":{}}}\n", n, n * 10);
+  TempFile file(rows);
+  for (const char* strategy : {"WatermarkStrategy.forMonotonousTimestamps()",
+                               "WatermarkStrategy.boundedOutOfOrderness(Time.milliseconds(50))"}) {
+    auto job = [&](const char* before) {
+      return fmt::format(
+          "const ctx = ExecutionContext.new('rows');\n"
+          "ctx.fromSource(FileSource.jsonLines(ctx.param('input'))){}"
+          ".assignTimestamps((e) => e.t, {}).keyBy((e) => e.n % 7)"
+          ".process({{ processElement(e, c, out) {{"
+          " out.collect(e.n + ' ' + c.timestamp() + ' ' + c.timerService().currentWatermark());"
+          " }} }}).sink(Stdout.new());\nctx.execute();\n",
+          before, strategy);
+    };
+    INFO(strategy);
+    // Fused over JSON texts, and apart (a chain before assignTimestamps makes Values of them).
+    std::vector<std::string> fused = runJob(job(""), file.path(), 1);
+    std::vector<std::string> apart = runJob(job(".filter(() => true)"), file.path(), 1);
+    REQUIRE(fused.size() == 5000);
+    CHECK(fused == apart);
+    // The watermark moved while the input was read (not only at its end).
+    std::size_t advanced = 0;
+    for (const auto& line : fused) {
+      std::istringstream in(line);
+      long long n = 0, t = 0;
+      double watermark = 0;
+      in >> n >> t >> watermark;
+      CHECK(t == n * 10);
+      CHECK(watermark < static_cast<double>(t));
+      if (watermark > 0) ++advanced;
+    }
+    CHECK(advanced > 1000);
   }
 }
