@@ -481,3 +481,45 @@ TEST_CASE("a job over JSON texts restores from a checkpoint mid-file exactly onc
     }
   }
 }
+
+// Measures the choice of one JSON.parse per batch over one per line (docs/typescript-jobs.md):
+// `js_test "[.bench]" -s` prints both.
+TEST_CASE("JSON lines into V8: one JSON.parse per batch against one per line", "[.bench]") {
+  JsIsolate js;
+  JsIsolate::Scope scope(js);
+  v8::Isolate* isolate = js.isolate();
+  v8::TryCatch try_catch(isolate);
+  ValueConverter convert(isolate, js.context());
+  Batch<Value> batch;
+  for (int i = 0; i < 1024; ++i)
+    batch.push_back(Element<Value>{
+        Value(fmt::format(R"({{"auction":{},"bidder":{},"price":{},"time":{}}})", i % 1000,
+                          i * 7 % 10000, i * 13 % 10000, 1767225600000 + i)),
+        kMinTimestamp});
+  auto project = [](const Element<Value>& e) -> const Value& { return e.value; };
+  constexpr int kBatches = 500;
+  auto time = [&](auto&& parse) {
+    auto start = std::chrono::steady_clock::now();
+    for (int b = 0; b < kBatches; ++b) {
+      v8::HandleScope handles(isolate);
+      REQUIRE(parse()->Length() == batch.size());
+    }
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start)
+               .count() /
+           (kBatches * static_cast<double>(batch.size()));
+  };
+  std::vector<v8::Local<v8::Value>> items(batch.size());
+  for (int round = 0; round < 2; ++round) {
+    double per_batch = time([&] { return convert.parseJsonTexts(batch, 0, project); });
+    double per_line = time([&] {
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        items[i] = v8::JSON::Parse(js.context(), convert.toJsText(batch[i].value.asString()))
+                       .ToLocalChecked();
+      return v8::Array::New(isolate, items.data(), items.size());
+    });
+    std::printf(
+        "JSON lines into V8: one JSON.parse per batch %.0f ns/line, one per line %.0f "
+        "ns/line\n",
+        per_batch, per_line);
+  }
+}
