@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "js_json_lines.hpp"
 #include "js_nexmark.hpp"
 #include "js_operators.hpp"
 #include "js_process_operator.hpp"
@@ -141,10 +142,13 @@ bool isStateless(std::string_view kind) {
   return kind == "map" || kind == "flatMap" || kind == "filter";
 }
 
-/// The engine streams of the job's streams: plain or keyed.
+/// The engine streams of the job's streams: plain or keyed. A plain stream of `json_texts`
+/// carries JSON lines as their text (JsonTextLinesSource, js_json_lines.hpp): only the
+/// JavaScript operators told so read it; every other reader gets it parsed (Planner::input).
 struct Stream {
   std::optional<DataStream<Value>> plain;
   std::optional<DataStream<KeyedValue>> keyed;
+  bool json_texts = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -283,10 +287,21 @@ class Planner {
     } else if (kind == "keyBy") {
       if (fused_into_window_.count(id)) return;  // built by its window's aggregate
       const int from = static_cast<int>(op["inputs"][0].asInt());
-      streams_[id] =
-          fused_into_key_by_.count(from) ? chainKeyBy(byId(from, op), op) : keyBy(op, input(op));
+      if (fused_into_key_by_.count(from))
+        streams_[id] = chainKeyBy(byId(from, op), op);
+      else if (timed_key_bys_.count(id))
+        streams_[id] = keyBy(op, input(byId(from, op), /*json_texts=*/true), &byId(from, op));
+      else
+        streams_[id] = keyBy(op, input(op, /*json_texts=*/true));
     } else if (kind == "assignTimestamps") {
-      streams_[id] = assignTimestamps(op, input(op));
+      Stream in = input(op, /*json_texts=*/true);
+      // Over JSON texts, the keyBy that alone reads it (in the same task) computes the times
+      // too: one call and one JSON.parse per batch for both (JsKeyByOperator).
+      if (const Value* key_by = in.json_texts ? soleKeyByOf(op) : nullptr) {
+        timed_key_bys_.insert(static_cast<int>(intField(*key_by, "id")));
+        return;
+      }
+      streams_[id] = assignTimestamps(op, in);
     } else if (kind == "window") {
       windows_.insert(id);  // built by its reader: a windowed fold, or a release
     } else if (kind == "reduce" || kind == "aggregate") {
@@ -314,14 +329,54 @@ class Planner {
     }
   }
 
-  // The stream `op` reads (its single input).
-  Stream input(const Value& op) {
+  // The stream `op` reads (its single input); JSON texts only for readers that take them.
+  Stream input(const Value& op, bool json_texts = false) {
     if (!op["inputs"].isArray() || op["inputs"].size() != 1)
       throw ConfigError(describe(op) + " must have exactly one input");
-    return streamOf(static_cast<int>(op["inputs"][0].asInt()), op);
+    return streamOf(static_cast<int>(op["inputs"][0].asInt()), op, json_texts);
   }
 
-  Stream streamOf(int id, const Value& reader) {
+  Stream streamOf(int id, const Value& reader, bool json_texts = false) {
+    Stream s = builtStream(id, reader);
+    if (!s.json_texts || json_texts) return s;
+    // A reader of Values: the texts parsed once per stream, in the task that made them.
+    auto it = parsed_.find(id);
+    if (it == parsed_.end()) {
+      DataStream<Value> values =
+          s.plain->map([](const Value& text) { return Value::parseJson(text.asString()); })
+              .name("parse JSON");
+      detail::GraphBuilder(values.graph()).node(values.nodeId()).follow_input = true;
+      it = parsed_.emplace(id, Stream{values, std::nullopt}).first;
+    }
+    return it->second;
+  }
+
+  // Whether every reader of `id` takes JSON texts: a map/flatMap/filter that starts a chain
+  // (JsChainOperator, or JsChainKeyByOperator), a keyBy or an assignTimestamps. A chain fused
+  // into a window or rolling operator does not (yet).
+  bool readersTakeJsonTexts(int id) {
+    auto readers = readers_.find(id);
+    if (readers == readers_.end()) return false;
+    for (const Value* r : readers->second) {
+      const std::string kind = stringField(*r, "kind");
+      const int rid = static_cast<int>(intField(*r, "id"));
+      if (kind == "keyBy" || kind == "assignTimestamps") continue;
+      if (!isStateless(kind) || absorbed_.count(rid)) return false;
+      // The chain that starts here: where it ends, and whether a window or rolling reduce took
+      // its keyBy.
+      const Value* at = r;
+      while (fused_into_next_.count(static_cast<int>(intField(*at, "id"))))
+        at = readers_[static_cast<int>(intField(*at, "id"))].front();
+      const int last = static_cast<int>(intField(*at, "id"));
+      if (fused_into_key_by_.count(last)) {
+        const Value* key_by = readers_[last].front();
+        if (fused_into_window_.count(static_cast<int>(intField(*key_by, "id")))) return false;
+      }
+    }
+    return true;
+  }
+
+  Stream builtStream(int id, const Value& reader) {
     if (windows_.count(id)) {
       // A window read by something other than reduce/aggregate releases its elements.
       if (!released_.count(id)) {
@@ -354,12 +409,15 @@ class Planner {
 
   // The stream `op` reads, as it is: a Nexmark source's event ids with the source's generator
   // (the JavaScript operators that make the events themselves read it so).
-  std::pair<Stream, std::shared_ptr<const nexmark::Generator>> rawInput(const Value& op) {
+  // Otherwise as input(op, json_texts).
+  std::pair<Stream, std::shared_ptr<const nexmark::Generator>> rawInput(const Value& op,
+                                                                        bool json_texts = false) {
     if (!op["inputs"].isArray() || op["inputs"].size() != 1)
       throw ConfigError(describe(op) + " must have exactly one input");
     const int id = static_cast<int>(op["inputs"][0].asInt());
     auto nexmark = nexmark_sources_.find(id);
-    if (nexmark == nexmark_sources_.end() || windows_.count(id)) return {input(op), nullptr};
+    if (nexmark == nexmark_sources_.end() || windows_.count(id))
+      return {input(op, json_texts), nullptr};
     return {streams_.at(id), nexmark->second};
   }
 
@@ -432,6 +490,7 @@ class Planner {
     const std::string name = stringField(op, "name");
     SourceFactory<Value> factory;
     SourceOptions options;
+    bool json_texts = false;
     if (type == "file") {
       std::string path = stringField(c, "path");
       std::string format = stringField(c, "format");
@@ -454,11 +513,21 @@ class Planner {
         if (job_->options().on_error == ErrorPolicy::kDeadLetter)
           dead_letters = DeadLetterTarget{job_, describe(op)};
         MalformedPolicy policy = dead_letters ? MalformedPolicy::DeadLetter : MalformedPolicy::Fail;
-        factory = stamped<Value>(
-            [path, policy]() -> std::unique_ptr<Source<Value>> {
-              return std::make_unique<JsonLinesSource>(path, policy);
-            },
-            Identity{}, std::move(dead_letters));
+        // Read only by JavaScript operators that parse a batch with one JSON.parse: the lines
+        // as text (js_json_lines.hpp).
+        json_texts = readersTakeJsonTexts(static_cast<int>(intField(op, "id")));
+        if (json_texts)
+          factory = stamped<Value>(
+              [path, policy]() -> std::unique_ptr<Source<Value>> {
+                return std::make_unique<JsonTextLinesSource>(path, policy);
+              },
+              Identity{}, std::move(dead_letters));
+        else
+          factory = stamped<Value>(
+              [path, policy]() -> std::unique_ptr<Source<Value>> {
+                return std::make_unique<JsonLinesSource>(path, policy);
+              },
+              Identity{}, std::move(dead_letters));
       } else {
         throw ConfigError(describe(op) + ": unknown file format '" + format + "'");
       }
@@ -488,7 +557,7 @@ class Planner {
       throw ConfigError(describe(op) + ": there is no '" + type + "' source in this build");
     }
     DataStream<Value> s = ctx_.fromSource<Value>(std::move(factory), name, options);
-    return Stream{named(s, op), std::nullopt};
+    return Stream{named(s, op), std::nullopt, json_texts};
   }
 
   // The Nexmark source: event ids, which its JavaScript readers turn into events
@@ -542,11 +611,12 @@ class Planner {
   // keyed stream (re-keying) stays two operators.
   Stream chainKeyBy(const Value& last, const Value& key_op) {
     std::vector<const Value*> ops = chainOf(last);
-    auto [in, nexmark] = rawInput(*ops.back());
+    auto [in, nexmark] = rawInput(*ops.back(), /*json_texts=*/true);
     if (in.keyed) {
       streams_[static_cast<int>(intField(last, "id"))] = chain(last);
       return keyBy(key_op, streams_[static_cast<int>(intField(last, "id"))]);
     }
+    const bool json_texts = in.json_texts;
     auto [udfs, kinds, name] = chainParts(ops);
     Value op = key_op;  // the fused operator: named after its parts
     op["name"] = name + "+" + stringField(key_op, "name");
@@ -571,11 +641,11 @@ class Planner {
     return Stream{
         std::nullopt,
         attach<KeyedValue>(*in.plain, op, "jsChain+keyBy",
-                           [job, udfs, kinds, key_udf, blocks, nexmark](
+                           [job, udfs, kinds, key_udf, blocks, json_texts, nexmark](
                                const detail::OperatorInit& init, const std::vector<void*>& outs) {
                              return std::make_unique<JsChainKeyByOperator>(
                                  init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs,
-                                 kinds, key_udf, blocks, nexmark);
+                                 kinds, key_udf, blocks, json_texts, nexmark);
                            })};
   }
 
@@ -612,7 +682,8 @@ class Planner {
     auto [udfs, kinds, name] = chainParts(ops);
     Value op = last;  // the fused operator: named after its parts
     op["name"] = name;
-    auto [in, nexmark] = rawInput(*ops.back());
+    auto [in, nexmark] = rawInput(*ops.back(), /*json_texts=*/true);
+    const bool json_texts = in.json_texts;
     auto job = job_;
     if (in.keyed) {
       return Stream{
@@ -624,58 +695,119 @@ class Planner {
                     init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs, kinds);
               })};
     }
-    return Stream{attach<Value>(*in.plain, op, "jsChain",
-                                [job, udfs, kinds, nexmark](const detail::OperatorInit& init,
-                                                            const std::vector<void*>& outs) {
-                                  return std::make_unique<JsChainOperator<Value>>(
-                                      init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs,
-                                      kinds, nexmark);
-                                }),
-                  std::nullopt};
+    return Stream{
+        attach<Value>(*in.plain, op, "jsChain",
+                      [job, udfs, kinds, json_texts, nexmark](const detail::OperatorInit& init,
+                                                              const std::vector<void*>& outs) {
+                        return std::make_unique<JsChainOperator<Value>>(
+                            init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs, kinds,
+                            json_texts, nexmark);
+                      }),
+        std::nullopt};
   }
 
-  Stream keyBy(const Value& op, const Stream& in) {
-    int udf = static_cast<int>(intField(op, "udf"));
-    auto job = job_;
-    auto make = [job, udf]<class In>(const DataStream<In>&) {
-      return [job, udf](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-        return std::make_unique<JsKeyByOperator<In>>(
-            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf);
-      };
-    };
-    // Without a parallelism of its own, a keyBy runs with its input's (chained to it): a
-    // rebalance into it would reorder each key's elements.
-    auto follow = [&](DataStream<KeyedValue> s) {
-      if (op["parallelism"].isNull())
-        detail::GraphBuilder(s.graph()).node(s.nodeId()).follow_input = true;
-      return s;
-    };
-    if (in.keyed)
-      return Stream{std::nullopt,
-                    follow(attach<KeyedValue>(*in.keyed, op, "keyBy", make(*in.keyed)))};
-    return Stream{std::nullopt,
-                  follow(attach<KeyedValue>(*in.plain, op, "keyBy", make(*in.plain)))};
+  // The keyBy that is the only reader of `op`, with its parallelism (or none of its own).
+  const Value* soleKeyByOf(const Value& op) {
+    auto readers = readers_.find(static_cast<int>(intField(op, "id")));
+    if (readers == readers_.end() || readers->second.size() != 1) return nullptr;
+    const Value* r = readers->second.front();
+    if (stringField(*r, "kind") != "keyBy" ||
+        !((*r)["parallelism"].isNull() || (*r)["parallelism"] == op["parallelism"]))
+      return nullptr;
+    return r;
   }
 
-  Stream assignTimestamps(const Value& op, const Stream& in) {
-    int udf = static_cast<int>(intField(op, "udf"));
+  static WatermarkStrategy watermarkStrategy(const Value& op) {
     const Value& w = op["watermark"];
     WatermarkStrategy strategy;
     if (w["maxOutOfOrdernessMs"].isNumber())
       strategy.max_out_of_orderness = Duration(w["maxOutOfOrdernessMs"].asInt());
     if (w["idleTimeoutMs"].isNumber()) strategy.idleness = Duration(w["idleTimeoutMs"].asInt());
+    return strategy;
+  }
+
+  // Whether `reader` of a keyBy over JSON texts takes key-group blocks: a rolling reduce or
+  // aggregate, a process function, or a tumbling or sliding window (JsWindowOperator) that only
+  // reduces and aggregates read.
+  bool takesBlocks(const Value& reader) {
+    const std::string kind = stringField(reader, "kind");
+    if (kind == "reduce" || kind == "aggregate" || kind == "process") return true;
+    if (kind != "window" || !alignedWindow(reader)) return false;
+    auto readers = readers_.find(static_cast<int>(intField(reader, "id")));
+    if (readers == readers_.end()) return false;
+    for (const Value* r : readers->second) {
+      const std::string k = stringField(*r, "kind");
+      if (k != "reduce" && k != "aggregate") return false;
+    }
+    return true;
+  }
+
+  // A keyBy; with `timestamps`, the assignTimestamps before it over JSON texts fused into it.
+  Stream keyBy(const Value& key_op, const Stream& in, const Value* timestamps = nullptr) {
+    int udf = static_cast<int>(intField(key_op, "udf"));
     auto job = job_;
-    auto make = [job, udf, strategy]<class T>(const DataStream<T>&) {
-      return
-          [job, udf, strategy](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-            return std::make_unique<JsTimestampOperator<T>>(
-                init, static_cast<detail::Input<T>*>(outs[0]), job, udf, strategy);
-          };
+    Value op = key_op;
+    std::optional<JsKeyByOperator<Value>::Timestamps> times;
+    if (timestamps) {
+      times = JsKeyByOperator<Value>::Timestamps{static_cast<int>(intField(*timestamps, "udf")),
+                                                 watermarkStrategy(*timestamps)};
+      // Named after both; it runs where the assignTimestamps ran (with its parallelism).
+      op["name"] = stringField(*timestamps, "name") + "+" + stringField(key_op, "name");
+      if (op["parallelism"].isNull()) op["parallelism"] = (*timestamps)["parallelism"];
+    }
+    // Over JSON texts, when only rolling reduces, aggregates and process functions read it, the
+    // keyBy sends key-group blocks holding the texts as they are (as chainKeyBy does).
+    const bool json_texts = in.json_texts;
+    bool blocks = false;
+    if (json_texts) {
+      const int id = static_cast<int>(intField(op, "id"));
+      auto readers = readers_.find(id);
+      blocks = readers != readers_.end();
+      if (blocks)
+        for (const Value* r : readers->second) blocks = blocks && takesBlocks(*r);
+      if (blocks) block_key_bys_.insert(id);
+    }
+    auto make = [job, udf, json_texts, blocks, times]<class In>(const DataStream<In>&) {
+      return [job, udf, json_texts, blocks, times](const detail::OperatorInit& init,
+                                                   const std::vector<void*>& outs) {
+        std::optional<typename JsKeyByOperator<In>::Timestamps> t;
+        if (times) t = typename JsKeyByOperator<In>::Timestamps{times->udf, times->strategy};
+        return std::make_unique<JsKeyByOperator<In>>(
+            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, json_texts, blocks,
+            t);
+      };
+    };
+    // Without a parallelism of its own, a keyBy runs with its input's (chained to it): a
+    // rebalance into it would reorder each key's elements. (One with the assignTimestamps in it
+    // runs as that one did: with the job's parallelism unless it has its own.)
+    auto follow = [&](DataStream<KeyedValue> s) {
+      if (op["parallelism"].isNull() && !timestamps)
+        detail::GraphBuilder(s.graph()).node(s.nodeId()).follow_input = true;
+      return s;
+    };
+    const char* kind = timestamps ? "assignTimestamps+keyBy" : "keyBy";
+    if (in.keyed)
+      return Stream{std::nullopt, follow(attach<KeyedValue>(*in.keyed, op, kind, make(*in.keyed)))};
+    return Stream{std::nullopt, follow(attach<KeyedValue>(*in.plain, op, kind, make(*in.plain)))};
+  }
+
+  Stream assignTimestamps(const Value& op, const Stream& in) {
+    int udf = static_cast<int>(intField(op, "udf"));
+    const WatermarkStrategy strategy = watermarkStrategy(op);
+    auto job = job_;
+    const bool json_texts = in.json_texts;  // passed on as they are
+    auto make = [job, udf, strategy, json_texts]<class T>(const DataStream<T>&) {
+      return [job, udf, strategy, json_texts](const detail::OperatorInit& init,
+                                              const std::vector<void*>& outs) {
+        return std::make_unique<JsTimestampOperator<T>>(
+            init, static_cast<detail::Input<T>*>(outs[0]), job, udf, strategy, json_texts);
+      };
     };
     if (in.keyed)
       return Stream{std::nullopt,
                     attach<KeyedValue>(*in.keyed, op, "assignTimestamps", make(*in.keyed))};
-    return Stream{attach<Value>(*in.plain, op, "assignTimestamps", make(*in.plain)), std::nullopt};
+    return Stream{attach<Value>(*in.plain, op, "assignTimestamps", make(*in.plain)), std::nullopt,
+                  json_texts};
   }
 
   static AggregateUdfs aggregateUdfs(const Value& op) {
@@ -975,6 +1107,8 @@ class Planner {
     if (!in.keyed) throw ConfigError(describe(window_op) + ": a window needs a keyBy before it");
     if (alignedWindow(window_op)) {
       JsWindowSpec spec = windowSpec(op, window_op);
+      spec.input_blocks =
+          block_key_bys_.count(static_cast<int>(window_op["inputs"][0].asInt())) > 0;
       auto job = job_;
       return Stream{
           lateOutput(
@@ -1280,6 +1414,8 @@ class Planner {
   // Nexmark sources (their streams hold event ids) and their events for other readers.
   std::map<int, std::shared_ptr<const nexmark::Generator>> nexmark_sources_;
   std::map<int, Stream> decoded_;
+  std::map<int, Stream> parsed_;  // streams of JSON texts, parsed for readers of Values
+  std::set<int> timed_key_bys_;   // keyBys that run the assignTimestamps before them
 };
 
 }  // namespace

@@ -76,6 +76,45 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       pos.outputLength = n;
       return out;
     },
+    // keys() for key-group blocks: every key, as the JSON text of their array (one
+    // JSON.stringify per batch; the host splits it). After a throw, pos.output has the keys
+    // before the failing element.
+    keyTexts(udf, input) {
+      const f = udfs[udf], n = input.length, out = new Array(n);
+      begin(udf, "keyBy", out);
+      for (let i = 0; i < n; i++) {
+        at(i);
+        out[i] = f(input[i]);
+      }
+      pos.outputLength = n;
+      return JSON.stringify(out);
+    },
+    // An assignTimestamps and the keyBy after it in one pass over the batch: [times (a
+    // Float64Array), keys], keys as keys() gives them (with `same`) or, with `json`, as
+    // keyTexts() does. After a throw, pos.udf is the function that threw, pos.output holds the
+    // times and pos.keys the keys of the elements before it (and the failing element's time
+    // when its key function threw).
+    timedKeys(timeUdf, keyUdf, input, same, json) {
+      const t = udfs[timeUdf], f = udfs[keyUdf], n = input.length;
+      const times = new Float64Array(n), keys = new Array(n);
+      begin(timeUdf, "assignTimestamps", times);
+      pos.keys = keys;
+      for (let i = 0; i < n; i++) {
+        at(i);
+        pos.udf = timeUdf; pos.kind = "assignTimestamps";
+        const e = input[i], time = t(e);
+        if (typeof time !== "number" || !Number.isFinite(time)) {
+          throw new TypeError("the assignTimestamps() function returned " + String(time) +
+              "; it must return the event time in milliseconds since the epoch (a finite number)");
+        }
+        times[i] = time;
+        pos.udf = keyUdf; pos.kind = "keyBy";
+        const k = f(e);
+        if (k === e && !json) same[i] = 1; else keys[i] = k;
+      }
+      pos.outputLength = n;
+      return [times, json ? JSON.stringify(keys) : keys];
+    },
     // A chain (a function from __compileChain) and the keyBy after it in one call:
     // [outputs, keys, same], keys and same as in keys() but over the chain's outputs.
     // Keys that differ from their element are listed in order, the others marked in same.

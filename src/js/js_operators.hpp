@@ -24,6 +24,7 @@
 #include <v8-array-buffer.h>
 #include <v8-typed-array.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -129,6 +130,12 @@ void copyTypedArray(v8::Local<Array> array, std::vector<T>& out, std::size_t n) 
 v8::Local<v8::Int32Array> toInt32Array(v8::Isolate* isolate,
                                        const std::vector<std::int32_t>& values);
 
+/// What a dead letter shows of an element's value: the value of its JSON text when the operator
+/// reads JSON texts (JsonTextLinesSource's lines, js_json_lines.hpp), else the value itself.
+inline Value recordOf(const Value& value, bool json_texts) {
+  return json_texts ? Value::parseJson(value.asString()) : value;
+}
+
 /// Emits `buffer` downstream in batches of at most `batch_size`.
 template <class T, class Emit>
 void emitChunked(Batch<T>& buffer, std::size_t batch_size, Emit&& emit) {
@@ -150,15 +157,18 @@ void emitChunked(Batch<T>& buffer, std::size_t batch_size, Emit&& emit) {
 template <class T>
 class JsChainOperator final : public detail::OneInputOperator<T, T> {
  public:
-  /// With `nexmark`, the input elements are Nexmark event ids (js_nexmark.hpp), and the UDFs
-  /// see the events.
+  /// `json_texts`: the input's Values are JSON texts to parse (js_json_lines.hpp). With
+  /// `nexmark`, the input elements are Nexmark event ids (js_nexmark.hpp), and the UDFs see the
+  /// events.
   JsChainOperator(const detail::OperatorInit& init, detail::Input<T>* out,
                   std::shared_ptr<JsJob> job, std::vector<int> udfs, std::vector<std::string> kinds,
+                  bool json_texts = false,
                   std::shared_ptr<const nexmark::Generator> nexmark = nullptr)
       : detail::OneInputOperator<T, T>(init, out),
         site_(std::move(job), init.operator_name),
         udfs_(std::move(udfs)),
-        kinds_(std::move(kinds)) {
+        kinds_(std::move(kinds)),
+        json_texts_(json_texts) {
     if (nexmark) nexmark_.emplace(std::move(nexmark));
   }
 
@@ -190,13 +200,14 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
     std::size_t from = 0;
     while (from < batch.size()) {
       v8::HandleScope handles(isolate);
+      auto project = [](const Element<T>& e) -> const Value& { return valueOf(e.value); };
       v8::Local<v8::Array> input;
       if constexpr (std::is_same_v<T, Value>) {
         if (nexmark_) input = nexmark_->toJsArray(site_.worker(), convert, batch, from);
       }
       if (input.IsEmpty())
-        input = convert.toJsArray(
-            batch, from, [](const Element<T>& e) -> const Value& { return valueOf(e.value); });
+        input = json_texts_ ? convert.parseJsonTexts(batch, from, project)
+                            : convert.toJsArray(batch, from, project);
       v8::Local<v8::Array> origins = v8::Array::New(isolate);
       v8::Local<v8::Value> args[] = {input, origins};
       v8::Local<v8::Array> output;
@@ -231,7 +242,7 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
       }
       if (failed == batch.size()) break;
       site_.deadLetter(nexmark_ ? nexmark_->event(valueOf(batch[failed].value))
-                                : valueOf(batch[failed].value));
+                                : recordOf(valueOf(batch[failed].value), json_texts_));
       from = failed + 1;
     }
   }
@@ -239,78 +250,243 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
   JsCallSite site_;
   std::vector<int> udfs_;
   std::vector<std::string> kinds_;
+  bool json_texts_;
   std::optional<NexmarkCrossing> nexmark_;  // the input is Nexmark event ids
   std::vector<Value> values_;               // outputs of the current call
 };
 
 /// keyBy: In (Value, or KeyedValue when re-keying) -> KeyedValue, keys computed per batch.
+///
+/// Over JSON texts (`json_texts`, a plain stream of JsonTextLinesSource's lines, possibly
+/// through assignTimestamps) the batch is parsed with one JSON.parse; with `emit_blocks` the
+/// elements then leave as key-group blocks (js_blocks.hpp) holding each line's text as it is, so
+/// they never become Values; without, each value is parsed into a Value here.
+///
+/// Over JSON texts an assignTimestamps before the keyBy (in the same task) fuses into it
+/// (`timestamps`): one call computes each element's time and key from the same parsed object,
+/// and the operator emits the watermarks the engine's TimestampAssigner would.
 template <class In>
 class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
  public:
+  /// The assignTimestamps fused into a keyBy: its function and watermark strategy.
+  struct Timestamps {
+    int udf = -1;
+    WatermarkStrategy strategy;
+  };
+
   JsKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
-                  std::shared_ptr<JsJob> job, int udf)
+                  std::shared_ptr<JsJob> job, int udf, bool json_texts = false,
+                  bool emit_blocks = false, std::optional<Timestamps> timestamps = std::nullopt)
       : detail::OneInputOperator<In, KeyedValue>(init, out),
         site_(std::move(job), init.operator_name),
-        udf_(udf) {}
+        udf_(udf),
+        json_texts_(json_texts),
+        emit_blocks_(json_texts && emit_blocks),
+        timestamps_(json_texts ? timestamps : std::nullopt),
+        blocks_(init.max_parallelism) {}
 
-  void open() override { site_.open(); }
+  void open() override {
+    site_.open();
+    if (timestamps_ && timestamps_->strategy.idleness.count() > 0) scheduleIdleCheck();
+  }
   void close() override { site_.close(); }
 
   void processBatch(Batch<In>& batch) override {
     this->countIn(batch.size());
     if (batch.empty()) return;
     detail::guarded(this->name(), [&] { run(batch); });
+    if (emit_blocks_) blocks_.take(this->buffer_);
     this->emit(this->buffer_);
     batch.clear();
+    if (!timestamps_) return;
+    // As detail::TimestampAssigner: the largest time so far, less the allowed out-of-orderness.
+    last_element_ = processingTimeNow();
+    idle_ = false;
+    if (max_timestamp_ == kMinTimestamp) return;
+    Timestamp w = max_timestamp_ - timestamps_->strategy.max_out_of_orderness.count() - 1;
+    if (w > emitted_) {
+      emitted_ = w;
+      this->out_->processWatermark(w);
+    }
+  }
+  // With assignTimestamps fused in, its watermarks replace the input's (but the end of input).
+  void processWatermark(Timestamp w) override {
+    if (!timestamps_ || w == kMaxTimestamp) this->out_->processWatermark(w);
+  }
+  void processIdle() override {
+    if (!timestamps_) this->out_->processIdle();
   }
 
  private:
+  void scheduleIdleCheck() {
+    const Duration idleness = timestamps_->strategy.idleness;
+    auto every = std::max<Timestamp>(1, idleness.count() / 2);
+    this->init_.services->registerProcessingTimer(
+        processingTimeNow() + every, [this, idleness](Timestamp now) {
+          if (!idle_ && now - last_element_ >= idleness.count()) {
+            idle_ = true;
+            this->out_->processIdle();
+          }
+          scheduleIdleCheck();
+        });
+  }
+
   void run(Batch<In>& batch) {
+    if constexpr (std::is_same_v<In, Value>) {
+      if (timestamps_) return runTimed(batch);
+    }
+    runKeys(batch);
+  }
+
+  // assignTimestamps and keyBy in one call per batch (host helper timedKeys). Elements whose
+  // function threw go to the dead letters; one whose key function threw still counts for the
+  // watermark (it had its time, as with the two operators apart).
+  void runTimed(Batch<In>& batch) {
     JsIsolate& js = site_.current().js();
     JsIsolate::Scope scope(js);
     v8::Isolate* isolate = js.isolate();
     v8::Local<v8::Context> context = js.context();
     v8::TryCatch try_catch(isolate);
     ValueConverter convert(isolate, context);
-    v8::Local<v8::Function> keys_of = site_.worker().helper("keys");
+    v8::Local<v8::Function> timed_keys = site_.worker().helper("timedKeys");
+    auto project = [](const Element<In>& e) -> const Value& { return valueOf(e.value); };
     std::size_t from = 0;
     while (from < batch.size()) {
       v8::HandleScope handles(isolate);
       std::size_t count = batch.size() - from;
       v8::Local<v8::Uint8Array> same =
           v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, count), 0, count);
-      v8::Local<v8::Value> args[] = {
-          v8::Number::New(isolate, udf_),
-          convert.toJsArray(batch, from,
-                            [](const Element<In>& e) -> const Value& { return valueOf(e.value); }),
-          same};
-      v8::Local<v8::Array> keys;
+      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, timestamps_->udf),
+                                     v8::Number::New(isolate, udf_),
+                                     convert.parseJsonTexts(batch, from, project), same,
+                                     v8::Boolean::New(isolate, emit_blocks_)};
+      v8::Local<v8::Value> times, keys;
       std::size_t failed = batch.size();
+      std::size_t timed = count;  // elements with a time
       try {
-        keys =
-            js.call(site_.label(), keys_of, v8::Undefined(isolate), args).template As<v8::Array>();
+        v8::Local<v8::Array> parts =
+            js.call(site_.label(), timed_keys, v8::Undefined(isolate), args)
+                .template As<v8::Array>();
+        times = parts->Get(context, 0).ToLocalChecked();
+        keys = parts->Get(context, 1).ToLocalChecked();
       } catch (const UserCodeError& error) {
         failed = from + site_.failedElement(error);
-        keys = site_.position("output").template As<v8::Array>();
+        count = failed - from;
+        v8::Local<v8::Value> udf = site_.position("udf");
+        timed = count + (udf->IsNumber() && udf.As<v8::Number>()->Value() == udf_ ? 1 : 0);
+        times = site_.position("output");
+        keys = site_.position("keys");
+      }
+      copyTypedArray(times.template As<v8::Float64Array>(), times_, timed);
+      for (std::size_t j = 0; j < timed; ++j) {
+        const auto t = static_cast<Timestamp>(times_[j]);
+        if (j < count) batch[from + j].timestamp = t;
+        if (t > max_timestamp_) max_timestamp_ = t;
+      }
+      if (emit_blocks_)
+        addBlocks(convert, batch, from, count, keys);
+      else
+        addElements(convert, batch, from, count, keys.template As<v8::Array>(), same);
+      if (failed == batch.size()) break;
+      site_.deadLetter(recordOf(valueOf(batch[failed].value), json_texts_));
+      from = failed + 1;
+    }
+  }
+
+  void runKeys(Batch<In>& batch) {
+    JsIsolate& js = site_.current().js();
+    JsIsolate::Scope scope(js);
+    v8::Isolate* isolate = js.isolate();
+    v8::Local<v8::Context> context = js.context();
+    v8::TryCatch try_catch(isolate);
+    ValueConverter convert(isolate, context);
+    v8::Local<v8::Function> keys_of = site_.worker().helper(emit_blocks_ ? "keyTexts" : "keys");
+    auto project = [](const Element<In>& e) -> const Value& { return valueOf(e.value); };
+    std::size_t from = 0;
+    while (from < batch.size()) {
+      v8::HandleScope handles(isolate);
+      std::size_t count = batch.size() - from;
+      v8::Local<v8::Uint8Array> same =
+          v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, count), 0, count);
+      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf_),
+                                     json_texts_ ? convert.parseJsonTexts(batch, from, project)
+                                                 : convert.toJsArray(batch, from, project),
+                                     same};
+      v8::Local<v8::Value> keys;
+      std::size_t failed = batch.size();
+      try {
+        keys = js.call(site_.label(), keys_of, v8::Undefined(isolate), args);
+      } catch (const UserCodeError& error) {
+        failed = from + site_.failedElement(error);
+        keys = site_.position("output");
         count = failed - from;
       }
-      keys_.clear();
-      convert.fromJsArray(keys, count, keys_);
-      copyTypedArray(same, same_, count);
-      for (std::size_t j = 0; j < count; ++j) {
-        Element<In>& e = batch[from + j];
-        Value key = same_[j] ? valueOf(e.value) : std::move(keys_[j]);
-        this->buffer_.push_back(Element<KeyedValue>{
-            KeyedValue{std::move(key), std::move(valueOf(e.value))}, e.timestamp});
-      }
+      if (emit_blocks_)
+        addBlocks(convert, batch, from, count, keys);
+      else
+        addElements(convert, batch, from, count, keys.template As<v8::Array>(), same);
       if (failed == batch.size()) break;
-      site_.deadLetter(valueOf(batch[failed].value));
+      site_.deadLetter(recordOf(valueOf(batch[failed].value), json_texts_));
       from = failed + 1;
+    }
+  }
+
+  void addElements(ValueConverter& convert, Batch<In>& batch, std::size_t from, std::size_t count,
+                   v8::Local<v8::Array> keys, v8::Local<v8::Uint8Array> same) {
+    keys_.clear();
+    convert.fromJsArray(keys, count, keys_);
+    copyTypedArray(same, same_, count);
+    for (std::size_t j = 0; j < count; ++j) {
+      Element<In>& e = batch[from + j];
+      Value value =
+          json_texts_ ? Value::parseJson(valueOf(e.value).asString()) : std::move(valueOf(e.value));
+      Value key = same_[j] ? value : std::move(keys_[j]);
+      this->buffer_.push_back(
+          Element<KeyedValue>{KeyedValue{std::move(key), std::move(value)}, e.timestamp});
+    }
+  }
+
+  // `keys`: the JSON text of the array of keys (host helper keyTexts), or, after a UDF threw,
+  // the array of the keys before it.
+  void addBlocks(ValueConverter& convert, Batch<In>& batch, std::size_t from, std::size_t count,
+                 v8::Local<v8::Value> keys) {
+    if (keys->IsArray()) {
+      keys_.clear();
+      convert.fromJsArray(keys.As<v8::Array>(), count, keys_);
+      key_texts_ = "[";
+      for (std::size_t j = 0; j < count; ++j) {
+        if (j > 0) key_texts_ += ',';
+        keys_[j].appendJson(key_texts_);
+      }
+      key_texts_ += ']';
+    } else {
+      key_texts_.assign(convert.text(keys.As<v8::String>()));
+    }
+    key_spans_.clear();
+    if (!splitJsonArray(key_texts_, key_spans_) || key_spans_.size() < count)
+      throw Error("internal error: a keyBy's keys do not split into " + std::to_string(count) +
+                  " JSON texts");
+    const std::string_view texts(key_texts_);
+    for (std::size_t j = 0; j < count; ++j) {
+      const auto [begin, end] = key_spans_[j];
+      const Element<In>& e = batch[from + j];
+      blocks_.add(texts.substr(begin, end - begin), valueOf(e.value).asString(), e.timestamp);
     }
   }
 
   JsCallSite site_;
   int udf_;
+  bool json_texts_;
+  bool emit_blocks_;
+  std::optional<Timestamps> timestamps_;
+  std::vector<double> times_;  // of the current call
+  Timestamp max_timestamp_ = kMinTimestamp;
+  Timestamp emitted_ = kMinTimestamp;
+  Timestamp last_element_ = processingTimeNow();
+  bool idle_ = false;
+  KeyGroupBlocks blocks_;
+  std::string key_texts_;
+  std::vector<std::pair<std::size_t, std::size_t>> key_spans_;
   std::vector<Value> keys_;         // keys of the current call
   std::vector<std::uint8_t> same_;  // 1: the key is the element itself
 };
@@ -330,6 +506,7 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
   JsChainKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                        std::shared_ptr<JsJob> job, std::vector<int> udfs,
                        std::vector<std::string> kinds, int key_udf, bool emit_blocks = false,
+                       bool json_texts = false,
                        std::shared_ptr<const nexmark::Generator> nexmark = nullptr)
       : detail::OneInputOperator<Value, KeyedValue>(init, out),
         site_(job, init.operator_name),
@@ -337,10 +514,12 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
         kinds_(kinds),
         key_udf_(key_udf),
         emit_blocks_(emit_blocks),
+        json_texts_(json_texts),
         blocks_(init.max_parallelism),
         blocks_out_(out, init.max_parallelism),
         step_keys_(stepInit(init), emit_blocks ? &blocks_out_ : out, job, key_udf),
-        step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds), nexmark) {
+        step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds), json_texts,
+                    nexmark) {
     if (nexmark) nexmark_.emplace(std::move(nexmark));
   }
 
@@ -415,11 +594,12 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     bool origins_needed = false;
     for (const auto& e : batch)
       origins_needed = origins_needed || e.timestamp != batch[0].timestamp;
+    auto project = [](const Element<Value>& e) -> const Value& { return e.value; };
     v8::Local<v8::Value> args[] = {
         site_.worker().chain(udfs_, kinds_), v8::Number::New(isolate, key_udf_),
-        nexmark_ ? nexmark_->toJsArray(site_.worker(), convert, batch, 0)
-                 : convert.toJsArray(
-                       batch, 0, [](const Element<Value>& e) -> const Value& { return e.value; }),
+        nexmark_      ? nexmark_->toJsArray(site_.worker(), convert, batch, 0)
+        : json_texts_ ? convert.parseJsonTexts(batch, 0, project)
+                      : convert.toJsArray(batch, 0, project),
         v8::Boolean::New(isolate, origins_needed), v8::Boolean::New(isolate, emit_blocks_)};
     v8::Local<v8::Array> parts;
     try {
@@ -491,6 +671,7 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
   std::vector<std::string> kinds_;
   int key_udf_;
   bool emit_blocks_;
+  bool json_texts_;
   KeyGroupBlocks blocks_;
   std::string texts_, key_texts_;
   std::vector<std::pair<std::size_t, std::size_t>> spans_, key_spans_;
@@ -508,10 +689,14 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
 template <class T>
 class JsTimestampOperator final : public detail::Operator, public detail::Input<T> {
  public:
+  /// `json_texts`: the input's Values are JSON texts (js_json_lines.hpp), parsed for the
+  /// function and passed on as they are.
   JsTimestampOperator(const detail::OperatorInit& init, detail::Input<T>* out,
-                      std::shared_ptr<JsJob> job, int udf, WatermarkStrategy strategy)
+                      std::shared_ptr<JsJob> job, int udf, WatermarkStrategy strategy,
+                      bool json_texts = false)
       : site_(std::move(job), init.operator_name),
         udf_(udf),
+        json_texts_(json_texts),
         assigner_(init, out, Precomputed{&timestamps_, &next_}, strategy),
         name_(init.operator_name) {}
 
@@ -556,10 +741,10 @@ class JsTimestampOperator final : public detail::Operator, public detail::Input<
     std::size_t from = 0, kept = 0;
     while (from < batch.size()) {
       v8::HandleScope handles(isolate);
-      v8::Local<v8::Value> args[] = {
-          v8::Number::New(isolate, udf_),
-          convert.toJsArray(batch, from,
-                            [](const Element<T>& e) -> const Value& { return valueOf(e.value); })};
+      auto project = [](const Element<T>& e) -> const Value& { return valueOf(e.value); };
+      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf_),
+                                     json_texts_ ? convert.parseJsonTexts(batch, from, project)
+                                                 : convert.toJsArray(batch, from, project)};
       std::size_t failed = batch.size();
       try {
         auto times = js.call(site_.label(), times_of, v8::Undefined(isolate), args)
@@ -577,7 +762,7 @@ class JsTimestampOperator final : public detail::Operator, public detail::Input<
         timestamps_.push_back(part[j]);
       }
       if (failed == batch.size()) break;
-      site_.deadLetter(valueOf(batch[failed].value));
+      site_.deadLetter(recordOf(valueOf(batch[failed].value), json_texts_));
       from = failed + 1;
     }
     batch.resize(kept);
@@ -585,6 +770,7 @@ class JsTimestampOperator final : public detail::Operator, public detail::Input<
 
   JsCallSite site_;
   int udf_;
+  bool json_texts_;
   std::vector<double> timestamps_;
   std::size_t next_ = 0;
   detail::TimestampAssigner<T, Precomputed> assigner_;

@@ -7,6 +7,7 @@
 #include <v8-primitive.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "lightflus/error.hpp"
 #include "strings.hpp"
@@ -64,10 +65,28 @@ v8::Local<v8::Value> ValueConverter::toJs(const Value& value) {
   return v8::Null(isolate_);
 }
 
+namespace {
+
+// Whether `text` is ASCII, eight bytes at a time (batches of JSON lines go through here: the
+// byte loop took 4-5% of a JSON-lines job's profile).
+bool isAscii(std::string_view text) {
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  std::uint64_t bits = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p + i, sizeof word);
+    bits |= word;
+  }
+  for (; i < n; ++i) bits |= static_cast<unsigned char>(p[i]);
+  return (bits & 0x8080808080808080ULL) == 0;
+}
+
+}  // namespace
+
 v8::Local<v8::String> ValueConverter::toJsText(std::string_view text) {
-  bool ascii = true;
-  for (char c : text) ascii &= static_cast<unsigned char>(c) < 0x80;
-  if (ascii && text.size() < (1u << 28))  // ASCII is one-byte: no UTF-8 decoding
+  if (isAscii(text) && text.size() < (1u << 28))  // ASCII is one-byte: no UTF-8 decoding
     return v8::String::NewFromOneByte(isolate_, reinterpret_cast<const std::uint8_t*>(text.data()),
                                       v8::NewStringType::kNormal, static_cast<int>(text.size()))
         .ToLocalChecked();
@@ -171,6 +190,16 @@ Value ValueConverter::fromJsViaJson(v8::Local<v8::Value> value) {
 
 v8::Local<v8::Array> ValueConverter::parseJsonArray() {
   return v8::JSON::Parse(context_, toJsString(isolate_, scratch_)).ToLocalChecked().As<v8::Array>();
+}
+
+bool ValueConverter::tryParseJsonArray(v8::Local<v8::Array>& out, std::size_t n) {
+  v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::Value> parsed;
+  if (!v8::JSON::Parse(context_, toJsText(scratch_)).ToLocal(&parsed) || !parsed->IsArray() ||
+      parsed.As<v8::Array>()->Length() != n)
+    return false;
+  out = parsed.As<v8::Array>();
+  return true;
 }
 
 void ValueConverter::fromJsArray(v8::Local<v8::Array> array, std::size_t count,

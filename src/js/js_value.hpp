@@ -64,6 +64,29 @@ class ValueConverter {
     return v8::Array::New(isolate_, handles_.data(), handles_.size());
   }
 
+  /// A JS array of the values of the JSON texts `project(items[i])` for i in [from,
+  /// items.size()): string Values holding JSON text (JsonTextLinesSource's lines, which both
+  /// RapidJSON and V8 accept), parsed with one JSON.parse of "[t0,t1,...]", as a Node.js script
+  /// would parse them. Should V8 reject the batch, each text goes through Value::parseJson and
+  /// toJs instead, so a text is never lost.
+  template <class Range, class Project>
+  v8::Local<v8::Array> parseJsonTexts(const Range& items, std::size_t from, Project project) {
+    scratch_.clear();
+    scratch_.push_back('[');
+    for (std::size_t i = from; i < items.size(); ++i) {
+      if (i > from) scratch_.push_back(',');
+      scratch_ += project(items[i]).asString();
+    }
+    scratch_.push_back(']');
+    v8::Local<v8::Array> parsed;
+    if (tryParseJsonArray(parsed, items.size() - from)) return parsed;
+    handles_.clear();
+    handles_.reserve(items.size() - from);
+    for (std::size_t i = from; i < items.size(); ++i)
+      handles_.push_back(toJs(Value::parseJson(project(items[i]).asString())));
+    return v8::Array::New(isolate_, handles_.data(), handles_.size());
+  }
+
   /// The first `count` items of `array` as Values, appended to `out`. Batches whose first item
   /// is an object or array go through one JSON.stringify + Value::parseJson.
   void fromJsArray(v8::Local<v8::Array> array, std::size_t count, std::vector<Value>& out);
@@ -92,7 +115,10 @@ class ValueConverter {
   Value fromJsValue(v8::Local<v8::Value> value, int depth);
   Value fromString(v8::Local<v8::String> string);
   static bool isCompound(const Value& v) { return v.isObject() || v.isArray(); }
-  v8::Local<v8::Array> parseJsonArray();                // JSON.parse(scratch_)
+  v8::Local<v8::Array> parseJsonArray();  // JSON.parse(scratch_)
+  // JSON.parse(scratch_) into `out` when it is an array of `n` items; false (and no pending
+  // exception) otherwise.
+  bool tryParseJsonArray(v8::Local<v8::Array>& out, std::size_t n);
   std::string_view utf8(v8::Local<v8::String> string);  // valid until the next call
 
   v8::Isolate* isolate_;

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "js_rolling_operator.hpp"
 #include "lightflus/state.hpp"
 #include "lightflus/time.hpp"
 #include "strings.hpp"
@@ -215,6 +216,10 @@ void JsWindowCore::addArrays(v8::Local<v8::Value> keys, v8::Local<v8::Value> sam
 
 void JsWindowCore::add(Batch<KeyedValue>& batch) {
   if (batch.empty()) return;
+  if (spec_.input_blocks) {
+    addBlocks(batch);
+    return;
+  }
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
     v8::Local<v8::Value> times = v8::Undefined(isolate);
@@ -246,6 +251,31 @@ void JsWindowCore::add(Batch<KeyedValue>& batch) {
         batch, 0, [](const Element<KeyedValue>& e) -> const Value& { return e.value.second; });
     addArrays(key_array, same, values, times, now, convert,
               [&](std::size_t i) -> const Value& { return batch[i].value.second; });
+  });
+  batch.clear();
+}
+
+// Key-group blocks: one JSON.parse for the batch, the elements' times from the blocks.
+void JsWindowCore::addBlocks(Batch<KeyedValue>& batch) {
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
+    v8::Isolate* isolate = js.isolate();
+    KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, true, scratch_);
+    v8::Local<v8::Value> times = v8::Undefined(isolate);
+    Timestamp now = 0;
+    if (spec_.event_time) {
+      copyTypedArray(arrays.times, block_times_, arrays.count);
+      times_.clear();
+      for (double t : block_times_) times_.push_back(elementTime(t));
+      checkTimestamps(times_);
+      times = arrays.times;
+    } else {
+      now = processingTimeNow();
+    }
+    v8::Local<v8::Context> context = js.context();
+    addArrays(arrays.keys, arrays.same, arrays.values, times, now, convert, [&](std::size_t i) {
+      return convert.fromJs(
+          arrays.values->Get(context, static_cast<std::uint32_t>(i)).ToLocalChecked());
+    });
   });
   batch.clear();
 }
@@ -427,7 +457,8 @@ JsChainedCore::JsChainedCore(const detail::OperatorInit& init, std::shared_ptr<J
       key_udf_(key_udf),
       keyed_input_(core_),
       step_keys_(stepInit(init), &keyed_input_, job, key_udf),
-      step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds), nexmark) {
+      step_chain_(stepInit(init), &step_keys_, job, std::move(udfs), std::move(kinds),
+                  /*json_texts=*/false, nexmark) {
   if (nexmark) nexmark_.emplace(std::move(nexmark));
 }
 

@@ -48,6 +48,8 @@ struct JsWindowSpec {
   /// Late elements go to the late-data side output (sideOutputLateData) instead of being
   /// dropped and counted.
   bool late_output = false;
+  /// The input is key-group blocks (js_blocks.hpp) from a keyBy over JSON texts.
+  bool input_blocks = false;
 };
 
 /// The part the operators share: the state's calls into JavaScript, results, timers,
@@ -119,6 +121,8 @@ class JsWindowCore {
                  v8::Local<v8::Value> times, Timestamp now, ValueConverter& convert,
                  Record&& record);
   void checkTimestamps(const std::vector<Timestamp>& ts) const;
+  // add() for spec.input_blocks.
+  void addBlocks(Batch<KeyedValue>& batch);
 
   detail::OperatorInit init_;
   JsStateSite state_;
@@ -129,6 +133,8 @@ class JsWindowCore {
   std::set<Timestamp> timers_;  // processing-time timers registered
   Batch<Value> buffer_;
   std::vector<Timestamp> times_;
+  std::vector<double> block_times_;
+  std::string scratch_;  // the JSON text of a batch of blocks
   std::vector<Value> keys_, partials_;
   detail::Input<Value>* late_ = nullptr;
   Batch<Value> late_buffer_;

@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #include "js_blocks.hpp"
 #include "js_isolate.hpp"
 #include "js_value.hpp"
 #include "lightflus/detail/channel.hpp"
 #include "lightflus/error.hpp"
+#include "strings.hpp"
 
 using namespace lightflus;
 using namespace lightflus::js;
@@ -35,6 +37,24 @@ TEST_CASE("Values survive a round trip through JavaScript", "[js][value]") {
   CHECK(back == v);
   CHECK(back.toJson() == v.toJson());
   CHECK(convert.fromJsViaJson(convert.toJsViaJson(v)) == v);
+}
+
+TEST_CASE("text reaches V8 intact whether it is ASCII or not, wherever a non-ASCII byte is",
+          "[js][value]") {
+  JsIsolate js;
+  JsIsolate::Scope scope(js);
+  ValueConverter convert(js.isolate(), js.context());
+  for (std::size_t length = 0; length <= 19; ++length) {
+    const std::string ascii(length, 'a');
+    CHECK(toStdString(js.isolate(), convert.toJsText(ascii)) == ascii);
+    for (std::size_t at = 0; at < length; ++at) {
+      // "\xc3\xa9" (é) at `at`, in the 8-byte words or in the tail.
+      std::string text = ascii.substr(0, at) + "\xc3\xa9" + ascii.substr(at);
+      v8::Local<v8::String> s = convert.toJsText(text);
+      CHECK(s->Length() == static_cast<int>(length + 1));
+      CHECK(toStdString(js.isolate(), s) == text);
+    }
+  }
 }
 
 TEST_CASE("JavaScript values convert as JSON.stringify would", "[js][value]") {
