@@ -117,19 +117,23 @@ SourceMap SourceMap::fromJson(std::string_view json) {
     throw Error(std::string("source map: not JSON: ") + e.what());
   }
   if (!doc.isObject()) throw Error("source map: expected a JSON object");
-  const Value& version = doc["version"];
+  // Looked up const: a missing key must not be added (that would move the members the
+  // references below point at).
+  const Value& json_map = doc;
+  const Value& version = json_map["version"];
   if (!version.isNull() && !(version.isInt() && version.asInt() == 3))
     throw Error("source map: only version 3 is supported");
-  const Value& mappings = doc["mappings"];
+  const Value& mappings = json_map["mappings"];
   if (!mappings.isString()) throw Error("source map: \"mappings\" must be a string");
-  const Value& sources = doc["sources"];
+  const Value& sources = json_map["sources"];
   if (!sources.isArray() || sources.asArray().empty())
     throw Error("source map: \"sources\" must be a non-empty array of file names");
-  std::string root = doc["sourceRoot"].isString() ? std::string(doc["sourceRoot"].asString()) : "";
+  std::string root =
+      json_map["sourceRoot"].isString() ? std::string(json_map["sourceRoot"].asString()) : "";
   if (!root.empty() && !root.ends_with('/')) root += '/';
 
   SourceMap map = decode(mappings.asString());
-  const Value& contents = doc["sourcesContent"];
+  const Value& contents = json_map["sourcesContent"];
   for (std::size_t i = 0; i < sources.asArray().size(); ++i) {
     const Value& name = sources[i];
     if (!name.isString()) throw Error("source map: \"sources\" must hold file names (strings)");
