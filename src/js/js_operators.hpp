@@ -205,9 +205,7 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
       if constexpr (std::is_same_v<T, Value>) {
         if (nexmark_) input = nexmark_->toJsArray(site_.worker(), convert, batch, from);
       }
-      if (input.IsEmpty())
-        input = json_texts_ ? convert.parseJsonTexts(batch, from, project)
-                            : convert.toJsArray(batch, from, project);
+      if (input.IsEmpty()) input = convert.inputArray(batch, from, project, json_texts_);
       v8::Local<v8::Array> origins = v8::Array::New(isolate);
       v8::Local<v8::Value> args[] = {input, origins};
       v8::Local<v8::Array> output;
@@ -409,9 +407,7 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
       v8::Local<v8::Uint8Array> same =
           v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, count), 0, count);
       v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf_),
-                                     json_texts_ ? convert.parseJsonTexts(batch, from, project)
-                                                 : convert.toJsArray(batch, from, project),
-                                     same};
+                                     convert.inputArray(batch, from, project, json_texts_), same};
       v8::Local<v8::Value> keys;
       std::size_t failed = batch.size();
       try {
@@ -597,9 +593,8 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     auto project = [](const Element<Value>& e) -> const Value& { return e.value; };
     v8::Local<v8::Value> args[] = {
         site_.worker().chain(udfs_, kinds_), v8::Number::New(isolate, key_udf_),
-        nexmark_      ? nexmark_->toJsArray(site_.worker(), convert, batch, 0)
-        : json_texts_ ? convert.parseJsonTexts(batch, 0, project)
-                      : convert.toJsArray(batch, 0, project),
+        nexmark_ ? nexmark_->toJsArray(site_.worker(), convert, batch, 0)
+                 : convert.inputArray(batch, 0, project, json_texts_),
         v8::Boolean::New(isolate, origins_needed), v8::Boolean::New(isolate, emit_blocks_)};
     v8::Local<v8::Array> parts;
     try {
@@ -743,8 +738,7 @@ class JsTimestampOperator final : public detail::Operator, public detail::Input<
       v8::HandleScope handles(isolate);
       auto project = [](const Element<T>& e) -> const Value& { return valueOf(e.value); };
       v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf_),
-                                     json_texts_ ? convert.parseJsonTexts(batch, from, project)
-                                                 : convert.toJsArray(batch, from, project)};
+                                     convert.inputArray(batch, from, project, json_texts_)};
       std::size_t failed = batch.size();
       try {
         auto times = js.call(site_.label(), times_of, v8::Undefined(isolate), args)

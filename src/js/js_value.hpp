@@ -64,6 +64,14 @@ class ValueConverter {
     return v8::Array::New(isolate_, handles_.data(), handles_.size());
   }
 
+  /// The input array of a JavaScript operator: parseJsonTexts when its input holds JSON texts
+  /// (`json_texts`), else toJsArray.
+  template <class Range, class Project>
+  v8::Local<v8::Array> inputArray(const Range& items, std::size_t from, Project project,
+                                  bool json_texts) {
+    return json_texts ? parseJsonTexts(items, from, project) : toJsArray(items, from, project);
+  }
+
   /// A JS array of the values of the JSON texts `project(items[i])` for i in [from,
   /// items.size()): string Values holding JSON text (JsonTextLinesSource's lines, which both
   /// RapidJSON and V8 accept), parsed with one JSON.parse of "[t0,t1,...]", as a Node.js script
