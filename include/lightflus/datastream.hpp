@@ -45,6 +45,8 @@ template <class T, class KS>
 class KeyedStream;
 template <class T, class KS, class A>
 class WindowedStream;
+template <class T, class A>
+class AllWindowedStream;
 template <class A, class B>
 class ConnectedStreams;
 template <class A, class KSA, class B, class KSB>
@@ -295,6 +297,13 @@ class DataStream {
   template <class B>
   JoinedStreams<T, B> join(const DataStream<B>& other) const;
 
+  /// Cuts the whole stream (not each key) into windows (Flink's windowAll; see window_all.hpp):
+  /// `stream.windowAll(TumblingEventTimeWindows::of(Time::seconds(10))).aggregate(Count{})`.
+  /// The windows fire in one task.
+  template <class A>
+  requires WindowAssigner<A> AllWindowedStream<T, A> windowAll(A assigner)
+  const;
+
   /// Spreads batches round-robin over the next operator's subtasks.
   DataStream<T> rebalance() const {
     int id = b_.template addNode<T>("rebalance", identityFactory());
@@ -527,6 +536,21 @@ class WindowedStream {
   DataStream<Out> process(F fn) const {
     return build(detail::ProcessWindowFunction<T, Out, F>{fn});
   }
+  /// Per key and window, the elements with the `n` highest `by(element)` (any type with <), as
+  /// Ranked<T, Window>{rank, value, window} rows in rank order. Ties share a rank and all make
+  /// it (SQL's RANK() <= n: scores 9, 7, 7, 5 with n = 2 give ranks 1, 2, 2); equal scores keep
+  /// their arrival order. Only candidates are kept, as in an aggregate, and like one it is
+  /// pre-aggregated before the exchange over tumbling and global windows.
+  template <class By>
+  requires std::invocable<const By&, const T&> DataStream<Ranked<T, W>> topN(std::size_t n, By by)
+  const {
+    if (n == 0) throw ConfigError("topN(n, by) needs n >= 1");
+    detail::TopNAggregate<T, By> agg{n, std::move(by)};
+    detail::TopNWindowFunction<T, By, W> wf{agg};
+    if constexpr (kCombinable<detail::TopNAggregate<T, By>>)
+      if (combinable(agg)) return buildCombined(wf, agg).name("topN");
+    return build(wf).name("topN");
+  }
 
  private:
   template <class WF>
@@ -622,3 +646,4 @@ DataStream<T> ExecutionContext::fromSource(SourceFactory<T> factory, std::string
 // Operators over two inputs define members declared above (connect, join, intervalJoin); that
 // header includes the joins in turn, so that each header works when included first.
 #include "lightflus/connected_streams.hpp"
+#include "lightflus/window_all.hpp"

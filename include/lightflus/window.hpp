@@ -17,10 +17,13 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
 #include <memory>
 #include <queue>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "lightflus/detail/operator.hpp"
@@ -155,8 +158,23 @@ struct GlobalWindows {
   }
 };
 
+/// A row of topN(n, by): the element, its rank (1 = highest score; equal scores share a rank,
+/// as SQL's RANK()) and its window. Rows of one window come in rank order.
+template <class T, class W>
+struct Ranked {
+  std::uint64_t rank = 0;
+  T value;
+  W window;
+  friend bool operator==(const Ranked&, const Ranked&) = default;
+};
+
 template <class A>
-concept WindowAssigner = requires { typename A::Window; A::kEventTime; A::kMerging; A::kGlobal; };
+concept WindowAssigner = requires {
+  typename A::Window;
+  A::kEventTime;
+  A::kMerging;
+  A::kGlobal;
+};
 
 namespace detail {
 
@@ -240,6 +258,64 @@ struct ProcessWindowFunction {
   void emit(const K& key, const W& w, const Acc& acc, Timestamp ts, Batch<Out>& out) {
     Collector<Out> c(out, ts);
     fn(key, w, acc, c);
+  }
+};
+
+/// top-N: the candidates of one window, (score, element) in descending score; ties keep their
+/// arrival order. Only elements that can still rank within n are kept (SQL RANK() <= n: an
+/// element's rank is 1 + the number of elements with a higher score, so ties share a rank and
+/// all of them stay).
+template <class T, class By>
+struct TopNAggregate {
+  std::size_t n;
+  By by;
+  using Score = std::decay_t<std::invoke_result_t<const By&, const T&>>;
+  using Acc = std::vector<std::pair<Score, T>>;
+  Acc createAccumulator() const { return {}; }
+  void add(Acc& acc, const T& v) const {
+    Score s = by(v);
+    if (acc.size() >= n && s < acc[n - 1].first) return;  // below the n-th score: rank > n
+    auto at = std::upper_bound(acc.begin(), acc.end(), s,
+                               [](const Score& x, const auto& e) { return e.first < x; });
+    acc.emplace(at, std::move(s), v);
+    prune(acc);
+  }
+  void merge(Acc& acc, const Acc& other) const {
+    Acc merged;
+    merged.reserve(acc.size() + other.size());
+    std::merge(acc.begin(), acc.end(), other.begin(), other.end(), std::back_inserter(merged),
+               [](const auto& a, const auto& b) { return b.first < a.first; });
+    prune(merged);
+    acc = std::move(merged);
+  }
+  const Acc& getResult(const Acc& acc) const { return acc; }
+
+  /// Drops the elements ranked below n: those with a score lower than the n-th element's.
+  void prune(Acc& acc) const {
+    if (acc.size() <= n) return;
+    const Score& nth = acc[n - 1].first;
+    auto end = acc.begin() + static_cast<std::ptrdiff_t>(n);
+    while (end != acc.end() && !(end->first < nth)) ++end;
+    acc.erase(end, acc.end());
+  }
+};
+
+/// topN(n, by) as a window function: one Ranked row per candidate, in rank order.
+template <class T, class By, class W>
+struct TopNWindowFunction {
+  TopNAggregate<T, By> agg;
+  using Acc = typename TopNAggregate<T, By>::Acc;
+  using Out = Ranked<T, W>;
+  Acc create() const { return agg.createAccumulator(); }
+  void add(Acc& acc, const T& v) { agg.add(acc, v); }
+  void merge(Acc& acc, Acc&& other) { agg.merge(acc, other); }
+  template <class K>
+  void emit(const K&, const W& w, const Acc& acc, Timestamp ts, Batch<Out>& out) {
+    std::uint64_t rank = 1;
+    for (std::size_t i = 0; i < acc.size(); ++i) {
+      if (i > 0 && acc[i - 1].first != acc[i].first) rank = i + 1;
+      out.push_back(Element<Out>{Out{rank, acc[i].second, w}, ts});
+    }
   }
 };
 
@@ -371,8 +447,9 @@ class WindowOperator final : public OneInputOperator<T, typename WF::Out> {
         Timestamp ts = Assigner::kEventTime ? e.timestamp : now;
         if constexpr (Assigner::kEventTime) {
           if (ts == kMinTimestamp)
-            throw Error("event-time window received an element without a timestamp; call "
-                        "assignTimestamps() before the window");
+            throw Error(
+                "event-time window received an element without a timestamp; call "
+                "assignTimestamps() before the window");
         }
         if constexpr (Assigner::kMerging)
           addMerging(key, e, ts);
