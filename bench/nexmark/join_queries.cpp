@@ -128,6 +128,32 @@ struct CategoryAverage {
   static constexpr Timestamp kEndOfInput = std::numeric_limits<Timestamp>::max() - 1;
 };
 
+/// q4's outer GROUP BY as an updating query: every change of a category's average is its old
+/// row retracted (-U) and the new one (+U); a category's first row is an insert (+I). A change
+/// that leaves the average as it was emits nothing (as Flink's group aggregate).
+struct CategoryAverageChanges {
+  using Ctx = KeyedContext<std::int64_t, Change<Q4Row>>;
+  void processElement(const FinalPriceChange& c, Ctx& ctx) {
+    auto state = ctx.valueState<CategoryAverage::Sum>("sum");
+    CategoryAverage::Sum s = state.value();
+    const bool first = s.count == 0;
+    const std::int64_t before = first ? 0 : s.sum / s.count;
+    if (c.had_old)
+      s.sum -= c.old_final;
+    else
+      ++s.count;
+    s.sum += c.new_final;
+    state.update(s);
+    const std::int64_t after = s.sum / s.count;
+    if (first) {
+      ctx.collect(Change<Q4Row>{RowKind::Insert, Q4Row{ctx.key(), after}});
+    } else if (after != before) {
+      ctx.collect(Change<Q4Row>{RowKind::UpdateBefore, Q4Row{ctx.key(), before}});
+      ctx.collect(Change<Q4Row>{RowKind::UpdateAfter, Q4Row{ctx.key(), after}});
+    }
+  }
+};
+
 /// The largest of the prices (q7's MAX(price)).
 struct MaxPrice {
   std::int64_t createAccumulator() const { return std::numeric_limits<std::int64_t>::min(); }
@@ -171,7 +197,10 @@ DataStream<Q3Row> q3(const DataStream<Event>& events) {
       .name("q3");
 }
 
-DataStream<Q4Row> q4(const DataStream<Event>& events) {
+namespace {
+
+/// q4's inner join: every change of an auction's highest valid bid, with its category.
+DataStream<FinalPriceChange> q4PriceChanges(const DataStream<Event>& events) {
   auto auctions = auctionKeys(events, "q4-auctions", -1);
   auto bids = events
                   .flatMap<BidPrice>([](const Event& e, Collector<BidPrice>& out) {
@@ -184,8 +213,22 @@ DataStream<Q4Row> q4(const DataStream<Event>& events) {
                             [](const BidPrice& b) { return b.auction; })
                      .process<FinalPriceChange>(AuctionMaxBid{})
                      .name("q4-max");
-  return changes.keyBy([](const FinalPriceChange& c) { return c.category; })
+  return changes;
+}
+
+}  // namespace
+
+DataStream<Q4Row> q4(const DataStream<Event>& events) {
+  return q4PriceChanges(events)
+      .keyBy([](const FinalPriceChange& c) { return c.category; })
       .process<Q4Row>(CategoryAverage{})
+      .name("q4");
+}
+
+DataStream<Change<Q4Row>> q4Changelog(const DataStream<Event>& events) {
+  return q4PriceChanges(events)
+      .keyBy([](const FinalPriceChange& c) { return c.category; })
+      .process<Change<Q4Row>>(CategoryAverageChanges{})
       .name("q4");
 }
 

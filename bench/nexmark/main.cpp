@@ -1,12 +1,13 @@
 // nexmark: runs one Nexmark query on Lightflus and writes its result rows as JSON lines.
 //
 //   nexmark --query q5 [--events FILE | --generate N] [--parallelism N] [--sink print|null]
-//           [--rate EVENTS_PER_S]
+//           [--rate EVENTS_PER_S] [--changelog]
 //   nexmark --write-events FILE --generate N     (the generator's events as JSON lines)
 //   nexmark --query q1 --generate N --baseline   (a plain loop doing q1's work, no engine)
 //
 // A summary (events, rows, seconds, events/s) goes to stderr; rows go to stdout with
-// --sink print (the default). See docs/nexmark.md.
+// --sink print (the default). q4 prints its final table when the input ends; with --changelog
+// it prints every change of it as it happens (+I, -U, +U rows). See docs/nexmark.md.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -37,6 +38,7 @@ struct Args {
   std::string sink = "print";
   double rate = 0;
   bool baseline = false;
+  bool changelog = false;
 };
 
 [[noreturn]] void usage(const std::string& error) {
@@ -44,7 +46,7 @@ struct Args {
                "nexmark: %s\n"
                "usage: nexmark --query q0|q1|q2|q3|q4|q5|q7|q8 [--events FILE | --generate N]\n"
                "               [--parallelism N] [--sink print|null] [--rate EVENTS_PER_S]\n"
-               "               [--baseline]\n"
+               "               [--baseline] [--changelog (q4)]\n"
                "       nexmark --write-events FILE --generate N\n",
                error.c_str());
   std::exit(2);
@@ -75,6 +77,8 @@ Args parseArgs(int argc, char** argv) {
         a.rate = std::stod(value());
       else if (flag == "--baseline")
         a.baseline = true;
+      else if (flag == "--changelog")
+        a.changelog = true;
       else
         usage("unknown flag " + flag);
     } catch (const std::logic_error&) {
@@ -91,6 +95,8 @@ Args parseArgs(int argc, char** argv) {
   if (a.sink != "print" && a.sink != "null") usage("--sink is print or null");
   if (a.parallelism < 1) usage("--parallelism must be at least 1");
   if (a.baseline && a.generate == 0) usage("--baseline runs on --generate N");
+  if (a.changelog && (a.query != "q4" || a.baseline))
+    usage("--changelog is for q4, the updating query, without --baseline");
   return a;
 }
 
@@ -199,7 +205,10 @@ int main(int argc, char** argv) {
       ExecutionContext ctx("nexmark-" + a.query);
       ctx.parallelism(a.parallelism);
       auto count = std::make_shared<std::atomic<std::uint64_t>>(0);
-      query->second(events(ctx, a), a.sink, count);
+      if (a.changelog)
+        addSink(nexmark::q4Changelog(events(ctx, a)), a.sink, count);
+      else
+        query->second(events(ctx, a), a.sink, count);
       ctx.execute();
       rows = count->load();
     }

@@ -137,6 +137,10 @@ void appendRow(std::string& out, const Q4Row& row) {
   fmt::format_to(std::back_inserter(out), "{{\"id\":{},\"final\":{}}}", row.id, row.final);
 }
 
+void appendRow(std::string& out, const Change<Q4Row>& change) {
+  changelogJson([](std::string& o, const Q4Row& r) { appendRow(o, r); })(out, change);
+}
+
 void appendRow(std::string& out, const Q5Row& row) {
   fmt::format_to(std::back_inserter(out), "{{\"auction\":{},\"num\":{}}}", row.auction, row.num);
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "lightflus/changelog.hpp"
 #include "lightflus/connectors/nexmark.hpp"
 #include "lightflus/datastream.hpp"
 
@@ -75,6 +76,9 @@ DataStream<Q2Row> q2(const DataStream<Event>& events);
 DataStream<Q3Row> q3(const DataStream<Event>& events);
 /// The final table at the end of a bounded input: one row per category.
 DataStream<Q4Row> q4(const DataStream<Event>& events);
+/// q4 as the updating query it is: +I for a category's first average, then -U/+U for each
+/// change of it (see lightflus/changelog.hpp). Applied in order, the rows give q4()'s table.
+DataStream<Change<Q4Row>> q4Changelog(const DataStream<Event>& events);
 DataStream<Q5Row> q5(const DataStream<Event>& events);
 DataStream<Q7Row> q7(const DataStream<Event>& events);
 DataStream<Q8Row> q8(const DataStream<Event>& events);
@@ -85,6 +89,8 @@ void appendRow(std::string& out, const Q1Row& row);
 void appendRow(std::string& out, const Q2Row& row);
 void appendRow(std::string& out, const Q3Row& row);
 void appendRow(std::string& out, const Q4Row& row);
+/// {"op":"+U","id":..,"final":..}
+void appendRow(std::string& out, const Change<Q4Row>& change);
 void appendRow(std::string& out, const Q5Row& row);
 void appendRow(std::string& out, const Q8Row& row);
 

@@ -2,6 +2,7 @@
 // public API; see datastream.hpp to start.
 #pragma once
 
+#include "lightflus/changelog.hpp"
 #include "lightflus/checkpoint.hpp"
 #include "lightflus/connectors/file.hpp"
 #include "lightflus/datastream.hpp"

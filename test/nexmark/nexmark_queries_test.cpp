@@ -124,6 +124,40 @@ TEST_CASE("q4 averages the winning bids of the auctions per category", "[nexmark
   for (int p : {1, 2}) CHECK(sorted(run(q4, p)) == expected);
 }
 
+TEST_CASE(
+    "q4's changelog inserts each category once, then retracts and updates it, and "
+    "replays to the final table",
+    "[nexmark]") {
+  const auto final_table = sorted(run(q4, 1));
+  REQUIRE(final_table.size() >= 2);
+  for (int p : {1, 2}) {
+    INFO("parallelism " << p);
+    auto changes = run(q4Changelog, p);
+    std::map<std::int64_t, std::int64_t> table;
+    std::map<std::int64_t, std::vector<Change<Q4Row>>> per_category;
+    for (const auto& c : changes) per_category[c.row.id].push_back(c);
+    std::size_t updates = 0;
+    for (const auto& [category, rows] : per_category) {
+      // Per category, in order: +I, then (-U old, +U new) pairs; -U retracts the current row.
+      REQUIRE(rows.front().kind == RowKind::Insert);
+      table[category] = rows.front().row.final;
+      REQUIRE(rows.size() % 2 == 1);
+      for (std::size_t i = 1; i < rows.size(); i += 2) {
+        CHECK(rows[i].kind == RowKind::UpdateBefore);
+        CHECK(rows[i].row.final == table[category]);
+        CHECK(rows[i + 1].kind == RowKind::UpdateAfter);
+        CHECK(rows[i + 1].row.final != rows[i].row.final);
+        table[category] = rows[i + 1].row.final;
+        ++updates;
+      }
+    }
+    CHECK(updates > 0);
+    std::vector<Q4Row> replayed;
+    for (const auto& [id, final] : table) replayed.push_back(Q4Row{id, final});
+    CHECK(replayed == final_table);
+  }
+}
+
 TEST_CASE("q5 finds the auctions with the most bids per hopping window", "[nexmark]") {
   std::map<Timestamp, std::map<std::int64_t, std::int64_t>> counts;  // window start -> counts
   for (const auto& b : ofType<Bid>(allEvents()))
@@ -182,4 +216,20 @@ TEST_CASE("result rows are JSON objects named by the SQL output columns", "[nexm
   line.clear();
   appendRow(line, Q4Row{10, 42});
   CHECK(line == R"({"id":10,"final":42})");
+  line.clear();
+  appendRow(line, Change<Q4Row>{RowKind::UpdateBefore, Q4Row{10, 42}});
+  CHECK(line == R"({"op":"-U","id":10,"final":42})");
+}
+
+TEST_CASE("changelog rows: kinds by name and JSON with op first", "[nexmark][changelog]") {
+  CHECK(parseRowKind("+I") == RowKind::Insert);
+  CHECK(parseRowKind("-D") == RowKind::Delete);
+  CHECK_THROWS_WITH(parseRowKind("+X"), Catch::Contains("'+X' is not a changelog kind"));
+  std::string out;
+  auto empty = changelogJson([](std::string& o, int) { o += "{}"; });
+  empty(out, Change<int>{RowKind::Delete, 1});
+  CHECK(out == R"({"op":"-D"})");
+  auto number = changelogJson([](std::string& o, int v) { o += std::to_string(v); });
+  CHECK_THROWS_WITH(number(out, Change<int>{RowKind::Insert, 7}),
+                    Catch::Contains("must be written as a JSON object, got '7'"));
 }
