@@ -13,6 +13,7 @@
 // -U can be skipped by such an upsert table) gives the result at that point.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@
 
 #include "lightflus/error.hpp"
 #include "lightflus/serializer.hpp"
+#include "lightflus/value.hpp"
 
 namespace lightflus {
 
@@ -61,6 +63,50 @@ struct Change {
   T row;
   friend bool operator==(const Change&, const Change&) = default;
 };
+
+/// Whether T is a Change<R>, and R (T itself for other types): sinks that apply changelogs take
+/// extractors of the row.
+template <class T>
+struct IsChange : std::false_type {};
+template <class T>
+struct IsChange<Change<T>> : std::true_type {};
+template <class T>
+struct RowOfT {
+  using type = T;
+};
+template <class T>
+struct RowOfT<Change<T>> {
+  using type = T;
+};
+template <class T>
+using RowOf = typename RowOfT<T>::type;
+
+/// The kind of a changelog row given as a Value object (the JSON-lines form, TypeScript jobs):
+/// its "op" member, "+I" when it has none (an append-only stream is a changelog of inserts).
+/// InputError naming the member when "op" is not one of the four kinds.
+inline RowKind changeKindOf(const Value& row) {
+  const Value* op = row.find("op");
+  if (op == nullptr) return RowKind::Insert;
+  if (op->isString()) {
+    std::string_view text = op->asString();
+    for (RowKind k :
+         {RowKind::Insert, RowKind::UpdateBefore, RowKind::UpdateAfter, RowKind::Delete})
+      if (shortString(k) == text) return k;
+  }
+  throw InputError("a changelog row's \"op\" must be \"+I\", \"-U\", \"+U\" or \"-D\", got " +
+                   op->toJson());
+}
+
+/// A changelog row given as a Value object without its "op" member (what a sink writes).
+inline Value withoutOp(const Value& row) {
+  if (row.find("op") == nullptr) return row;
+  Value copy = row;
+  auto& members = copy.asObject();
+  members.erase(
+      std::remove_if(members.begin(), members.end(), [](const auto& m) { return m.first == "op"; }),
+      members.end());
+  return copy;
+}
 
 /// A JSON-lines format for Change<T> from the row's format: the row's object with an "op" member
 /// first (`{"op":"+U", ...the row's members}`). The row's format must write a JSON object.

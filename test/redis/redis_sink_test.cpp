@@ -131,6 +131,76 @@ TEST_CASE("HSET without a field fails the job and says how to give one", "[redis
   CHECK_THROWS_WITH(ctx.execute(), Catch::Contains("HSET on key '1' has no field"));
 }
 
+TEST_CASE("a changelog is applied: +I/+U written, -U skipped, -D deleted (SET and HSET)",
+          "[redis][integration][changelog]") {
+  RedisServer redis;
+  // Per key, in order (one producer): the table after them is {a: 3, c: 1}; b is deleted.
+  using Row = std::pair<std::string, int>;
+  std::vector<Change<Row>> changes = {
+      {RowKind::Insert, {"a", 1}},       {RowKind::Insert, {"b", 5}},
+      {RowKind::UpdateBefore, {"a", 1}}, {RowKind::UpdateAfter, {"a", 3}},
+      {RowKind::Delete, {"b", 5}},       {RowKind::Insert, {"c", 1}},
+  };
+  ExecutionContext ctx("redis-changelog");
+  auto stream = ctx.fromCollection(changes);
+  writeRedis(
+      stream, at(redis), [](const Row& r) { return "set:" + r.first; },
+      [](const Row& r) { return r.second; });
+  RedisSinkOptions hash = at(redis);
+  hash.command = RedisCommand::HSet;
+  hash.hash_key = "table";
+  writeRedis(
+      stream, hash, [](const Row& r) { return r.first; }, [](const Row& r) { return r.second; });
+  writeRedisHash(
+      stream, at(redis), [](const Row& r) { return "row:" + r.first; },
+      [](const Row&) { return "n"; }, [](const Row& r) { return r.second; });
+
+  // The Value form (TypeScript jobs, JSON lines): an "op" member, written without it.
+  std::vector<Value> rows;
+  for (const char* json :
+       {R"({"op":"+I","id":"x","n":1})", R"({"id":"y","n":2})", R"({"op":"-U","id":"x","n":1})",
+        R"({"op":"+U","id":"x","n":7})", R"({"op":"-D","id":"y","n":2})"})
+    rows.push_back(Value::parseJson(json));
+  RedisSinkOptions objects = at(redis);
+  objects.command = RedisCommand::HSet;
+  objects.changelog = true;
+  writeRedis(ctx.fromCollection(rows), objects,
+             [](const Value& r) { return "obj:" + std::string(r["id"].asString()); });
+  ctx.execute();
+
+  CHECK(redis.query({"GET", "set:a"}) == "3");
+  CHECK(redis.query({"EXISTS", "set:b"}) == "0");
+  CHECK(redis.query({"GET", "set:c"}) == "1");
+  CHECK(redis.query({"HGETALL", "table"}) == "a\n3\nc\n1");
+  CHECK(redis.query({"HGET", "row:a", "n"}) == "3");
+  CHECK(redis.query({"EXISTS", "row:b"}) == "0");
+  CHECK(redis.query({"HGETALL", "obj:x"}) == "id\nx\nn\n7");
+  CHECK(redis.query({"EXISTS", "obj:y"}) == "0");
+}
+
+TEST_CASE("a changelog row with a bad op fails the job naming it; XADD refuses changelogs",
+          "[redis][integration][changelog]") {
+  RedisServer redis;
+  {
+    ExecutionContext ctx("redis-changelog-bad-op");
+    RedisSinkOptions options = at(redis);
+    options.changelog = true;
+    writeRedis(ctx.fromCollection(std::vector<Value>{Value::parseJson(R"({"op":"+X","k":1})")}),
+               options, [](const Value& r) { return r["k"]; });
+    CHECK_THROWS_WITH(ctx.execute(),
+                      Catch::Contains(R"("op" must be "+I", "-U", "+U" or "-D", got "+X")"));
+  }
+  {
+    ExecutionContext ctx("redis-changelog-xadd");
+    RedisSinkOptions options = at(redis);
+    options.changelog = true;
+    options.command = RedisCommand::XAdd;
+    writeRedis(ctx.fromCollection(std::vector<Value>{Value::parseJson(R"({"k":1})")}), options,
+               [](const Value& r) { return r["k"]; });
+    CHECK_THROWS_WITH(ctx.execute(), Catch::Contains("XADD cannot apply a changelog"));
+  }
+}
+
 TEST_CASE("XADD appends one stream entry per element", "[redis][integration]") {
   RedisServer redis;
   ExecutionContext ctx("redis-xadd");

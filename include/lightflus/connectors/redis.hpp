@@ -31,6 +31,7 @@
 
 #include <fmt/format.h>
 
+#include "lightflus/changelog.hpp"
 #include "lightflus/datastream.hpp"
 #include "lightflus/value.hpp"
 
@@ -67,6 +68,12 @@ struct RedisSinkOptions {
   std::string stream_field = "value";
   /// Time to live of the written keys (0: none): SET ... PX ttl, else PEXPIRE key ttl.
   Duration ttl{0};
+  /// The elements are changelog rows (lightflus/changelog.hpp), Value objects with an "op"
+  /// member: +I and +U are written without the "op" member, -U is skipped (the +U after it
+  /// overwrites the key) and -D deletes (DEL key, or HDEL hash field when the field comes from
+  /// a fixed hash key or a field extractor). A Change<T> stream is applied so whatever this
+  /// says. XADD refuses changelogs (a stream only appends).
+  bool changelog = false;
   /// At most this many commands per pipelined round trip.
   std::size_t batch_size = 1000;
   /// How long the sink tries to connect when the job starts before failing it.
@@ -94,6 +101,9 @@ class LIGHTFLUS_API RedisWriter {
   /// formatted when `fields` is empty; `fields` holds (field, value) pairs of an object value.
   void write(std::string_view key, const std::string* field, std::string_view value,
              const std::vector<std::pair<std::string, std::string>>* fields);
+  /// Queues the delete of a changelog row: DEL key, or HDEL hash field (`field`, or `key` in
+  /// the fixed hash `hash_key`).
+  void remove(std::string_view key, const std::string* field);
   /// Sends everything queued in one round trip and checks every reply; reconnects and resends
   /// on a lost connection; throws ConnectorError on an error reply or when it gives up.
   void flush();
@@ -140,45 +150,35 @@ struct RedisNoField {};
 
 }  // namespace detail
 
-/// Writes a stream to Redis: `key(const T&)` gives the key, `field(const T&)` the HSET field
-/// (detail::RedisNoField: none), `value(const T&)` the value. Use writeRedis() or
-/// writeRedisHash().
+/// Writes a stream to Redis: `key(const R&)` gives the key, `field(const R&)` the HSET field
+/// (detail::RedisNoField: none), `value(const R&)` the value, where R is T or, for a changelog
+/// stream of Change<R>, its rows. Use writeRedis() or writeRedisHash().
 template <class T, class KeyFn, class FieldFn, class ValueFn>
 class RedisSink final : public Sink<T> {
  public:
+  using Row = RowOf<T>;
   RedisSink(RedisSinkOptions options, KeyFn key, FieldFn field, ValueFn value)
       : options_(std::move(options)),
         key_(std::move(key)),
         field_(std::move(field)),
         value_(std::move(value)) {}
   void open(const SinkContext& ctx) override {
+    if ((options_.changelog || IsChange<T>::value) && options_.command == RedisCommand::XAdd)
+      throw ConfigError("a Redis sink with XADD cannot apply a changelog (a stream only appends)");
     writer_ = std::make_unique<detail::RedisWriter>(options_, ctx);
   }
   void write(Batch<T>& batch) override {
     for (const auto& e : batch) {
-      key_buffer_.clear();
-      detail::appendRedisText(key_buffer_, key_(e.value));
-      const std::string* field = nullptr;
-      if constexpr (!std::is_same_v<FieldFn, detail::RedisNoField>) {
-        field_buffer_.clear();
-        detail::appendRedisText(field_buffer_, field_(e.value));
-        field = &field_buffer_;
+      if constexpr (IsChange<T>::value) {
+        writeRow(e.value.kind, e.value.row);
+      } else if constexpr (std::is_same_v<T, Value>) {
+        if (options_.changelog)
+          writeRow(changeKindOf(e.value), withoutOp(e.value));
+        else
+          writeRow(RowKind::Insert, e.value);
+      } else {
+        writeRow(RowKind::Insert, e.value);
       }
-      decltype(auto) value = value_(e.value);
-      value_buffer_.clear();
-      const std::vector<std::pair<std::string, std::string>>* fields = nullptr;
-      if constexpr (std::is_same_v<std::decay_t<decltype(value)>, Value>) {
-        if (value.isObject() && splitsObjects(field)) {
-          fields_.clear();
-          for (const auto& [name, member] : value.asObject()) {
-            fields_.emplace_back(std::string(name), std::string());
-            detail::appendRedisText(fields_.back().second, member);
-          }
-          fields = &fields_;
-        }
-      }
-      if (!fields) detail::appendRedisText(value_buffer_, value);
-      writer_->write(key_buffer_, field, value_buffer_, fields);
     }
     writer_->flush();
   }
@@ -192,6 +192,37 @@ class RedisSink final : public Sink<T> {
   }
 
  private:
+  void writeRow(RowKind kind, const Row& row) {
+    if (kind == RowKind::UpdateBefore) return;  // the +U that follows overwrites it
+    key_buffer_.clear();
+    detail::appendRedisText(key_buffer_, key_(row));
+    const std::string* field = nullptr;
+    if constexpr (!std::is_same_v<FieldFn, detail::RedisNoField>) {
+      field_buffer_.clear();
+      detail::appendRedisText(field_buffer_, field_(row));
+      field = &field_buffer_;
+    }
+    if (kind == RowKind::Delete) {
+      writer_->remove(key_buffer_, field);
+      return;
+    }
+    decltype(auto) value = value_(row);
+    value_buffer_.clear();
+    const std::vector<std::pair<std::string, std::string>>* fields = nullptr;
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, Value>) {
+      if (value.isObject() && splitsObjects(field)) {
+        fields_.clear();
+        for (const auto& [name, member] : value.asObject()) {
+          fields_.emplace_back(std::string(name), std::string());
+          detail::appendRedisText(fields_.back().second, member);
+        }
+        fields = &fields_;
+      }
+    }
+    if (!fields) detail::appendRedisText(value_buffer_, value);
+    writer_->write(key_buffer_, field, value_buffer_, fields);
+  }
+
   bool splitsObjects(const std::string* field) const {
     return options_.command == RedisCommand::XAdd ||
            (options_.command == RedisCommand::HSet && !field && options_.hash_key.empty());
@@ -218,10 +249,12 @@ class RedisSink final : public Sink<T> {
 template <class T, class KeyFn, class ValueFn = detail::RedisElement>
 SinkHandle writeRedis(const DataStream<T>& stream, RedisSinkOptions options, KeyFn key,
                       ValueFn value = {}, std::string name = "") {
-  static_assert(std::invocable<KeyFn&, const T&>,
-                "writeRedis() expects a key extractor callable as key(const T&)");
-  static_assert(std::invocable<ValueFn&, const T&>,
-                "writeRedis() expects a value extractor callable as value(const T&)");
+  static_assert(std::invocable<KeyFn&, const RowOf<T>&>,
+                "writeRedis() expects a key extractor callable as key(const T&) (for a "
+                "changelog stream of Change<R>: key(const R&))");
+  static_assert(std::invocable<ValueFn&, const RowOf<T>&>,
+                "writeRedis() expects a value extractor callable as value(const T&) (for a "
+                "changelog stream of Change<R>: value(const R&))");
   if (name.empty()) name = "redis " + options.host;
   return stream.sink(
       [options, key, value] {
@@ -239,7 +272,7 @@ SinkHandle writeRedis(const DataStream<T>& stream, RedisSinkOptions options, Key
 template <class T, class KeyFn, class FieldFn, class ValueFn = detail::RedisElement>
 SinkHandle writeRedisHash(const DataStream<T>& stream, RedisSinkOptions options, KeyFn key,
                           FieldFn field, ValueFn value = {}, std::string name = "") {
-  static_assert(std::invocable<FieldFn&, const T&>,
+  static_assert(std::invocable<FieldFn&, const RowOf<T>&>,
                 "writeRedisHash() expects a field extractor callable as field(const T&)");
   options.command = RedisCommand::HSet;
   options.hash_key.clear();

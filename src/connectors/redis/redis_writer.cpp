@@ -251,6 +251,18 @@ void RedisWriter::write(std::string_view key, const std::string* field, std::str
   if (s.pending_ends.size() >= o.batch_size) flush();
 }
 
+void RedisWriter::remove(std::string_view key, const std::string* field) {
+  auto& s = *state_;
+  const auto& o = s.options;
+  if (o.command == RedisCommand::HSet && !o.hash_key.empty())
+    s.queue({"HDEL", o.hash_key, key});
+  else if (o.command == RedisCommand::HSet && field)
+    s.queue({"HDEL", key, *field});
+  else
+    s.queue({"DEL", key});
+  if (s.pending_ends.size() >= o.batch_size) flush();
+}
+
 // Sends the pending commands and reads their replies; acknowledged commands leave `pending`.
 // Returns false when the connection was lost (the rest stay pending).
 bool RedisWriter::State::sendPending() {
