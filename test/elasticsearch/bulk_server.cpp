@@ -67,8 +67,44 @@ struct BulkServer::State {
       lines.emplace_back(body.data() + at, end - at);
       at = end + 1;
     }
-    if (lines.size() % 2 != 0) return malformed("an odd number of lines");
-    request_documents.push_back(lines.size() / 2);
+    // Actions: index and update are followed by a document line, delete is not.
+    struct Action {
+      std::string name;
+      Value meta;
+      Value doc;
+    };
+    std::vector<Action> actions;
+    for (std::size_t i = 0; i < lines.size();) {
+      Value action;
+      try {
+        action = Value::parseJson(lines[i]);
+      } catch (const Error& e) {
+        return malformed(std::string("a line is not JSON: ") + e.what());
+      }
+      if (!action.isObject() || action.size() != 1)
+        return malformed("not an action object: " + std::string(lines[i]));
+      const auto& [name, meta] = std::as_const(action).asObject().front();
+      if ((name != "index" && name != "update" && name != "delete") || !meta["_index"].isString())
+        return malformed("unexpected action " + std::string(lines[i]));
+      Action a{name, meta, Value()};
+      if (name == "delete") {
+        if (!meta["_id"].isString())
+          return malformed("a delete without _id: " + std::string(lines[i]));
+        ++i;
+      } else {
+        if (i + 1 >= lines.size()) return malformed("an action without a document line");
+        try {
+          a.doc = Value::parseJson(lines[i + 1]);
+        } catch (const Error& e) {
+          return malformed(std::string("a line is not JSON: ") + e.what());
+        }
+        if (!a.doc.isObject())
+          return malformed("not a document object: " + std::string(lines[i + 1]));
+        i += 2;
+      }
+      actions.push_back(std::move(a));
+    }
+    request_documents.push_back(actions.size());
     if (!fail_requests.empty()) {
       int status = fail_requests.front();
       fail_requests.pop_front();
@@ -78,27 +114,28 @@ struct BulkServer::State {
 
     Value items = Value::array();
     bool errors = false;
-    for (std::size_t i = 0; i < lines.size(); i += 2) {
-      Value action, doc;
-      try {
-        action = Value::parseJson(lines[i]);
-        doc = Value::parseJson(lines[i + 1]);
-      } catch (const Error& e) {
-        return malformed(std::string("a line is not JSON: ") + e.what());
-      }
-      if (!action.isObject() || action.size() != 1 || !doc.isObject())
-        return malformed("not an action object and a document object: " + std::string(lines[i]));
-      const auto& [name, meta] = std::as_const(action).asObject().front();
-      if ((name != "index" && name != "update") || !meta["_index"].isString())
-        return malformed("unexpected action " + std::string(lines[i]));
+    for (auto& [name, meta, doc] : actions) {
       std::optional<std::string> id;
       if (meta["_id"].isString()) id = std::string(meta["_id"].asString());
+      if (name == "delete") {
+        // As Elasticsearch: 200 "deleted", or 404 "not_found" for a missing id (not an error).
+        Value result = Value::object();
+        result["_index"] = meta["_index"];
+        result["_id"] = *id;
+        bool found = by_id.erase(*id) > 0;
+        result["result"] = found ? "deleted" : "not_found";
+        result["status"] = found ? 200 : 404;
+        documents.push_back(Document{name, std::string(meta["_index"].asString()), id, Value()});
+        Value item = Value::object();
+        item[name] = std::move(result);
+        items.asArray().push_back(std::move(item));
+        continue;
+      }
       const Value& cdoc = doc;
       Value source = doc;
       if (name == "update") {
         if (!id || !cdoc["doc"].isObject() || cdoc["doc_as_upsert"] != Value(true))
-          return malformed("an update without _id, doc or doc_as_upsert: " +
-                           std::string(lines[i + 1]));
+          return malformed("an update without _id, doc or doc_as_upsert: " + cdoc.toJson());
         source = cdoc["doc"];
       }
       Value result = Value::object();

@@ -21,10 +21,10 @@ namespace lightflus::test {
 class BulkServer {
  public:
   struct Document {
-    std::string action;  ///< "index" or "update"
+    std::string action;  ///< "index", "update" or "delete"
     std::string index;
     std::optional<std::string> id;
-    Value source;  ///< the document (for update: its "doc")
+    Value source;  ///< the document (for update: its "doc"; null for delete)
   };
 
   /// HTTPS with this certificate and private key (PEM files).

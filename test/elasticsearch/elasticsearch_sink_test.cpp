@@ -114,6 +114,60 @@ TEST_CASE("upsert sends update actions with doc_as_upsert and the last version w
   REQUIRE(server.formatErrors().empty());
 }
 
+TEST_CASE("a changelog is applied: +I/+U indexed, -U skipped, -D a delete action",
+          "[elasticsearch][changelog]") {
+  // Rows in order (one producer). After them: o1 {n: 3}, o3 {n: 4}; o2 is deleted, and
+  // deleting o9 (never written) is not an error.
+  std::vector<Value> rows;
+  for (const char* json :
+       {R"({"op":"+I","id":"o1","n":1})", R"({"op":"+I","id":"o2","n":2})",
+        R"({"op":"-U","id":"o1","n":1})", R"({"op":"+U","id":"o1","n":3})",
+        R"({"op":"-D","id":"o2","n":2})", R"({"op":"-D","id":"o9","n":0})", R"({"id":"o3","n":4})"})
+    rows.push_back(Value::parseJson(json));
+  for (auto mode : {ElasticsearchMode::Append, ElasticsearchMode::Upsert}) {
+    BulkServer fresh;
+    auto options = optionsFor(fresh);
+    options.mode = mode;
+    options.changelog = true;
+    ExecutionContext ctx("es-changelog");
+    writeElasticsearch(ctx.fromCollection(rows), options, OrderId{});
+    // The same as Change<T> rows: the extractors take the row.
+    auto changes = ctx.fromCollection(std::vector<Change<std::pair<std::string, int>>>{
+        {RowKind::Insert, {"c1", 1}}, {RowKind::Delete, {"c1", 1}}, {RowKind::Insert, {"c2", 2}}});
+    ElasticsearchSinkOptions typed = optionsFor(fresh);
+    typed.index = "typed";
+    typed.mode = mode;
+    writeElasticsearch(
+        changes, typed, [](const std::pair<std::string, int>& r) { return r.first; },
+        [](std::string& out, const std::pair<std::string, int>& r) {
+          out += "{\"n\":" + std::to_string(r.second) + "}";
+        });
+    ctx.execute();
+    INFO("upsert " << (mode == ElasticsearchMode::Upsert));
+    auto by_id = fresh.byId();  // one id space for both indexes in the stand-in
+    CHECK(by_id.size() == 3);
+    CHECK(by_id.at("o1") == Value::parseJson(R"({"id":"o1","n":3})"));
+    CHECK(by_id.at("o3") == Value::parseJson(R"({"id":"o3","n":4})"));
+    CHECK(by_id.at("c2") == Value::parseJson(R"({"n":2})"));
+    std::size_t deletes = 0;
+    for (const auto& d : fresh.documents()) {
+      deletes += d.action == "delete" ? 1 : 0;
+      CHECK(d.source.find("op") == nullptr);  // written without the "op" member
+    }
+    CHECK(deletes == 3);
+    CHECK(fresh.formatErrors().empty());
+  }
+}
+
+TEST_CASE("a changelog without an id extractor is refused when the job is defined",
+          "[elasticsearch][changelog]") {
+  ExecutionContext ctx("es-changelog-no-id");
+  ElasticsearchSinkOptions options{.host = "http://127.0.0.1:9", .index = "orders"};
+  options.changelog = true;
+  CHECK_THROWS_WITH(writeElasticsearch(ctx.fromCollection(std::vector<Value>{}), options),
+                    Catch::Contains("a changelog needs an id extractor"));
+}
+
 TEST_CASE("upsert without an id extractor is refused when the job is defined", "[elasticsearch]") {
   ExecutionContext ctx("es-upsert-no-id");
   ElasticsearchSinkOptions options{

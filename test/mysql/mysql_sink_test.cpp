@@ -86,6 +86,61 @@ TEST_CASE("extractors by placeholder bind strings, integers, doubles, null, bool
                                             "NULL", "1", R"({"a":1,"tags":["x","y"]})"});
 }
 
+TEST_CASE("a changelog is applied in order: upserts, -U skipped, -D by delete_statement",
+          "[mysql][integration][changelog]") {
+  auto& server = sharedMariaDbServer();
+  std::string db = server.createDatabase("changelog");
+  server.execute("CREATE TABLE avg (id BIGINT PRIMARY KEY, final BIGINT NOT NULL)", db);
+  server.execute("CREATE TABLE rows_t (id VARCHAR(8) PRIMARY KEY, n BIGINT NOT NULL)", db);
+  // Typed: the table after them is {1: 30, 3: 5}; 2 is deleted after an update, then 4 is
+  // inserted and deleted, and 1 deleted and inserted again (order matters for each).
+  using Row = std::pair<std::int64_t, std::int64_t>;
+  std::vector<Change<Row>> changes = {
+      {RowKind::Insert, {1, 10}},      {RowKind::Insert, {2, 20}}, {RowKind::UpdateBefore, {2, 20}},
+      {RowKind::UpdateAfter, {2, 25}}, {RowKind::Delete, {2, 25}}, {RowKind::Insert, {4, 1}},
+      {RowKind::Delete, {4, 1}},       {RowKind::Delete, {1, 10}}, {RowKind::Insert, {1, 30}},
+      {RowKind::Insert, {3, 5}},
+  };
+  auto typed = optionsFor(
+      server, db,
+      "INSERT INTO avg (id, final) VALUES (?, ?) ON DUPLICATE KEY UPDATE final = VALUES(final)");
+  typed.delete_statement = "DELETE FROM avg WHERE id = ?";
+  typed.max_batch_rows = 3;  // transactions end inside runs of one kind too
+  // The Value form (TypeScript jobs, JSON lines): "op" members, parameters of the row.
+  std::vector<Value> rows;
+  for (const char* json :
+       {R"({"op":"+I","id":"a","n":1})", R"({"op":"-U","id":"a","n":1})",
+        R"({"op":"+U","id":"a","n":2})", R"({"id":"b","n":3})", R"({"op":"-D","id":"b","n":3})"})
+    rows.push_back(Value::parseJson(json));
+  auto values = optionsFor(server, db, "REPLACE INTO rows_t (id, n) VALUES (?, ?)");
+  values.delete_statement = "DELETE FROM rows_t WHERE id = ?";
+  values.changelog = true;
+  ExecutionContext ctx("mysql-changelog");
+  writeMysql(ctx.fromCollection(changes), typed, [](const Row& r) {
+    return std::vector<Value>{Value(r.first), Value(r.second)};
+  });
+  writeMysql(ctx.fromCollection(rows), values, [](const Value& r) {
+    CHECK(r.find("op") == nullptr);
+    return std::vector<Value>{r["id"], r["n"]};
+  });
+  ctx.execute();
+  CHECK(server.query("SELECT id, final FROM avg ORDER BY id", db) ==
+        std::vector<std::vector<std::string>>{{"1", "30"}, {"3", "5"}});
+  CHECK(server.query("SELECT id, n FROM rows_t ORDER BY id", db) ==
+        std::vector<std::vector<std::string>>{{"a", "2"}});
+}
+
+TEST_CASE("a changelog without a delete statement fails the job saying so",
+          "[mysql][integration][changelog]") {
+  auto& server = sharedMariaDbServer();
+  std::string db = server.createDatabase("changelog_nodelete");
+  auto options = optionsFor(server, db, "INSERT INTO t (id) VALUES (?)");
+  ExecutionContext ctx("mysql-changelog-no-delete");
+  writeMysql(ctx.fromCollection(std::vector<Change<std::int64_t>>{{RowKind::Insert, 1}}), options,
+             [](const std::int64_t& id) { return std::vector<Value>{Value(id)}; });
+  CHECK_THROWS_WITH(ctx.execute(), Catch::Contains("a changelog needs a delete_statement"));
+}
+
 TEST_CASE("a statement error fails the job with the statement in the message",
           "[mysql][integration]") {
   auto& server = sharedMariaDbServer();

@@ -32,6 +32,7 @@
 
 #include <fmt/format.h>
 
+#include "lightflus/changelog.hpp"
 #include "lightflus/datastream.hpp"
 #include "lightflus/value.hpp"
 
@@ -80,6 +81,12 @@ struct ElasticsearchSinkOptions {
   Duration max_backoff{5'000};
   /// How long a bulk request is retried (429, 5xx, network errors) before the job fails.
   Duration retry_timeout{60'000};
+  /// The elements are changelog rows (lightflus/changelog.hpp), Value objects with an "op"
+  /// member: +I and +U are indexed (or upserted) under their id without the "op" member, -U is
+  /// skipped (the +U after it replaces the document) and -D is a `delete` action (a document
+  /// that is not there counts as deleted). Needs an id extractor. A Change<T> stream is applied
+  /// so whatever this says.
+  bool changelog = false;
   /// When set, documents Elasticsearch refuses (4xx other than 429) go here instead of failing
   /// the job (a dead-letter output). Called on the sink's thread.
   std::function<void(const ElasticsearchItemError&)> on_item_error;
@@ -97,6 +104,8 @@ class LIGHTFLUS_API ElasticsearchBulkWriter {
   /// Buffers one document (its JSON object) with an optional id; sends a bulk request when a
   /// limit is reached. Throws ConnectorError if a send failed (now or in a timed flush).
   void add(const std::string* id, std::string_view document);
+  /// Buffers a `delete` action for the document `id` (a changelog's -D).
+  void remove(const std::string& id);
   /// Sends everything buffered and waits until Elasticsearch accepted it.
   void flush();
   /// Bulk requests sent so far (every attempt), for tests and metrics.
@@ -148,32 +157,39 @@ struct ElasticsearchNoId {};
 
 }  // namespace detail
 
-/// Writes elements as Elasticsearch documents: `id(const T&)` gives the document id (a string,
-/// number or Value; detail::ElasticsearchNoId for none), `document(std::string& out, const T&)`
-/// appends the document's JSON object. Use writeElasticsearch().
+/// Writes elements as Elasticsearch documents: `id(const R&)` gives the document id (a string,
+/// number or Value; detail::ElasticsearchNoId for none), `document(std::string& out, const R&)`
+/// appends the document's JSON object, where R is T or, for a changelog stream of Change<R>,
+/// its rows. Use writeElasticsearch().
 template <class T, class IdFn, class DocumentFn>
 class ElasticsearchSink final : public Sink<T> {
  public:
+  using Row = RowOf<T>;
   ElasticsearchSink(ElasticsearchSinkOptions options, IdFn id, DocumentFn document)
       : options_(std::move(options)), id_(std::move(id)), document_(std::move(document)) {
     if (std::is_same_v<IdFn, detail::ElasticsearchNoId> &&
         options_.mode == ElasticsearchMode::Upsert)
       throw ConfigError("Elasticsearch sink for index '" + options_.index +
                         "': upsert needs an id extractor");
+    if (std::is_same_v<IdFn, detail::ElasticsearchNoId> &&
+        (options_.changelog || IsChange<T>::value))
+      throw ConfigError("Elasticsearch sink for index '" + options_.index +
+                        "': a changelog needs an id extractor (deletes and updates name it)");
   }
   void open(const SinkContext& ctx) override {
     writer_ = std::make_unique<detail::ElasticsearchBulkWriter>(options_, ctx);
   }
   void write(Batch<T>& batch) override {
     for (const auto& e : batch) {
-      document_buffer_.clear();
-      document_(document_buffer_, e.value);
-      if constexpr (std::is_same_v<IdFn, detail::ElasticsearchNoId>) {
-        writer_->add(nullptr, document_buffer_);
+      if constexpr (IsChange<T>::value) {
+        writeRow(e.value.kind, e.value.row);
+      } else if constexpr (std::is_same_v<T, Value>) {
+        if (options_.changelog)
+          writeRow(changeKindOf(e.value), withoutOp(e.value));
+        else
+          writeRow(RowKind::Insert, e.value);
       } else {
-        id_buffer_.clear();
-        detail::ElasticsearchIdFormat{}(id_buffer_, id_(e.value));
-        writer_->add(&id_buffer_, document_buffer_);
+        writeRow(RowKind::Insert, e.value);
       }
     }
   }
@@ -185,6 +201,25 @@ class ElasticsearchSink final : public Sink<T> {
   void cancel() override { writer_.reset(); }
 
  private:
+  void writeRow(RowKind kind, const Row& row) {
+    if (kind == RowKind::UpdateBefore) return;  // the +U that follows replaces the document
+    if constexpr (std::is_same_v<IdFn, detail::ElasticsearchNoId>) {
+      document_buffer_.clear();
+      document_(document_buffer_, row);
+      writer_->add(nullptr, document_buffer_);
+    } else {
+      id_buffer_.clear();
+      detail::ElasticsearchIdFormat{}(id_buffer_, id_(row));
+      if (kind == RowKind::Delete) {
+        writer_->remove(id_buffer_);
+        return;
+      }
+      document_buffer_.clear();
+      document_(document_buffer_, row);
+      writer_->add(&id_buffer_, document_buffer_);
+    }
+  }
+
   ElasticsearchSinkOptions options_;
   IdFn id_;
   DocumentFn document_;
@@ -209,6 +244,9 @@ SinkHandle writeElasticsearch(const DataStream<T>& stream, ElasticsearchSinkOpti
   if (std::is_same_v<IdFn, detail::ElasticsearchNoId> && options.mode == ElasticsearchMode::Upsert)
     throw ConfigError("writeElasticsearch() to index '" + options.index +
                       "': upsert needs an id extractor");
+  if (std::is_same_v<IdFn, detail::ElasticsearchNoId> && (options.changelog || IsChange<T>::value))
+    throw ConfigError("writeElasticsearch() to index '" + options.index +
+                      "': a changelog needs an id extractor (deletes and updates name it)");
   if (name.empty()) name = "elasticsearch " + options.index;
   return stream.sink(
       [options, id, document] {

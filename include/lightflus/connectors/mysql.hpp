@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "lightflus/changelog.hpp"
 #include "lightflus/datastream.hpp"
 #include "lightflus/value.hpp"
 
@@ -50,6 +51,15 @@ struct MysqlSinkOptions {
   MysqlConnectionOptions connection;
   /// The SQL run per element, with `?` placeholders ("INSERT INTO t (a, b) VALUES (?, ?)").
   std::string statement;
+  /// Changelogs (lightflus/changelog.hpp): the statement a -D row runs ("DELETE FROM t WHERE id
+  /// = ?"), its `?`s bound to the first values of the row's parameters (put the key columns
+  /// first). +I and +U rows run `statement`, which should then be an upsert (INSERT ... ON
+  /// DUPLICATE KEY UPDATE, or REPLACE); -U rows are skipped. Rows apply in order. Needed for a
+  /// Change<T> stream, or with `changelog`.
+  std::string delete_statement;
+  /// The elements are changelog rows given as Value objects with an "op" member (the
+  /// parameter function gets the row without it); see delete_statement.
+  bool changelog = false;
   /// At most this many rows per transaction (a larger batch is split).
   std::size_t max_batch_rows = 1000;
   /// How long the sink tries to reach the server when it opens, before failing the job.
@@ -109,32 +119,80 @@ using MysqlExtractors = std::vector<std::function<Value(const T&)>>;
 
 /// Runs `options.statement` once per element, its placeholders bound to `parameters(const T&)`
 /// (a std::vector<Value>, one value per `?`). Use writeMysql().
+///
+/// A changelog (a Change<R> stream, parameters(const R&), or Values with options.changelog) is
+/// applied in order on two connections: `statement` for +I/+U, `delete_statement` for -D; a
+/// switch from one to the other commits what the first has pending, so a key's rows keep their
+/// order.
 template <class T, class ParametersFn>
 class MysqlSink final : public Sink<T> {
  public:
   MysqlSink(MysqlSinkOptions options, ParametersFn parameters)
       : options_(std::move(options)), parameters_(std::move(parameters)) {}
   void open(const SinkContext& ctx) override {
+    if (appliesChangelog() && options_.delete_statement.empty())
+      throw ConfigError("MySQL sink running '" + options_.statement +
+                        "': a changelog needs a delete_statement for its -D rows (e.g. DELETE "
+                        "FROM t WHERE id = ?)");
     writer_ = std::make_unique<detail::MysqlWriter>(options_, ctx);
+    if (appliesChangelog()) {
+      MysqlSinkOptions deletes = options_;
+      deletes.statement = options_.delete_statement;
+      delete_writer_ = std::make_unique<detail::MysqlWriter>(deletes, ctx);
+    }
   }
   void write(Batch<T>& batch) override {
     for (const auto& e : batch) {
-      writer_->add(parameters_(e.value));
-      if (writer_->pending() >= options_.max_batch_rows) writer_->commit();
+      if constexpr (IsChange<T>::value) {
+        writeRow(e.value.kind, parameters_(e.value.row));
+      } else if constexpr (std::is_same_v<T, Value>) {
+        if (options_.changelog)
+          writeRow(changeKindOf(e.value), parameters_(withoutOp(e.value)));
+        else
+          writeRow(RowKind::Insert, parameters_(e.value));
+      } else {
+        writeRow(RowKind::Insert, parameters_(e.value));
+      }
     }
     writer_->commit();
+    if (delete_writer_) delete_writer_->commit();
   }
   void flush() override {
     if (writer_) writer_->commit();
+    if (delete_writer_) delete_writer_->commit();
   }
   // write() commits before it returns, so rows are pending here only when a write failed
   // (a parameter function threw): they belong to a failed job and are not committed.
-  void close() override { writer_.reset(); }
+  void close() override {
+    writer_.reset();
+    delete_writer_.reset();
+  }
 
  private:
+  bool appliesChangelog() const { return IsChange<T>::value || options_.changelog; }
+
+  void writeRow(RowKind kind, std::vector<Value> parameters) {
+    if (kind == RowKind::UpdateBefore) return;  // the +U that follows overwrites the row
+    detail::MysqlWriter* to = writer_.get();
+    detail::MysqlWriter* other = delete_writer_.get();
+    if (kind == RowKind::Delete) {
+      std::swap(to, other);
+      std::size_t n = to->parameterCount();
+      if (parameters.size() < n)
+        throw ConnectorError("MySQL sink: the delete statement '" + options_.delete_statement +
+                             "' takes " + std::to_string(n) + " parameters, the row has " +
+                             std::to_string(parameters.size()));
+      parameters.resize(n);
+    }
+    if (other && other->pending() > 0) other->commit();  // keep the rows' order
+    to->add(std::move(parameters));
+    if (to->pending() >= options_.max_batch_rows) to->commit();
+  }
+
   MysqlSinkOptions options_;
   ParametersFn parameters_;
   std::unique_ptr<detail::MysqlWriter> writer_;
+  std::unique_ptr<detail::MysqlWriter> delete_writer_;  ///< changelogs: runs delete_statement
 };
 
 /// Writes `stream` to MySQL/MariaDB: runs `options.statement` per element, its `?`s bound to
@@ -147,8 +205,8 @@ class MysqlSink final : public Sink<T> {
 template <class T, class ParametersFn = detail::MysqlArrayParameters>
 requires std::is_invocable_r_v < std::vector<Value>,
 const ParametersFn&,
-    const T& > SinkHandle writeMysql(const DataStream<T>& stream, MysqlSinkOptions options,
-                                     ParametersFn parameters = {}, std::string name = "") {
+    const RowOf<T>& > SinkHandle writeMysql(const DataStream<T>& stream, MysqlSinkOptions options,
+                                            ParametersFn parameters = {}, std::string name = "") {
   if (name.empty()) name = "mysql " + options.connection.database;
   return stream.sink(
       [options, parameters] {
