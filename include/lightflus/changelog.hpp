@@ -81,11 +81,10 @@ struct RowOfT<Change<T>> {
 template <class T>
 using RowOf = typename RowOfT<T>::type;
 
-/// The kind of a changelog row given as a Value object (the JSON-lines form, TypeScript jobs):
-/// its "op" member, "+I" when it has none (an append-only stream is a changelog of inserts).
-/// InputError naming the member when "op" is not one of the four kinds.
-inline RowKind changeKindOf(const Value& row) {
-  const Value* op = row.find("op");
+/// The kind named by a changelog row's "op" value ("+I", "-U", "+U" or "-D"); nullptr (no
+/// "op") is +I, as an append-only stream is a changelog of inserts. InputError naming the value
+/// otherwise.
+inline RowKind rowKindOf(const Value* op) {
   if (op == nullptr) return RowKind::Insert;
   if (op->isString()) {
     std::string_view text = op->asString();
@@ -95,6 +94,12 @@ inline RowKind changeKindOf(const Value& row) {
   }
   throw InputError("a changelog row's \"op\" must be \"+I\", \"-U\", \"+U\" or \"-D\", got " +
                    op->toJson());
+}
+
+/// The kind of a changelog row given as a Value object (the JSON-lines form, TypeScript jobs):
+/// its "op" member (see rowKindOf).
+inline RowKind changeKindOf(const Value& row) {
+  return rowKindOf(row.find("op"));
 }
 
 /// A changelog row given as a Value object without its "op" member (what a sink writes).

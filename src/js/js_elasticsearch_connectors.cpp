@@ -106,4 +106,16 @@ SinkFactory<std::pair<Value, Value>> elasticsearchKeyedSinkFactory(
   };
 }
 
+SinkFactory<Change<std::pair<Value, Value>>> elasticsearchChangelogSinkFactory(
+    const Value& c, const std::string& where, std::shared_ptr<JsJob> job,
+    const std::string& operator_name) {
+  ElasticsearchSinkOptions options = optionsOf(c, where, job, operator_name);
+  options.changelog = true;
+  return [options] {
+    return std::make_unique<
+        ElasticsearchSink<Change<std::pair<Value, Value>>, PairId, PairDocument>>(options, PairId{},
+                                                                                  PairDocument{});
+  };
+}
+
 }  // namespace lightflus::js

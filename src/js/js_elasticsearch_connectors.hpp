@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "lightflus/changelog.hpp"
 #include "lightflus/datastream.hpp"
 #include "lightflus/value.hpp"
 
@@ -29,6 +30,10 @@ SinkFactory<Value> elasticsearchSinkFactory(const Value& connector, const std::s
 
 /// The sink of an `elasticsearch` sink operator with an id extractor: (id, document) pairs.
 SinkFactory<std::pair<Value, Value>> elasticsearchKeyedSinkFactory(
+    const Value& connector, const std::string& where, std::shared_ptr<JsJob> job,
+    const std::string& operator_name);
+/// The same applying changelog rows (`.changelog()`): +I/+U index, -U skipped, -D deletes.
+SinkFactory<Change<std::pair<Value, Value>>> elasticsearchChangelogSinkFactory(
     const Value& connector, const std::string& where, std::shared_ptr<JsJob> job,
     const std::string& operator_name);
 

@@ -18,6 +18,7 @@
 #include "js_process_operator.hpp"
 #include "js_rolling_operator.hpp"
 #include "js_window_operator.hpp"
+#include "lightflus/changelog.hpp"
 #include "lightflus/connectors/file.hpp"
 #ifdef LIGHTFLUS_JS_WITH_KAFKA
 #include "js_kafka_connectors.hpp"
@@ -449,6 +450,20 @@ class Planner {
     if (op["parallelism"].isNumber())
       s = s.parallelism(static_cast<int>(op["parallelism"].asInt()));
     return s;
+  }
+
+  /// A stateless operator the builder adds before a sink runs with the sink's parallelism, so
+  /// that it chains to what feeds it (keeping each key's rows in order).
+  template <class T>
+  DataStream<T> sameParallelism(DataStream<T> s, const Value& op) {
+    if (op["parallelism"].isNumber())
+      s = s.parallelism(static_cast<int>(op["parallelism"].asInt()));
+    return s;
+  }
+
+  /// Whether a sink connector applies changelog rows (`.changelog()` in the package).
+  static bool changelogOf(const Value& c) {
+    return c["changelog"].isBool() && c["changelog"].asBool();
   }
 
   template <class Out, class In>
@@ -1294,8 +1309,18 @@ class Planner {
       id_op["udf"] = c["idExtractor"];
       id_op["name"] = name + " id";
       Stream keyed = keyBy(id_op, in);
+      if (changelogOf(c)) {
+        auto changes = keyed.keyed->map([](const KeyedValue& e) {
+          return Change<KeyedValue>{changeKindOf(e.second),
+                                    KeyedValue{e.first, withoutOp(e.second)}};
+        });
+        return sameParallelism(changes.name(name + " changelog"), op)
+            .sink(elasticsearchChangelogSinkFactory(c, describe(op), job_, name), name);
+      }
       return keyed.keyed->sink(elasticsearchKeyedSinkFactory(c, describe(op), job_, name), name);
     }
+    if (changelogOf(c))
+      throw ConfigError(describe(op) + ": an Elasticsearch changelog needs an idExtractor");
     return plain(in).sink(elasticsearchSinkFactory(c, describe(op), job_, name), name);
 #else
     (void)in;
@@ -1355,6 +1380,15 @@ class Planner {
               std::vector<std::string>{"map"});
         },
         /*hashed=*/true);
+    if (changelogOf(c)) {
+      // The value extractor returned [kind, value] (the package's changelog()).
+      auto changes = pairs.map([](const KeyedValue& e) {
+        const Value& tagged = e.second;
+        return Change<KeyedValue>{rowKindOf(&tagged[0]), KeyedValue{e.first, tagged[1]}};
+      });
+      return sameParallelism(changes.name(name + " changelog"), op)
+          .sink(redisChangelogSinkFactory(c, describe(op)), name);
+    }
     return pairs.sink(std::move(factory), name);
 #else
     (void)in;
@@ -1384,6 +1418,14 @@ class Planner {
               init, static_cast<detail::Input<Value>*>(outs[0]), job, udfs,
               std::vector<std::string>{"map"});
         });
+    if (changelogOf(c)) {
+      // The parameters extractor returned [kind, [values...]] (the package's changelog()).
+      auto changes = rows.map([](const Value& tagged) {
+        return Change<Value>{rowKindOf(&tagged[0]), tagged[1]};
+      });
+      return sameParallelism(changes.name(name + " changelog"), op)
+          .sink(mysqlChangelogSinkFactory(c, describe(op)), name);
+    }
     return rows.sink(std::move(factory), name);
 #else
     (void)in;

@@ -58,7 +58,14 @@ std::string stringOr(const Value& v, const char* fallback) {
 
 }  // namespace
 
-SinkFactory<Value> mysqlSinkFactory(const Value& c, const std::string& where) {
+namespace {
+
+struct SinkParts {
+  MysqlSinkOptions options;
+  TypedParameters parameters;
+};
+
+SinkParts partsOf(const Value& c, const std::string& where) {
   MysqlSinkOptions options;
   auto& connection = options.connection;
   connection.host = stringOr(c["host"], "");
@@ -91,8 +98,27 @@ SinkFactory<Value> mysqlSinkFactory(const Value& c, const std::string& where) {
     }
   parameters.where = std::make_shared<const std::string>(
       fmt::format("{}: the statement \"{}\"", where, options.statement));
+  return SinkParts{options, parameters};
+}
+
+}  // namespace
+
+SinkFactory<Value> mysqlSinkFactory(const Value& c, const std::string& where) {
+  auto [options, parameters] = partsOf(c, where);
   return [options, parameters] {
     return std::make_unique<MysqlSink<Value, TypedParameters>>(options, parameters);
+  };
+}
+
+SinkFactory<Change<Value>> mysqlChangelogSinkFactory(const Value& c, const std::string& where) {
+  auto [options, parameters] = partsOf(c, where);
+  options.delete_statement = stringOr(c["deleteStatement"], "");
+  if (options.delete_statement.empty())
+    throw ConfigError(where +
+                      ": a MySQL changelog needs a delete statement (changelog(\"DELETE "
+                      "FROM t WHERE id = ?\"))");
+  return [options, parameters] {
+    return std::make_unique<MysqlSink<Change<Value>, TypedParameters>>(options, parameters);
   };
 }
 

@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "lightflus/changelog.hpp"
 #include "lightflus/datastream.hpp"
 #include "lightflus/value.hpp"
 
@@ -19,5 +20,9 @@ namespace lightflus::js {
 /// The sink of a `mysql` sink operator, over the parameter arrays. `connector` is its graph
 /// JSON, `where` names the operator in errors. Throws ConfigError for incomplete options.
 SinkFactory<Value> mysqlSinkFactory(const Value& connector, const std::string& where);
+/// The same applying changelog rows (`.changelog(deleteStatement)`): +I/+U run the statement,
+/// -U is skipped, -D runs `deleteStatement` with the first parameters.
+SinkFactory<Change<Value>> mysqlChangelogSinkFactory(const Value& connector,
+                                                     const std::string& where);
 
 }  // namespace lightflus::js

@@ -80,4 +80,18 @@ SinkFactory<KeyedValue> redisSinkFactory(const Value& c, const std::string& wher
   };
 }
 
+SinkFactory<Change<KeyedValue>> redisChangelogSinkFactory(const Value& c,
+                                                          const std::string& where) {
+  RedisSinkOptions options = optionsOf(c, where);
+  if (options.command == RedisCommand::XAdd)
+    throw ConfigError(where +
+                      ": a Redis changelog cannot be written with \"xadd\" (a stream only "
+                      "appends)");
+  return [options] {
+    return std::make_unique<
+        RedisSink<Change<KeyedValue>, PairKey, detail::RedisNoField, PairValue>>(
+        options, PairKey{}, detail::RedisNoField{}, PairValue{});
+  };
+}
+
 }  // namespace lightflus::js

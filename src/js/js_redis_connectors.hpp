@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "lightflus/changelog.hpp"
 #include "lightflus/datastream.hpp"
 #include "lightflus/value.hpp"
 
@@ -20,5 +21,8 @@ namespace lightflus::js {
 /// graph JSON, `where` names the operator in errors.
 SinkFactory<std::pair<Value, Value>> redisSinkFactory(const Value& connector,
                                                       const std::string& where);
+/// The same sink applying changelog rows (`.changelog()`: +I/+U write, -U skipped, -D deletes).
+SinkFactory<Change<std::pair<Value, Value>>> redisChangelogSinkFactory(const Value& connector,
+                                                                       const std::string& where);
 
 }  // namespace lightflus::js

@@ -86,6 +86,31 @@ TEST_CASE("a TypeScript job upserts by the id extractor and the last value of a 
   REQUIRE(server.formatErrors().empty());
 }
 
+TEST_CASE("a TypeScript job's changelog rows are indexed and deleted by id with changelog()",
+          "[elasticsearch][js][changelog]") {
+  BulkServer server;
+  runJob(R"(
+    import { ExecutionContext, Generator, Elastic, type ChangelogRow } from "lightflus";
+    type Avg = { id: string; final: number };
+    const ctx = ExecutionContext.new("es-changelog");
+    const rows: ChangelogRow<Avg>[] = [
+      { op: "+I", id: "a", final: 10 }, { op: "+I", id: "b", final: 20 },
+      { op: "-U", id: "a", final: 10 }, { op: "+U", id: "a", final: 15 },
+      { op: "-D", id: "b", final: 20 }, { id: "c", final: 7 },
+    ];
+    ctx.fromSource(Generator.values(rows)).sink(
+      Elastic.builder().host(ctx.param("host", "")).index("avg")
+        .idExtractor((r: Avg) => r.id).changelog().build<ChangelogRow<Avg>>());
+    ctx.execute();
+  )",
+         server.url());
+  auto by_id = server.byId();
+  REQUIRE(by_id.size() == 2);
+  CHECK(by_id.at("a") == Value::parseJson(R"({"id":"a","final":15})"));
+  CHECK(by_id.at("c") == Value::parseJson(R"({"id":"c","final":7})"));
+  REQUIRE(server.formatErrors().empty());
+}
+
 TEST_CASE("a TypeScript job whose document is refused fails with the document's id",
           "[elasticsearch][js]") {
   BulkServer server;

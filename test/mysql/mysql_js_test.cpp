@@ -115,6 +115,34 @@ TEST_CASE("a TypeScript job's duplicate key fails the job with the statement and
           Catch::Contains("Duplicate entry '250'"));
 }
 
+TEST_CASE("a TypeScript job's changelog rows are applied in order with changelog(deleteStatement)",
+          "[mysql][js][integration][changelog]") {
+  auto& server = sharedMariaDbServer();
+  std::string db = server.createDatabase("ts_changelog");
+  server.execute("CREATE TABLE avg (id BIGINT PRIMARY KEY, final BIGINT NOT NULL)", db);
+  runJob(fmt::format(R"ts(
+import {{ ExecutionContext, Generator, Mysql, type ChangelogRow }} from "lightflus";
+type Avg = {{ id: number; final: number }};
+const ctx = ExecutionContext.new("mysql-changelog", "default");
+const rows: ChangelogRow<Avg>[] = [
+  {{ op: "+I", id: 1, final: 10 }}, {{ op: "+I", id: 2, final: 20 }},
+  {{ op: "-U", id: 1, final: 10 }}, {{ op: "+U", id: 1, final: 15 }},
+  {{ op: "-D", id: 2, final: 20 }}, {{ id: 3, final: 7 }},
+];
+ctx.fromSource(Generator.values(rows)).sink(
+  Mysql.new<ChangelogRow<Avg>>()
+    .connection({{ host: "127.0.0.1", port: {}, username: "{}", password: "{}", database: "{}" }})
+    .statement("INSERT INTO avg (id, final) VALUES (?, ?) ON DUPLICATE KEY UPDATE final = VALUES(final)")
+    .extractors((s) => {{ s.setNumber(1, (r) => r.id); s.setNumber(2, (r) => r.final); }})
+    .changelog("DELETE FROM avg WHERE id = ?"),
+);
+ctx.execute();
+)ts",
+                     server.port(), MariaDbServer::kUser, MariaDbServer::kPassword, db));
+  CHECK(server.query("SELECT id, final FROM avg ORDER BY id", db) ==
+        std::vector<std::vector<std::string>>{{"1", "15"}, {"3", "7"}});
+}
+
 #ifdef LIGHTFLUSD_PATH
 TEST_CASE("lightflusd run writes a TypeScript job's orders into MariaDB",
           "[mysql][js][integration]") {

@@ -95,6 +95,32 @@ TEST_CASE("a TypeScript job writes hashes with a TTL and streams of objects",
   CHECK(redis.query({"HGET", "pages", "cart"}) == "3");
 }
 
+TEST_CASE("a TypeScript job's changelog rows are written and deleted with changelog()",
+          "[redis][js][integration][changelog]") {
+  RedisServer redis;
+  runJob(R"(
+    import { ExecutionContext, Generator, Redis, type ChangelogRow } from "lightflus";
+    type Avg = { id: string; final: number };
+    const ctx = ExecutionContext.new("redis-changelog");
+    const rows: ChangelogRow<Avg>[] = [
+      { op: "+I", id: "a", final: 10 }, { op: "+I", id: "b", final: 20 },
+      { op: "-U", id: "a", final: 10 }, { op: "+U", id: "a", final: 15 },
+      { op: "-D", id: "b", final: 20 }, { id: "c", final: 7 },
+    ];
+    const stream = ctx.fromSource(Generator.values(rows));
+    stream.sink(Redis.new<ChangelogRow<Avg>>().host(ctx.param("redis", ""))
+      .keyExtractor((r) => "avg:" + r.id).valueExtractor((r) => r).changelog());
+    stream.sink(Redis.new<ChangelogRow<Avg>>().host(ctx.param("redis", "")).hashKey("finals")
+      .keyExtractor((r) => r.id).valueExtractor((r) => r.final).changelog());
+    ctx.execute();
+  )",
+         "changelog.ts", {{"redis", redis.address()}}, 1);
+  CHECK(redis.query({"GET", "avg:a"}) == R"({"id":"a","final":15})");
+  CHECK(redis.query({"EXISTS", "avg:b"}) == "0");
+  CHECK(redis.query({"GET", "avg:c"}) == R"({"id":"c","final":7})");
+  CHECK(redis.query({"HGETALL", "finals"}) == "a\n15\nc\n7");
+}
+
 TEST_CASE("a TypeScript job's Redis error reply names the operator, command and key",
           "[redis][js][integration]") {
   RedisServer redis;

@@ -36,6 +36,7 @@ export { WindowSpec, TumblingWindow, SlidingWindow, SessionWindow, FixedWindow, 
 export { WatermarkStrategy, type WatermarkOptions } from "./watermark";
 export { Tuple2, Tuple3 } from "./tuple";
 export { LightflusError, ConfigError, SandboxError, UserCodeError } from "./errors";
+export type { RowKind, ChangelogRow } from "./changelog";
 
 export { Source, Sink } from "./connectors/connector";
 export { Kafka, KafkaBuilder, type KafkaDelivery, type KafkaValueFormat, type KafkaValueType } from "./connectors/kafka";

@@ -35,6 +35,7 @@ interface ElasticOptions {
   apiKey?: string;
   tlsVerify?: boolean;
   caFile?: string;
+  changelog?: boolean;
 }
 
 export class Elastic<T> extends Sink<T> {
@@ -94,6 +95,16 @@ export class ElasticBuilder {
   /** The document id of an element (strings as they are, numbers in decimal, others as JSON). */
   idExtractor<T>(fn: (value: T) => unknown): this {
     this.id_extractor_ = fn as (value: never) => unknown;
+    return this;
+  }
+
+  /**
+   * The elements are changelog rows (an `op` member of `"+I"`, `"-U"`, `"+U"` or `"-D"`; none:
+   * `"+I"`): `+I`/`+U` are indexed (or upserted) under their id without `op`, `-U` is skipped
+   * and `-D` is a `delete` action (a missing document counts as deleted). Needs idExtractor.
+   */
+  changelog(): this {
+    this.options_.changelog = true;
     return this;
   }
 
@@ -163,6 +174,9 @@ export class ElasticBuilder {
     }
     if (this.mode_ === SinkMode.UPSERT && this.id_extractor_ === undefined) {
       throw new ConfigError(`${where}: SinkMode.UPSERT needs an id: call .idExtractor(v => v.id)`);
+    }
+    if (this.options_.changelog === true && this.id_extractor_ === undefined) {
+      throw new ConfigError(`${where}: changelog() needs an id: call .idExtractor(v => v.id)`);
     }
     if (this.id_extractor_ !== undefined && typeof this.id_extractor_ !== "function") {
       throw new ConfigError(`${where}: idExtractor() expects a function`);

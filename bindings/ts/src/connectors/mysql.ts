@@ -19,6 +19,7 @@
 import { ConfigError, describeValue, requireInteger, requireNonEmptyString } from "../errors";
 import type { ConnectorConfig } from "../graph";
 import { type Duration, toMilliseconds } from "../time";
+import { taggedWithKind } from "../changelog";
 import { registerUdf } from "../udf";
 import { Sink } from "./connector";
 
@@ -65,6 +66,7 @@ export class Statement<T> {
     statement: string;
     parameters: { index: number; type: ParameterType; extractor: number }[];
     parametersExtractor: number;
+    row: (value: T) => unknown[];
   } {
     if (this.sql_ === undefined || this.sql_ === null) {
       throw new ConfigError(`${where}: statement is not set: call .statement("INSERT INTO t (a, b) VALUES (?, ?)")`);
@@ -85,7 +87,7 @@ export class Statement<T> {
     // One call per element for all its parameters: the engine runs it over a whole batch.
     const fns = indexes.map((index) => this.extractors_.get(index)!.fn);
     const row = (value: T): unknown[] => fns.map((fn) => fn(value));
-    return { statement: sql, parameters, parametersExtractor: registerUdf(row, `${where}: parameters`) };
+    return { statement: sql, parameters, parametersExtractor: registerUdf(row, `${where}: parameters`), row };
   }
 
   private set_(index: number, type: ParameterType, fn: (value: T) => unknown, method: string): this {
@@ -108,6 +110,7 @@ export class Mysql<T> extends Sink<T> {
   private readonly statement_ = Statement.new<T>();
   private max_batch_rows_: number | null = null;
   private reconnect_timeout_ms_: number | null = null;
+  private delete_statement_: string | null = null;
 
   static new<T>(): Mysql<T> {
     return new Mysql<T>();
@@ -147,6 +150,17 @@ export class Mysql<T> extends Sink<T> {
   }
 
   /** @internal */
+  /**
+   * The elements are changelog rows (an `op` member of `"+I"`, `"-U"`, `"+U"` or `"-D"`; none:
+   * `"+I"`): `+I`/`+U` run the statement (make it an upsert: `INSERT ... ON DUPLICATE KEY
+   * UPDATE` or `REPLACE`), `-U` is skipped and `-D` runs `deleteStatement`
+   * (`"DELETE FROM t WHERE id = ?"`), its `?`s bound to the first parameters. Rows apply in order.
+   */
+  changelog(deleteStatement: string): this {
+    this.delete_statement_ = requireNonEmptyString(deleteStatement, "Mysql sink", "changelog(deleteStatement)");
+    return this;
+  }
+
   connectorConfig(): ConnectorConfig {
     const where = "Mysql sink";
     const connection = this.connection_;
@@ -165,7 +179,7 @@ export class Mysql<T> extends Sink<T> {
     const database = requireNonEmptyString(connection.database, where, "connection database");
     const port = connection.port ?? 3306;
     requireInteger(port, where, "connection port", 1);
-    const { statement, parameters, parametersExtractor } = this.statement_.toConfig(where);
+    const { statement, parameters, parametersExtractor, row } = this.statement_.toConfig(where);
     const config: ConnectorConfig = {
       type: "mysql",
       host,
@@ -179,6 +193,19 @@ export class Mysql<T> extends Sink<T> {
     };
     if (this.max_batch_rows_ !== null) config.maxBatchRows = this.max_batch_rows_;
     if (this.reconnect_timeout_ms_ !== null) config.reconnectTimeoutMs = this.reconnect_timeout_ms_;
+    if (this.delete_statement_ !== null) {
+      const deletes = countPlaceholders(this.delete_statement_);
+      if (deletes > parameters.length) {
+        throw new ConfigError(
+          `${where}: the changelog's delete statement has ${deletes} ? placeholder(s), more than the ` +
+            `statement's ${parameters.length}: its ?s take the first parameters`,
+        );
+      }
+      config.changelog = true;
+      config.deleteStatement = this.delete_statement_;
+      // The row kind travels with the parameters: [kind, [values...]].
+      config.parametersExtractor = registerUdf(taggedWithKind(row), `${where}: parameters`);
+    }
     return config;
   }
 }

@@ -9,6 +9,7 @@
  *       .keyExtractor(v => v.word)
  *       .valueExtractor(v => v.count.toString())
  */
+import { taggedWithKind, withoutOpThen } from "../changelog";
 import { ConfigError, describeValue, requireInteger, requireNonEmptyString } from "../errors";
 import type { ConnectorConfig } from "../graph";
 import { type Duration, toMilliseconds } from "../time";
@@ -30,6 +31,7 @@ export class Redis<V> extends Sink<V> {
   private hash_key_: string | null = null;
   private stream_field_: string | null = null;
   private ttl_ms_: number | null = null;
+  private changelog_ = false;
   private batch_size_: number | null = null;
   private reconnect_timeout_ms_: number | null = null;
 
@@ -146,6 +148,17 @@ export class Redis<V> extends Sink<V> {
     return this;
   }
 
+  /**
+   * The elements are changelog rows (an `op` member of `"+I"`, `"-U"`, `"+U"` or `"-D"`; none:
+   * `"+I"`): `+I`/`+U` are written, `-U` is skipped (the `+U` after it overwrites the key) and
+   * `-D` deletes the key (`DEL`, or `HDEL` from the hash of `.hashKey()`). The extractors see
+   * the row without `op`. Not with `xadd` (a stream only appends).
+   */
+  changelog(): this {
+    this.changelog_ = true;
+    return this;
+  }
+
   /** @internal */
   connectorConfig(): ConnectorConfig {
     const where = "Redis sink";
@@ -179,8 +192,14 @@ export class Redis<V> extends Sink<V> {
       database: this.database_,
       username: this.username_,
       password: this.password_,
-      keyExtractor: registerUdf(this.key_extractor_, `${where}: keyExtractor()`),
-      valueExtractor: registerUdf(this.value_extractor_, `${where}: valueExtractor()`),
+      keyExtractor: registerUdf(
+        this.changelog_ ? withoutOpThen(this.key_extractor_) : this.key_extractor_,
+        `${where}: keyExtractor()`,
+      ),
+      valueExtractor: registerUdf(
+        this.changelog_ ? taggedWithKind(this.value_extractor_) : this.value_extractor_,
+        `${where}: valueExtractor()`,
+      ),
     };
     // The options the original API did not have appear only when set (docs/js-graph.md).
     if (this.tls_ca_file_ !== null) config.tlsCaFile = this.tls_ca_file_;
@@ -191,6 +210,12 @@ export class Redis<V> extends Sink<V> {
     if (this.ttl_ms_ !== null) config.ttlMs = this.ttl_ms_;
     if (this.batch_size_ !== null) config.batchSize = this.batch_size_;
     if (this.reconnect_timeout_ms_ !== null) config.reconnectTimeoutMs = this.reconnect_timeout_ms_;
+    if (this.changelog_) {
+      if (this.command_ === "xadd") {
+        throw new ConfigError(`${where}: changelog() cannot apply to "xadd" (a stream only appends)`);
+      }
+      config.changelog = true;
+    }
     return config;
   }
 }
