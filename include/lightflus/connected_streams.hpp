@@ -88,6 +88,8 @@ DataStream<Out> addTwoInputNode(const DataStream<A>& first, const DataStream<B>&
 
 template <class A, class B, class KA, class KB>
 class KeyedConnectedStreams;
+template <class A, class B, class KA, class KB>
+class RegularJoin;
 
 /// Two streams, possibly of different types, to be processed by one operator.
 template <class A, class B>
@@ -144,6 +146,10 @@ class KeyedConnectedStreams {
                       [fn = std::move(fn)](const detail::OperatorInit&) { return fn; });
   }
 
+  /// A regular (unbounded) join of both sides per key, with an optional state retention:
+  /// `.join().inner(f)` or `.join().leftOuter(f)` (see regular_join.hpp).
+  RegularJoin<A, B, KA, KB> join() const;
+
   /// Adds the two-input node that runs `make(init)`, a co-process function made per subtask
   /// (internal: joins build on it).
   template <class Out, class Make>
@@ -180,7 +186,8 @@ ConnectedStreams<T, B> DataStream<T>::connect(const DataStream<B>& other) const 
 
 }  // namespace lightflus
 
-// The joins built on connected streams (they define KeyedStream::intervalJoin and
-// DataStream::join).
+// The joins built on connected streams (they define KeyedStream::intervalJoin,
+// KeyedConnectedStreams::join and DataStream::join).
 #include "lightflus/interval_join.hpp"
+#include "lightflus/regular_join.hpp"
 #include "lightflus/window_join.hpp"
