@@ -5,7 +5,8 @@
 // State: { spec, keys: Map(key id -> entry), watermark, etimers / ptimers: Map(time -> Set(key
 //          id)), eheap (event times, a min-heap), newP (processing times the host must
 //          register), out, times, ports, json, mark, cur, curTs, domain, now }
-//   spec:  { element (udf), timer (udf or -1), ttl (ms, 0: none), tags: [side output names] }
+//   spec:  { element (udf), element2 (a co-process function's processElement2, or -1), timer
+//            (udf or -1), ttl (ms, 0: none), tags: [side output names] }
 //   entry: { key, kid, v: {name: value}, l: {name: [..]}, m: {name: Map}, t (last write, ms),
 //            et: Set(event times), pt: Set(processing times) }
 // Outputs: port 0 is the main output, port i + 1 the side output tags[i]; objects are copied
@@ -51,7 +52,9 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
     return top;
   };
 
-  const emit = (st, v, port) => {
+  const emit = (st, v, port) => emitAt(st, v, port, st.curTs);
+  // Emits with the timestamp `ts` (undefined: none).
+  const emitAt = (st, v, port, ts) => {
     if (st.json) {
       st.out.push(toJson(v));
     } else if (typeof v === "object" && v !== null) {
@@ -62,7 +65,7 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
     } else {
       st.out.push(v);
     }
-    st.times.push(st.curTs === undefined ? NaN : st.curTs);
+    st.times.push(ts === undefined ? NaN : ts);
     st.ports.push(port);
   };
   // [outputs (packed), Float64Array times (NaN: none), Uint8Array ports, new processing times]
@@ -228,7 +231,9 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
                  lastSweep: Date.now() };
     st.tagPort = new Map(spec.tags.map((t, i) => [t, i + 1]));
     st.ctx = makeContext(st);
-    st.collector = { collect: (v) => emit(st, v, 0) };
+    // __collectAt: the joins built on co-process functions (dataflow.ts) stamp their outputs.
+    st.collector = { collect: (v) => emit(st, v, 0),
+                     __collectAt: (v, ts) => emitAt(st, v, 0, ts) };
     states.set(id, st);
   };
   h.processDrop = (id) => { states.delete(id); };
@@ -245,12 +250,13 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
   };
 
   // Adds elements [from, n) as rollingAdd does; times: Float64Array of their timestamps (NaN:
-  // none).
-  h.processAdd = (id, keys, same, values, times, from) => {
-    const st = states.get(id), f = udfs[st.spec.element], ttl = st.spec.ttl;
+  // none). `side` 1: the elements of a co-process function's second input (processElement2).
+  h.processAdd = (id, keys, same, values, times, from, side) => {
+    const st = states.get(id), ttl = st.spec.ttl;
+    const udf = side === 1 ? st.spec.element2 : st.spec.element, f = udfs[udf];
     st.now = Date.now();
     st.domain = "event";
-    pos.udf = st.spec.element; pos.kind = "process"; pos.output = st.out;
+    pos.udf = udf; pos.kind = "process"; pos.output = st.out;
     for (let i = from, n = values.length; i < n; i++) {
       pos.index = i;
       st.mark = st.out.length;
