@@ -339,6 +339,59 @@ TEST_CASE("a window join emits the pairs of each window at its max timestamp",
   }
 }
 
+TEST_CASE("a window join over session windows merges both sides' elements of a key",
+          "[js][job][window-join]") {
+  const int parallelism = GENERATE(1, 2);
+  CAPTURE(parallelism);
+  // Elements 1..300 at 100 n ms plus 5 s after every 20th: with a gap of 700 ms each key's
+  // elements of a run of 20 form one session, across both sides.
+  auto out = run(R"(
+    const ctx = ExecutionContext.new("session join");
+    const numbers = ctx.fromSource(Generator.sequence(1, 300))
+      .assignTimestamps((n) => 100 * n + 5000 * Math.floor(n / 20),
+                        WatermarkStrategy.forMonotonousTimestamps());
+    const evens = numbers.filter((n) => n % 2 === 0);
+    const odds = numbers.filter((n) => n % 2 === 1);
+    evens.join(odds)
+      .where((n) => Math.floor(n / 5) % 2)
+      .equalTo((n) => Math.floor(n / 5) % 2)
+      .window(SessionWindow.withGap(Time.milliseconds(700)))
+      .apply((e, o) => `${e} ${o}`)
+      .keyBy((s) => s)
+      .process((s, c, out) => out.collect(`${s} @${c.timestamp()}`))
+      .sink(Stdout.new());
+    ctx.execute();
+  )",
+                 "session_join.js", parallelism);
+  // Sessions per key by a plain loop: sorted times, a new session when the next time is
+  // past the current session's end (windows [t, t + gap) that touch merge, as in Flink).
+  const int gap = 700;
+  auto time = [](int n) { return 100 * n + 5000 * (n / 20); };
+  std::vector<std::string> expected;
+  for (int key = 0; key < 2; ++key) {
+    std::vector<int> ns;
+    for (int n = 1; n <= 300; ++n)
+      if ((n / 5) % 2 == key) ns.push_back(n);
+    std::vector<std::vector<int>> sessions;
+    int end = 0;
+    for (int n : ns) {
+      if (sessions.empty() || time(n) > end) sessions.emplace_back();
+      sessions.back().push_back(n);
+      end = std::max(end, time(n) + gap);
+    }
+    for (const auto& session : sessions) {
+      int last = 0;
+      for (int n : session) last = std::max(last, time(n) + gap - 1);
+      for (int e : session)
+        for (int o : session)
+          if (e % 2 == 0 && o % 2 == 1) expected.push_back(fmt::format("{} {} @{}", e, o, last));
+    }
+  }
+  std::sort(expected.begin(), expected.end());
+  REQUIRE(expected.size() > 100);
+  CHECK(sortedStrings(out) == expected);
+}
+
 TEST_CASE("a failing join or co-process function names its operator and line",
           "[js][job][connect][errors]") {
   try {

@@ -7,7 +7,8 @@
  *       .apply((bid, auction) => ({ bid, auction }));
  *
  * A keyBy per input and a coProcess operator whose co-process function (below) keeps each key's
- * windows in keyed map state, fired and dropped by timers (docs/joins.md, "TypeScript").
+ * windows in keyed state (tumbling and sliding ones in a map by start, sessions in a list),
+ * fired and dropped by timers (docs/joins.md, "TypeScript").
  */
 import { addCoProcess, type EngineCollector, keySelector, type StreamRef, sameJob } from "./connected";
 // dataflow.ts imports this file too: the classes only meet inside methods, after both loaded.
@@ -68,14 +69,15 @@ export class JoinEqualTo<K, A, B> {
   ) {}
 
   /**
-   * The windows pairs must share: `TumblingWindow.of(size)` or `SlidingWindow.of(size, slide)`,
-   * in event time (the default) or processing time, with `allowedLateness()` if wanted.
+   * The windows pairs must share: `TumblingWindow.of(size)`, `SlidingWindow.of(size, slide)` or
+   * `SessionWindow.withGap(gap)` (a key's session of both sides' elements), in event time (the
+   * default) or processing time, with `allowedLateness()` if wanted (not for sessions yet).
    */
   window(window: WindowSpec | IWindow): WindowedJoin<K, A, B> {
     const config = toWindowConfig(window, "join(...).window()");
-    if (config.type === "session") {
+    if (config.type === "session" && config.allowedLatenessMs > 0) {
       throw new ConfigError(
-        "join(...).window(): session windows are not supported by the TypeScript window join yet; use TumblingWindow or SlidingWindow (or connect() with a process function)",
+        "join(...).window(): allowedLateness() with session windows is not supported by the TypeScript window join yet",
       );
     }
     return new WindowedJoin<K, A, B>(this.first_, this.second_, this.ka_, this.kb_, config);
@@ -131,7 +133,7 @@ interface JoinPane {
  * window is past that is dropped; one within the lateness fires its window again at once.
  */
 function windowJoinFunction(fn: JoinFunction<unknown, unknown, unknown>, w: WindowConfig): KeyedCoProcessFunction<unknown, unknown, unknown, unknown> {
-  if (w.type === "session") throw new ConfigError("join(...).window(): session windows are not supported");
+  if (w.type === "session") return sessionJoinFunction(fn, w.gapMs, w.time === "event");
   const size = w.sizeMs;
   const slide = w.type === "sliding" ? w.slideMs : w.sizeMs;
   const offset = w.offsetMs;
@@ -199,6 +201,90 @@ function windowJoinFunction(fn: JoinFunction<unknown, unknown, unknown>, w: Wind
         if (lateness === 0) panes.remove(t - size + 1);
       }
       if (lateness > 0) panes.remove(t - lateness - size + 1);
+    },
+  };
+}
+
+/** A session of one key: its window [s, e) and both sides' elements. */
+interface JoinSession extends JoinPane {
+  s: number;
+  e: number;
+}
+
+/**
+ * The window join over session windows (Flink's merging windows, without allowed lateness):
+ * each element opens the window [t, t + gap), merged with every session of its key it
+ * intersects (touching ones too, as Flink's TimeWindow.intersects); a key's sessions are a
+ * list in value state, each with a timer at its maxTimestamp() (moved when it grows), which
+ * fires its pairs and drops it. In event time an element whose own window is behind the
+ * watermark is dropped.
+ */
+function sessionJoinFunction(fn: JoinFunction<unknown, unknown, unknown>, gap: number, event: boolean): KeyedCoProcessFunction<unknown, unknown, unknown, unknown> {
+  let stamped_out: EngineCollector<unknown> | null = null;
+  let stamp = 0;
+  const collector: Collector<unknown> = { collect: (v) => stamped_out!.__collectAt(v, stamp) };
+  const add = (side: "a" | "b", value: unknown, ctx: KeyedProcessContext<unknown>) => {
+    const timers = ctx.timerService();
+    let time: number;
+    if (event) {
+      const ts = ctx.timestamp();
+      if (ts === undefined) {
+        throw new Error("join(...).window() in event time received an element without a timestamp; call assignTimestamps() on both inputs");
+      }
+      time = ts;
+      if (time + gap - 1 <= timers.currentWatermark()) return; // late: dropped
+    } else {
+      time = timers.currentProcessingTime();
+    }
+    const state = ctx.state.value<JoinSession[]>("sessions");
+    const merged: JoinSession = { s: time, e: time + gap, a: [], b: [] };
+    merged[side].push(value);
+    const kept: JoinSession[] = [];
+    const replaced: number[] = [];
+    for (const session of state.value() ?? []) {
+      if (session.s <= merged.e && session.e >= merged.s) {
+        merged.s = Math.min(merged.s, session.s);
+        merged.e = Math.max(merged.e, session.e);
+        for (const x of session.a) merged.a.push(x);
+        for (const x of session.b) merged.b.push(x);
+        replaced.push(session.e - 1);
+      } else {
+        kept.push(session);
+      }
+    }
+    for (const t of replaced) {
+      if (t === merged.e - 1) continue;
+      if (event) timers.deleteEventTimeTimer(t);
+      else timers.deleteProcessingTimeTimer(t);
+    }
+    if (event) timers.registerEventTimeTimer(merged.e - 1);
+    else timers.registerProcessingTimeTimer(merged.e - 1);
+    kept.push(merged);
+    state.update(kept);
+  };
+  return {
+    processElement1(a, ctx) {
+      add("a", a, ctx);
+    },
+    processElement2(b, ctx) {
+      add("b", b, ctx);
+    },
+    onTimer(t, ctx: OnTimerContext<unknown>, out) {
+      const state = ctx.state.value<JoinSession[]>("sessions");
+      const sessions = state.value() ?? [];
+      const firing = sessions.find((session) => session.e - 1 === t);
+      if (firing === undefined) return;
+      stamped_out = out as EngineCollector<unknown>;
+      stamp = t;
+      for (const a of firing.a) {
+        for (const b of firing.b) {
+          const result = fn(a, b, collector);
+          if (result !== undefined) stamped_out.__collectAt(result, t);
+        }
+      }
+      const rest = sessions.filter((session) => session !== firing);
+      if (rest.length === 0) state.clear();
+      else state.update(rest);
     },
   };
 }

@@ -119,8 +119,8 @@ test("two-input operators say what is wrong with their arguments", () => {
   );
   assert.throws(() => keyed(a).intervalJoin(keyed(b)).between(0, 5).sideOutputLeftLateData("late"), /sideOutputLeftLateData\(\) expects an OutputTag/);
   assert.throws(
-    () => a.join(b).where((n) => n).equalTo((n) => n).window(lf.SessionWindow.withGap(1000)),
-    /session windows are not supported by the TypeScript window join yet/,
+    () => a.join(b).where((n) => n).equalTo((n) => n).window(lf.SessionWindow.withGap(1000).allowedLateness(10)),
+    /allowedLateness\(\) with session windows is not supported by the TypeScript window join yet/,
   );
   assert.throws(() => a.join(b).where((n) => n).equalTo((n) => n).window(lf.TumblingWindow.of(1000)).apply(1), /apply\(\) expects a function/);
 });
