@@ -102,8 +102,7 @@ void JsProcessOperator<In>::collect(v8::Local<v8::Value> taken, ValueConverter& 
   JsIsolate& js = site().worker().js();
   v8::Local<v8::Context> context = js.context();
   v8::Local<v8::Array> parts = taken.As<v8::Array>();
-  auto part = [&](std::uint32_t i) { return item(parts, context, i); };
-  unpackValues(js, convert, part(0), values_);
+  unpackValues(js, convert, item(parts, context, 0), values_);
   v8::Local<v8::Float64Array> times = item(parts, context, 1).As<v8::Float64Array>();
   copyTypedArray(times, times_, times->Length());
   v8::Local<v8::Uint8Array> ports = item(parts, context, 2).As<v8::Uint8Array>();
