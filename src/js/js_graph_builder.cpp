@@ -19,6 +19,7 @@
 #include "js_rolling_operator.hpp"
 #include "js_window_operator.hpp"
 #include "lightflus/changelog.hpp"
+#include "lightflus/connected_streams.hpp"
 #include "lightflus/connectors/file.hpp"
 #ifdef LIGHTFLUS_JS_WITH_KAFKA
 #include "js_kafka_connectors.hpp"
@@ -313,8 +314,8 @@ class Planner {
         streams_[id] = windowed(op, byId(from, op), input(byId(from, op)));
       else
         streams_[id] = chained_rolling_.count(id) ? chainRolling(op) : rolling(op, input(op));
-    } else if (kind == "process") {
-      streams_[id] = process(op, input(op));
+    } else if (kind == "process" || kind == "coProcess") {
+      streams_[id] = process(op);
     } else if (kind == "sideOutput") {
       auto it = side_streams_.find(id);
       if (it == side_streams_.end())
@@ -650,7 +651,8 @@ class Planner {
     for (const Value* r :
          readers == readers_.end() ? std::vector<const Value*>{} : readers->second) {
       const std::string kind = stringField(*r, "kind");
-      blocks = blocks && (kind == "reduce" || kind == "aggregate" || kind == "process");
+      blocks = blocks && (kind == "reduce" || kind == "aggregate" || kind == "process" ||
+                          kind == "coProcess");
     }
     if (blocks) block_key_bys_.insert(static_cast<int>(intField(key_op, "id")));
     return Stream{
@@ -746,7 +748,8 @@ class Planner {
   // reduces and aggregates read.
   bool takesBlocks(const Value& reader) {
     const std::string kind = stringField(reader, "kind");
-    if (kind == "reduce" || kind == "aggregate" || kind == "process") return true;
+    if (kind == "reduce" || kind == "aggregate" || kind == "process" || kind == "coProcess")
+      return true;
     if (kind != "window" || !alignedWindow(reader)) return false;
     auto readers = readers_.find(static_cast<int>(intField(reader, "id")));
     if (readers == readers_.end()) return false;
@@ -842,7 +845,8 @@ class Planner {
     if (readers == readers_.end()) return false;
     for (const Value* reader : readers->second) {
       const std::string kind = stringField(*reader, "kind");
-      if (kind == "reduce" || kind == "aggregate" || kind == "window" || kind == "process")
+      if (kind == "reduce" || kind == "aggregate" || kind == "window" || kind == "process" ||
+          kind == "coProcess")
         return true;
       if ((isStateless(kind) || kind == "assignTimestamps") &&
           needsKeys(static_cast<int>(intField(*reader, "id"))))
@@ -944,15 +948,32 @@ class Planner {
     return result;
   }
 
-  // A keyed process function; the side outputs the job reads become its extra ports.
-  Stream process(const Value& op, const Stream& in) {
-    if (!in.keyed) throw ConfigError(describe(op) + ": process() needs a keyBy before it");
+  // A keyed process function (`process`, one keyed input) or a co-process function
+  // (`coProcess`, two: each input's keyBy exchange tags its elements with their side, as
+  // connect() does in C++); the side outputs the job reads become its extra ports.
+  Stream process(const Value& op) {
+    const bool co = stringField(op, "kind") == "coProcess";
     const Value& p = op["process"];
     JsProcessSpec spec;
-    spec.element = static_cast<int>(intField(p, "processElement"));
+    spec.element = static_cast<int>(intField(p, co ? "processElement1" : "processElement"));
+    if (co) spec.element2 = static_cast<int>(intField(p, "processElement2"));
     spec.timer = p["onTimer"].isNumber() ? static_cast<int>(p["onTimer"].asInt()) : -1;
     spec.ttl = p["ttlMs"].isNumber() ? p["ttlMs"].asInt() : 0;
-    spec.input_blocks = block_key_bys_.count(static_cast<int>(op["inputs"][0].asInt())) > 0;
+    const std::size_t n_inputs = co ? 2 : 1;
+    if (!op["inputs"].isArray() || op["inputs"].size() != n_inputs)
+      throw ConfigError(describe(op) +
+                        (co ? " must have exactly two inputs" : " must have exactly one input"));
+    std::vector<DataStream<KeyedValue>> inputs;
+    for (std::size_t i = 0; i < n_inputs; ++i) {
+      const int from = static_cast<int>(op["inputs"][i].asInt());
+      Stream in = streamOf(from, op);
+      if (!in.keyed)
+        throw ConfigError(describe(op) + (co ? ": connect(...).process() needs both inputs keyed "
+                                               "(connect(b).keyBy(ka, kb))"
+                                             : ": process() needs a keyBy before it"));
+      inputs.push_back(*in.keyed);
+      spec.input_blocks[i] = block_key_bys_.count(from) > 0;
+    }
     std::vector<int> side_ops;
     if (auto readers = readers_.find(static_cast<int>(intField(op, "id")));
         readers != readers_.end())
@@ -965,17 +986,23 @@ class Planner {
         }
     auto job = job_;
     const std::size_t sides = spec.tags.size();
-    DataStream<Value> out = attach<Value>(
-        *in.keyed, op, "process",
-        [job, spec, sides](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-          std::vector<detail::Input<Value>*> side_inputs;
-          for (std::size_t i = 1; i <= sides; ++i)
-            side_inputs.push_back(i < outs.size() ? static_cast<detail::Input<Value>*>(outs[i])
-                                                  : nullptr);
-          return std::make_unique<JsProcessOperator>(
-              init, static_cast<detail::Input<Value>*>(outs[0]), std::move(side_inputs), job, spec);
-        },
-        /*hashed=*/true);
+    auto make = [&]<class In>() -> detail::NodeSpec::Factory {
+      return [job, spec, sides](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+        std::vector<detail::Input<Value>*> side_inputs;
+        for (std::size_t i = 1; i <= sides; ++i)
+          side_inputs.push_back(i < outs.size() ? static_cast<detail::Input<Value>*>(outs[i])
+                                                : nullptr);
+        return std::make_unique<JsProcessOperator<In>>(
+            init, static_cast<detail::Input<Value>*>(outs[0]), std::move(side_inputs), job, spec);
+      };
+    };
+    DataStream<Value> out =
+        co ? named(detail::addTwoInputNode<Value>(inputs[0], inputs[1], KeyOfPair{}, KeyOfPair{},
+                                                  "coProcess",
+                                                  make.template operator()<CoProcessInput>()),
+                   op)
+           : attach<Value>(inputs[0], op, "process", make.template operator()<KeyedValue>(),
+                           /*hashed=*/true);
     detail::GraphBuilder b(out.graph());
     for (const auto& tag : spec.tags) b.template addPort<Value>(out.nodeId(), tag, false);
     for (int side : side_ops) {

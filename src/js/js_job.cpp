@@ -406,6 +406,8 @@ std::shared_ptr<JsJob> JsJob::load(std::string_view source, JsJobOptions options
       note(op["udf"]);
       for (const char* part : {"createAccumulator", "add", "getResult", "merge"})
         note(op["aggregate"][part]);
+      for (const char* part : {"processElement", "processElement1", "processElement2", "onTimer"})
+        note(op["process"][part]);
       for (const char* field : {"keyExtractor", "valueExtractor", "idExtractor"})
         note(op["connector"][field]);
       if (op["connector"]["parameters"].isArray())

@@ -5,9 +5,11 @@
 // State: { spec, keys: Map(key id -> entry), watermark, etimers / ptimers: Map(time -> Set(key
 //          id)), eheap (event times, a min-heap), newP (processing times the host must
 //          register), out, times, ports, json, mark, cur, curTs, domain, now }
-//   spec:  { element (udf), timer (udf or -1), ttl (ms, 0: none), tags: [side output names] }
+//   spec:  { element (udf), element2 (a co-process function's processElement2, or -1), timer
+//            (udf or -1), ttl (ms, 0: none), tags: [side output names] }
 //   entry: { key, kid, v: {name: value}, l: {name: [..]}, m: {name: Map}, t (last write, ms),
-//            et: Set(event times), pt: Set(processing times) }
+//            et: Set(event times), pt: Set(processing times) }; v, l, m, et and pt are shared
+//            empty ones (NONE, NO_TIMES) until first written
 // Outputs: port 0 is the main output, port i + 1 the side output tags[i]; objects are copied
 // as JSON text when emitted (the function may change them afterwards).
 #pragma once
@@ -22,6 +24,13 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
   const pos = lf.__chainPosition;
   const idOf = h.idOf, toJson = h.toJson, pack = h.pack;
   const states = new Map();
+  // A key's state holders and timer sets are made on first write: until then these shared
+  // empty ones stand in (never written to: see own and timerSet), so that a key costs few
+  // objects (a keyed join keeps many keys with one kind of state each).
+  const NONE = Object.freeze(Object.create(null));
+  const NO_TIMES = new Set();
+  const own = (e, field) => (e[field] === NONE ? (e[field] = Object.create(null)) : e[field]);
+  const timerSet = (e, field) => (e[field] === NO_TIMES ? (e[field] = new Set()) : e[field]);
 
   // A min-heap of numbers.
   const heapPush = (a, x) => {
@@ -51,7 +60,9 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
     return top;
   };
 
-  const emit = (st, v, port) => {
+  const emit = (st, v, port) => emitAt(st, v, port, st.curTs);
+  // Emits with the timestamp `ts` (undefined: none).
+  const emitAt = (st, v, port, ts) => {
     if (st.json) {
       st.out.push(toJson(v));
     } else if (typeof v === "object" && v !== null) {
@@ -62,7 +73,7 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
     } else {
       st.out.push(v);
     }
-    st.times.push(st.curTs === undefined ? NaN : st.curTs);
+    st.times.push(ts === undefined ? NaN : ts);
     st.ports.push(port);
   };
   // [outputs (packed), Float64Array times (NaN: none), Uint8Array ports, new processing times]
@@ -79,7 +90,7 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
     for (const _ in e.m) return false;
     return e.et.size === 0 && e.pt.size === 0;
   };
-  const expire = (e) => { e.v = Object.create(null); e.l = Object.create(null); e.m = Object.create(null); };
+  const expire = (e) => { e.v = NONE; e.l = NONE; e.m = NONE; };
   // The current key's entry, its state cleared first when the TTL ran out.
   const live = (st) => {
     const e = st.cur;
@@ -98,8 +109,8 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
     const kid = idOf(key);
     let e = st.keys.get(kid);
     if (e === undefined) {
-      e = { key, kid, v: Object.create(null), l: Object.create(null), m: Object.create(null),
-            t: st.now, et: new Set(), pt: new Set() };
+      e = { key, kid, v: NONE, l: NONE, m: NONE,
+            t: st.now, et: NO_TIMES, pt: NO_TIMES };
       st.keys.set(kid, e);
     }
     return e;
@@ -125,7 +136,7 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
         name(n, "value");
         s = {
           value: () => live(st).v[n],
-          update: (x) => { written(st).v[n] = x; },
+          update: (x) => { own(written(st), "v")[n] = x; },
           clear: () => { delete live(st).v[n]; },
         };
         values.set(n, s);
@@ -136,12 +147,12 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
       let s = lists.get(n);
       if (s === undefined) {
         name(n, "list");
-        const at = () => { const e = written(st); return e.l[n] || (e.l[n] = []); };
+        const at = () => { const l = own(written(st), "l"); return l[n] || (l[n] = []); };
         s = {
           get: () => { const l = live(st).l[n]; return l === undefined ? [] : l.slice(); },
           add: (x) => { at().push(x); },
           addAll: (xs) => { const l = at(); for (const x of xs) l.push(x); },
-          update: (xs) => { written(st).l[n] = Array.from(xs); },
+          update: (xs) => { own(written(st), "l")[n] = Array.from(xs); },
           clear: () => { delete live(st).l[n]; },
         };
         lists.set(n, s);
@@ -153,7 +164,7 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
       if (s === undefined) {
         name(n, "map");
         const read = () => live(st).m[n];
-        const at = () => { const e = written(st); return e.m[n] || (e.m[n] = new Map()); };
+        const at = () => { const m = own(written(st), "m"); return m[n] || (m[n] = new Map()); };
         s = {
           get: (k) => { const m = read(); return m === undefined ? undefined : m.get(k); },
           put: (k, x) => { at().set(k, x); },
@@ -176,7 +187,7 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
       registerEventTimeTimer: (time) => {
         const t = finite(time, "registerEventTimeTimer()"), e = st.cur;
         if (e.et.has(t)) return;
-        e.et.add(t);
+        timerSet(e, "et").add(t);
         let keys = st.etimers.get(t);
         if (keys === undefined) { keys = new Set(); st.etimers.set(t, keys); heapPush(st.eheap, t); }
         keys.add(e.kid);
@@ -190,7 +201,7 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
       registerProcessingTimeTimer: (time) => {
         const t = finite(time, "registerProcessingTimeTimer()"), e = st.cur;
         if (e.pt.has(t)) return;
-        e.pt.add(t);
+        timerSet(e, "pt").add(t);
         let keys = st.ptimers.get(t);
         if (keys === undefined) { keys = new Set(); st.ptimers.set(t, keys); st.newP.push(t); }
         keys.add(e.kid);
@@ -228,7 +239,9 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
                  lastSweep: Date.now() };
     st.tagPort = new Map(spec.tags.map((t, i) => [t, i + 1]));
     st.ctx = makeContext(st);
-    st.collector = { collect: (v) => emit(st, v, 0) };
+    // __collectAt: the joins built on co-process functions (dataflow.ts) stamp their outputs.
+    st.collector = { collect: (v) => emit(st, v, 0),
+                     __collectAt: (v, ts) => emitAt(st, v, 0, ts) };
     states.set(id, st);
   };
   h.processDrop = (id) => { states.delete(id); };
@@ -245,12 +258,13 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
   };
 
   // Adds elements [from, n) as rollingAdd does; times: Float64Array of their timestamps (NaN:
-  // none).
-  h.processAdd = (id, keys, same, values, times, from) => {
-    const st = states.get(id), f = udfs[st.spec.element], ttl = st.spec.ttl;
+  // none). `side` 1: the elements of a co-process function's second input (processElement2).
+  h.processAdd = (id, keys, same, values, times, from, side) => {
+    const st = states.get(id), ttl = st.spec.ttl;
+    const udf = side === 1 ? st.spec.element2 : st.spec.element, f = udfs[udf];
     st.now = Date.now();
     st.domain = "event";
-    pos.udf = st.spec.element; pos.kind = "process"; pos.output = st.out;
+    pos.udf = udf; pos.kind = "process"; pos.output = st.out;
     for (let i = from, n = values.length; i < n; i++) {
       pos.index = i;
       st.mark = st.out.length;
@@ -326,9 +340,9 @@ constexpr std::string_view kProcessHelpers = R"js((function (lf, h) {
     const st = states.get(id);
     for (let i = 0; i < keys.length; i++) {
       const e = entryOf(st, keys[i]), s = sts[i] || {};
-      Object.assign(e.v, s.v || {});
-      Object.assign(e.l, s.l || {});
-      for (const n in s.m || {}) e.m[n] = new Map(s.m[n]);
+      Object.assign(own(e, "v"), s.v || {});
+      Object.assign(own(e, "l"), s.l || {});
+      for (const n in s.m || {}) own(e, "m")[n] = new Map(s.m[n]);
       e.t = ts[i];
       st.cur = e;
       for (const t of ets[i]) st.ctx.timerService().registerEventTimeTimer(t);

@@ -17,23 +17,33 @@ std::vector<std::int64_t> times(const Value& v) {
   return out;
 }
 
+// The i-th item of an array a helper returned.
+v8::Local<v8::Value> item(v8::Local<v8::Array> parts, v8::Local<v8::Context> context,
+                          std::uint32_t i) {
+  return parts->Get(context, i).ToLocalChecked();
+}
+
 }  // namespace
 
-JsProcessOperator::JsProcessOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
-                                     std::vector<detail::Input<Value>*> sides,
-                                     std::shared_ptr<JsJob> job, JsProcessSpec spec)
-    : detail::OneInputOperator<KeyedValue, Value>(init, out),
+template <class In>
+JsProcessOperator<In>::JsProcessOperator(const detail::OperatorInit& init,
+                                         detail::Input<Value>* out,
+                                         std::vector<detail::Input<Value>*> sides,
+                                         std::shared_ptr<JsJob> job, JsProcessSpec spec)
+    : detail::OneInputOperator<In, Value>(init, out),
       state_(std::move(job), init.operator_name, "process"),
       spec_(std::move(spec)),
       sides_(std::move(sides)),
       side_buffers_(sides_.size()) {}
 
+template <class In>
 template <class Body>
-void JsProcessOperator::inIsolate(Body&& body) {
+void JsProcessOperator<In>::inIsolate(Body&& body) {
   state_.inIsolate([&](ValueConverter& convert) { makeState(convert); }, body);
 }
 
-void JsProcessOperator::open() {
+template <class In>
+void JsProcessOperator<In>::open() {
   state_.open();
   // Restored processing-time timers need registering before any element arrives.
   if (!restored_.empty()) {
@@ -42,11 +52,13 @@ void JsProcessOperator::open() {
   }
 }
 
-void JsProcessOperator::close() {
+template <class In>
+void JsProcessOperator<In>::close() {
   state_.close("processDrop");
 }
 
-void JsProcessOperator::makeState(ValueConverter& convert) {
+template <class In>
+void JsProcessOperator<In>::makeState(ValueConverter& convert) {
   JsIsolate& js = site().current().js();
   v8::Isolate* isolate = js.isolate();
   v8::Local<v8::Context> context = js.context();
@@ -55,6 +67,7 @@ void JsProcessOperator::makeState(ValueConverter& convert) {
     spec->Set(context, toJsString(isolate, name), v).Check();
   };
   set("element", jsNumber(isolate, spec_.element));
+  set("element2", jsNumber(isolate, spec_.element2));
   set("timer", jsNumber(isolate, spec_.timer));
   set("ttl", jsNumber(isolate, static_cast<double>(spec_.ttl)));
   std::vector<v8::Local<v8::Value>> tags;
@@ -84,15 +97,15 @@ void JsProcessOperator::makeState(ValueConverter& convert) {
           convert);
 }
 
-void JsProcessOperator::collect(v8::Local<v8::Value> taken, ValueConverter& convert) {
+template <class In>
+void JsProcessOperator<In>::collect(v8::Local<v8::Value> taken, ValueConverter& convert) {
   JsIsolate& js = site().worker().js();
   v8::Local<v8::Context> context = js.context();
   v8::Local<v8::Array> parts = taken.As<v8::Array>();
-  auto part = [&](std::uint32_t i) { return parts->Get(context, i).ToLocalChecked(); };
-  unpackValues(js, convert, part(0), values_);
-  v8::Local<v8::Float64Array> times = part(1).As<v8::Float64Array>();
+  unpackValues(js, convert, item(parts, context, 0), values_);
+  v8::Local<v8::Float64Array> times = item(parts, context, 1).As<v8::Float64Array>();
   copyTypedArray(times, times_, times->Length());
-  v8::Local<v8::Uint8Array> ports = part(2).As<v8::Uint8Array>();
+  v8::Local<v8::Uint8Array> ports = item(parts, context, 2).As<v8::Uint8Array>();
   copyTypedArray(ports, ports_, ports->Length());
   if (times_.size() != values_.size() || ports_.size() != values_.size())
     throw Error("internal error: a process call returned " + std::to_string(values_.size()) +
@@ -100,23 +113,24 @@ void JsProcessOperator::collect(v8::Local<v8::Value> taken, ValueConverter& conv
   for (std::size_t i = 0; i < values_.size(); ++i) {
     Element<Value> e{std::move(values_[i]), elementTime(times_[i])};
     if (ports_[i] == 0)
-      buffer_.push_back(std::move(e));
+      this->buffer_.push_back(std::move(e));
     else if (ports_[i] <= side_buffers_.size())
       side_buffers_[ports_[i] - 1].push_back(std::move(e));
   }
-  v8::Local<v8::Array> timers = part(3).As<v8::Array>();
+  v8::Local<v8::Array> timers = item(parts, context, 3).As<v8::Array>();
   for (std::uint32_t i = 0, n = timers->Length(); i < n; ++i) {
     auto t =
         static_cast<Timestamp>(timers->Get(context, i).ToLocalChecked().As<v8::Number>()->Value());
-    init_.services->registerProcessingTimer(t, [this](Timestamp at) {
+    this->init_.services->registerProcessingTimer(t, [this](Timestamp at) {
       fire(at, true);
       flush();
     });
   }
 }
 
-void JsProcessOperator::flush() {
-  emitChunked(buffer_, init_.batch_size, [&](Batch<Value>& b) { emit(b); });
+template <class In>
+void JsProcessOperator<In>::flush() {
+  emitChunked(this->buffer_, this->init_.batch_size, [&](Batch<Value>& b) { this->emit(b); });
   for (std::size_t i = 0; i < sides_.size(); ++i) {
     if (side_buffers_[i].empty()) continue;
     if (sides_[i] != nullptr) sides_[i]->processBatch(side_buffers_[i]);
@@ -124,12 +138,36 @@ void JsProcessOperator::flush() {
   }
 }
 
-void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
+template <class In>
+void JsProcessOperator<In>::processBatch(Batch<In>& batch) {
   if (batch.empty()) return;
+  if constexpr (std::is_same_v<In, KeyedValue>) {
+    add(batch, 0);
+  } else {
+    // A batch comes from one channel, so from one side; runs keep each side's order anyway.
+    for (std::size_t i = 0; i < batch.size();) {
+      const int side = static_cast<int>(batch[i].value.index());
+      for (; i < batch.size() && static_cast<int>(batch[i].value.index()) == side; ++i) {
+        auto& e = batch[i];
+        run_.push_back(Element<KeyedValue>{
+            side == 0 ? std::move(*std::get_if<0>(&e.value)) : std::move(*std::get_if<1>(&e.value)),
+            e.timestamp});
+      }
+      add(run_, side);
+      run_.clear();
+    }
+  }
+  flush();
+  batch.clear();
+}
+
+template <class In>
+void JsProcessOperator<In>::add(Batch<KeyedValue>& batch, int side) {
+  const bool blocks = spec_.input_blocks[side];
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
-    KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, spec_.input_blocks, json_);
-    countIn(arrays.count);
+    KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, blocks, json_);
+    this->countIn(arrays.count);
     v8::Local<v8::Float64Array> times = arrays.times;
     if (times.IsEmpty()) {
       const std::size_t n = batch.size();
@@ -141,27 +179,26 @@ void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
     for (;;) {
       try {
         collect(state_.call("processAdd", {arrays.keys, arrays.same, arrays.values, times,
-                                           jsNumber(isolate, static_cast<double>(from))}),
+                                           jsNumber(isolate, static_cast<double>(from)),
+                                           jsNumber(isolate, side)}),
                 convert);
         return;
       } catch (const UserCodeError& error) {
         std::size_t failed = site().failedElement(error);  // throws unless dead-lettering
         collect(state_.call("processTakeBefore", {}), convert);
         site().deadLetter(
-            spec_.input_blocks
-                ? convert.fromJs(
-                      arrays.values->Get(js.context(), static_cast<std::uint32_t>(failed))
-                          .ToLocalChecked())
-                : batch[failed].value.second);
+            blocks ? convert.fromJs(
+                         arrays.values->Get(js.context(), static_cast<std::uint32_t>(failed))
+                             .ToLocalChecked())
+                   : batch[failed].value.second);
         from = failed + 1;
       }
     }
   });
-  flush();
-  batch.clear();
 }
 
-void JsProcessOperator::fire(Timestamp up_to, bool processing) {
+template <class In>
+void JsProcessOperator<In>::fire(Timestamp up_to, bool processing) {
   if (!state_.made() && restored_.empty()) return;  // no state, no timers
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
@@ -171,40 +208,45 @@ void JsProcessOperator::fire(Timestamp up_to, bool processing) {
               convert);
     } catch (const UserCodeError& error) {
       site().failedElement(error);  // a timer has no record: this throws
-      throw detail::OperatorFailure(init_.operator_name, error.what());
+      throw detail::OperatorFailure(this->init_.operator_name, error.what());
     }
   });
 }
 
-void JsProcessOperator::processWatermark(Timestamp w) {
+template <class In>
+void JsProcessOperator<In>::processWatermark(Timestamp w) {
   fire(w, false);
   flush();
-  out_->processWatermark(w);
+  this->out_->processWatermark(w);
   for (auto* side : sides_)
     if (side) side->processWatermark(w);
 }
 
-void JsProcessOperator::processIdle() {
-  out_->processIdle();
+template <class In>
+void JsProcessOperator<In>::processIdle() {
+  this->out_->processIdle();
   for (auto* side : sides_)
     if (side) side->processIdle();
 }
 
-void JsProcessOperator::processBarrier(std::uint64_t id) {
-  out_->processBarrier(id);
+template <class In>
+void JsProcessOperator<In>::processBarrier(std::uint64_t id) {
+  this->out_->processBarrier(id);
   for (auto* side : sides_)
     if (side) side->processBarrier(id);
 }
 
-void JsProcessOperator::endInput() {
+template <class In>
+void JsProcessOperator<In>::endInput() {
   fire(kMaxTimestamp, false);
   flush();
-  out_->endInput();
+  this->out_->endInput();
   for (auto* side : sides_)
     if (side) side->endInput();
 }
 
-void JsProcessOperator::snapshot(StateWriter& w) {
+template <class In>
+void JsProcessOperator<In>::snapshot(StateWriter& w) {
   std::vector<RestoredKey> keys = restored_;
   if (state_.made()) {
     inIsolate([&](JsIsolate& js, ValueConverter& convert) {
@@ -236,7 +278,8 @@ void JsProcessOperator::snapshot(StateWriter& w) {
   }
 }
 
-void JsProcessOperator::restore(const detail::OperatorRestore& r) {
+template <class In>
+void JsProcessOperator<In>::restore(const detail::OperatorRestore& r) {
   for (const auto& bytes : r.previous) {
     if (bytes.empty()) continue;
     StateReader reader(bytes);
@@ -253,5 +296,8 @@ void JsProcessOperator::restore(const detail::OperatorRestore& r) {
     }
   }
 }
+
+template class JsProcessOperator<KeyedValue>;
+template class JsProcessOperator<CoProcessInput>;
 
 }  // namespace lightflus::js

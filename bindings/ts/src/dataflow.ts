@@ -19,11 +19,14 @@ import { StdoutSink } from "./connectors/stdout";
 import type { ExecutionContext, OperatorFields } from "./context";
 import { ConfigError, describeValue, requireInteger, requireNonEmptyString } from "./errors";
 import type { AggregateConfig, OperatorKind } from "./graph";
+import { ConnectedDataflow } from "./connected";
+import { IntervalJoin } from "./interval_join";
 import { type KeyedProcessFunction, OutputTag, type ProcessOptions } from "./process";
 import { toMilliseconds } from "./time";
 import { registerUdf } from "./udf";
 import { toWatermarkConfig, type WatermarkOptions, type WatermarkStrategy } from "./watermark";
 import { type IWindow, toWindowConfig, type WindowSpec } from "./window";
+import { JoinedDataflows } from "./window_join";
 
 /**
  * Folds elements into an accumulator: `createAccumulator()` starts one, `add(value, acc)` adds an
@@ -121,6 +124,24 @@ export class Dataflow<T> {
   }
 
   /**
+   * Pairs this stream with `other` (of any element type) for one operator over both:
+   * `a.connect(b).keyBy(ka, kb).process({ processElement1, processElement2, onTimer? })`, a
+   * keyed co-process function whose two sides share each key's state and timers.
+   */
+  connect<U>(other: Dataflow<U>): ConnectedDataflow<T, U> {
+    return new ConnectedDataflow<T, U>(this.ref_(), streamRef(other, "connect()"));
+  }
+
+  /**
+   * A window join with `other`: `a.join(b).where(ka).equalTo(kb).window(TumblingWindow.of(
+   * Time.seconds(10))).apply((x, y) => output)` emits a result per pair of a window with equal
+   * keys when the window fires.
+   */
+  join<U>(other: Dataflow<U>): JoinedDataflows<T, U> {
+    return new JoinedDataflows<T, U>(this.ref_(), streamRef(other, "join()"));
+  }
+
+  /**
    * Writes the stream to `sink`: `stream.sink(Redis.new<T>().host("localhost")...)`, or to a
    * Kafka topic: `stream.sink(Kafka.builder().brokers([...]).topic("out").build())`.
    */
@@ -165,6 +186,11 @@ export class Dataflow<T> {
   /** Submits the job this stream belongs to (see ExecutionContext.execute). */
   execute(): Promise<unknown> {
     return this.ctx_.execute();
+  }
+
+  /** @internal This stream for the operators over two streams (connected.ts, interval_join.ts, window_join.ts). */
+  ref_(): { ctx: ExecutionContext; id: number } {
+    return { ctx: this.ctx_, id: this.id_ };
   }
 
   /** @internal Adds an operator with one UDF reading this stream; returns its id. */
@@ -241,6 +267,18 @@ export class KeyedDataflow<K, T> extends Dataflow<T> {
       keyed: true,
     });
     return new ProcessedDataflow<O>(this.ctx_, op.id);
+  }
+
+  /**
+   * Joins this keyed stream with `other` (keyed by a key of the same type) on close timestamps:
+   * `.intervalJoin(b.keyBy(kb)).between(lower, upper).process((a, b, ctx, out) => output)` pairs
+   * a and b with equal keys when a.timestamp + lower <= b.timestamp <= a.timestamp + upper.
+   */
+  intervalJoin<U>(other: KeyedDataflow<K, U>): IntervalJoin<K, T, U> {
+    if (!(other instanceof KeyedDataflow)) {
+      throw new ConfigError(`intervalJoin() expects a keyed stream (b.keyBy(kb)), got ${describeValue(other)}`);
+    }
+    return new IntervalJoin<K, T, U>(this.ref_(), other.ref_());
   }
 
   /** Cuts each key's elements into windows: `.window(TumblingWindow.of(Time.seconds(5)))`. */
@@ -336,6 +374,11 @@ export class WindowedDataflow<K, T> extends Dataflow<T> {
     this.ctx_.operator(id).name = "process";
     return new ProcessedDataflow<O>(this.ctx_, id);
   }
+}
+
+function streamRef(other: unknown, where: string): { ctx: ExecutionContext; id: number } {
+  if (!(other instanceof Dataflow)) throw new ConfigError(`${where} expects a stream, got ${describeValue(other)}`);
+  return other.ref_();
 }
 
 /** The key every element of a `windowAll` stream gets: one key, so one set of windows. */

@@ -104,6 +104,22 @@ declare global {
   type WindowedDataflow<K, T> = api.WindowedDataflow<K, T>;
   const AllWindowedDataflow: typeof api.AllWindowedDataflow;
   type AllWindowedDataflow<T> = api.AllWindowedDataflow<T>;
+  const ConnectedDataflow: typeof api.ConnectedDataflow;
+  type ConnectedDataflow<A, B> = api.ConnectedDataflow<A, B>;
+  const KeyedConnectedDataflow: typeof api.KeyedConnectedDataflow;
+  type KeyedConnectedDataflow<K, A, B> = api.KeyedConnectedDataflow<K, A, B>;
+  const IntervalJoin: typeof api.IntervalJoin;
+  type IntervalJoin<K, A, B> = api.IntervalJoin<K, A, B>;
+  const IntervalJoined: typeof api.IntervalJoined;
+  type IntervalJoined<K, A, B> = api.IntervalJoined<K, A, B>;
+  const JoinedDataflows: typeof api.JoinedDataflows;
+  type JoinedDataflows<A, B> = api.JoinedDataflows<A, B>;
+  const JoinWhere: typeof api.JoinWhere;
+  type JoinWhere<K, A, B> = api.JoinWhere<K, A, B>;
+  const JoinEqualTo: typeof api.JoinEqualTo;
+  type JoinEqualTo<K, A, B> = api.JoinEqualTo<K, A, B>;
+  const WindowedJoin: typeof api.WindowedJoin;
+  type WindowedJoin<K, A, B> = api.WindowedJoin<K, A, B>;
 }
 
 export {};

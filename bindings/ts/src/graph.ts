@@ -21,6 +21,7 @@ export type OperatorKind =
   | "assignTimestamps"
   | "union"
   | "process"
+  | "coProcess"
   | "sideOutput"
   | "sink";
 
@@ -70,9 +71,11 @@ export interface AggregateConfig {
   merge: number | null;
 }
 
-/** The UDFs and options of a process operator. */
+/** The UDFs and options of a process operator (coProcess: processElement1 and 2 instead). */
 export interface ProcessConfig {
-  processElement: number;
+  processElement?: number;
+  processElement1?: number;
+  processElement2?: number;
   onTimer: number | null;
   ttlMs: number | null;
 }
@@ -97,10 +100,15 @@ export interface OperatorNode {
   watermark?: WatermarkConfig;
   /** aggregate. */
   aggregate?: AggregateConfig;
-  /** reduce, aggregate, window, process: true when the input was partitioned by keyBy. */
+  /** reduce, aggregate, window, process, coProcess: true when the input was partitioned by keyBy. */
   keyed?: boolean;
-  /** process: its UDFs (onTimer null when not given) and the state TTL (null: none). */
+  /** process, coProcess: its UDFs (onTimer null when not given) and the state TTL (null: none). */
   process?: ProcessConfig;
+  /**
+   * coProcess made by intervalJoin() or join(): what it joins, for readers of the graph (the
+   * engine runs the process functions).
+   */
+  join?: Record<string, unknown>;
   /** sideOutput: the OutputTag's name. */
   tag?: string;
   /** windowed reduce, aggregate: the window function (key, window, result) => output. */

@@ -18,8 +18,13 @@ export {
   type AllWindowFunction,
   type Ranked,
 } from "./dataflow";
+export { ConnectedDataflow, KeyedConnectedDataflow } from "./connected";
+export { IntervalJoin, IntervalJoined, type ProcessJoinFunction } from "./interval_join";
+export { JoinedDataflows, JoinWhere, JoinEqualTo, WindowedJoin, type JoinFunction } from "./window_join";
 export {
   OutputTag,
+  type KeyedCoProcessFunction,
+  type ProcessJoinContext,
   type Collector,
   type ValueState,
   type ListState,

@@ -113,6 +113,28 @@ export interface KeyedProcessFunction<K, I, O> {
   onTimer?(timestamp: number, ctx: OnTimerContext<K>, out: Collector<O>): void;
 }
 
+/**
+ * A keyed co-process function (`a.connect(b).keyBy(ka, kb).process(f)`, Flink's
+ * KeyedCoProcessFunction): processElement1 gets the first stream's elements, processElement2
+ * the second's; both see the key's state, which they share. onTimer is needed only with timers.
+ */
+export interface KeyedCoProcessFunction<K, I1, I2, O> {
+  processElement1(value: I1, ctx: KeyedProcessContext<K>, out: Collector<O>): void;
+  processElement2(value: I2, ctx: KeyedProcessContext<K>, out: Collector<O>): void;
+  onTimer?(timestamp: number, ctx: OnTimerContext<K>, out: Collector<O>): void;
+}
+
+/** What an interval join's function sees besides the pair (Flink's ProcessJoinFunction.Context). */
+export interface ProcessJoinContext<K> {
+  getCurrentKey(): K;
+  getLeftTimestamp(): number;
+  getRightTimestamp(): number;
+  /** The output's timestamp: the larger of the two. */
+  timestamp(): number;
+  /** Emits `value` to the side output `tag`. */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
 /** Options of `process()`. */
 export interface ProcessOptions {
   /**

@@ -123,6 +123,48 @@ export default function (ctx: ExecutionContext) {
   assert.match(diagnostics[1], /^5: Argument of type 'string' is not assignable to parameter of type 'number'/);
 });
 
+test("jobs over two streams type-check, and a side's element type is checked", () => {
+  const diagnostics = typeCheck(`
+import { ExecutionContext, Generator, OutputTag, Stdout, Time, TumblingWindow } from "lightflus";
+interface Order { id: number; customer: string }
+interface Customer { id: string; name: string }
+export default function (ctx: ExecutionContext) {
+  const orders = ctx.fromSource(Generator.sequence(1, 9)).map((n): Order => ({ id: n, customer: "c" + n }));
+  const customers = ctx.fromSource(Generator.sequence(1, 9)).map((n): Customer => ({ id: "c" + n, name: "n" }));
+  orders.connect(customers)
+    .keyBy((o) => o.customer, (c) => c.id)
+    .process<string>({
+      processElement1(o, c, out) { out.collect(o.customer + c.getCurrentKey()); },
+      processElement2(x, c, out) { c.state.value<string>("name").update(x.name); },
+      onTimer(t, c, out) { out.collect(c.timeDomain()); },
+    })
+    .uid("shipping")
+    .sink(Stdout.new());
+  const late = new OutputTag<Order>("late");
+  const paid = orders.keyBy((o) => o.customer)
+    .intervalJoin(customers.keyBy((c) => c.id))
+    .between(-5000, Time.seconds(1))
+    .lowerBoundExclusive()
+    .sideOutputLeftLateData(late)
+    .process((o, c, jc) => ({ order: o.id, name: c.name, at: jc.timestamp() }));
+  const at: number = 0;
+  paid.map((p) => p.order + at).sink(Stdout.new());
+  paid.getSideOutput(late).map((o) => o.customer).sink(Stdout.new());
+  orders.join(customers).where((o) => o.customer).equalTo((c) => c.id)
+    .window(TumblingWindow.of(Time.seconds(10)))
+    .apply((o, c) => o.id + c.name)
+    .map((s) => s.length)
+    .sink(Stdout.new());
+  orders.connect(customers).keyBy((o) => o.customer, (c) => c.id).process({
+    processElement1(o, c, out) {},
+    processElement2(x, c, out) { x.customer; },
+  });
+}
+`);
+  assert.equal(diagnostics.length, 1, diagnostics.join("\n"));
+  assert.match(diagnostics[0], /^34: Property 'customer' does not exist on type 'Customer'/);
+});
+
 test("an import-free job type-checks with the globals, in both module resolutions", () => {
   // The original documentation's style: no imports, the API's classes are globals. The job sits
   // in a project with the package in its node_modules, as a user's would.
