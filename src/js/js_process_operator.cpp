@@ -21,12 +21,20 @@ std::vector<std::int64_t> times(const Value& v) {
 
 JsProcessOperator::JsProcessOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
                                      std::vector<detail::Input<Value>*> sides,
-                                     std::shared_ptr<JsJob> job, JsProcessSpec spec)
+                                     std::shared_ptr<JsJob> job, JsProcessSpec spec,
+                                     std::shared_ptr<JsKeyedReaders> readers)
     : detail::OneInputOperator<KeyedValue, Value>(init, out),
       state_(std::move(job), init.operator_name, "process"),
       spec_(std::move(spec)),
+      readers_(std::move(readers)),
       sides_(std::move(sides)),
-      side_buffers_(sides_.size()) {}
+      side_buffers_(sides_.size()) {
+  if (readers_) readers_->add(input(), this);
+}
+
+JsProcessOperator::~JsProcessOperator() {
+  if (readers_) readers_->remove(input());
+}
 
 template <class Body>
 void JsProcessOperator::inIsolate(Body&& body) {
@@ -124,41 +132,58 @@ void JsProcessOperator::flush() {
   }
 }
 
+template <class Record>
+void JsProcessOperator::add(JsIsolate& js, ValueConverter& convert, const KeyedArrays& arrays,
+                            Record&& record) {
+  v8::Isolate* isolate = js.isolate();
+  countIn(arrays.count);
+  std::size_t from = 0;
+  for (;;) {
+    try {
+      collect(state_.call("processAdd", {arrays.keys, arrays.same, arrays.values, arrays.times,
+                                         jsNumber(isolate, static_cast<double>(from))}),
+              convert);
+      return;
+    } catch (const UserCodeError& error) {
+      std::size_t failed = site().failedElement(error);  // throws unless dead-lettering
+      collect(state_.call("processTakeBefore", {}), convert);
+      site().deadLetter(record(failed));
+      from = failed + 1;
+    }
+  }
+}
+
 void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
   if (batch.empty()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
     KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, spec_.input_blocks, json_);
-    countIn(arrays.count);
-    v8::Local<v8::Float64Array> times = arrays.times;
-    if (times.IsEmpty()) {
+    if (arrays.times.IsEmpty()) {
       const std::size_t n = batch.size();
-      times = v8::Float64Array::New(v8::ArrayBuffer::New(isolate, n * sizeof(double)), 0, n);
-      auto* data = static_cast<double*>(times->Buffer()->GetBackingStore()->Data());
+      arrays.times = v8::Float64Array::New(v8::ArrayBuffer::New(isolate, n * sizeof(double)), 0, n);
+      auto* data = static_cast<double*>(arrays.times->Buffer()->GetBackingStore()->Data());
       for (std::size_t i = 0; i < n; ++i) data[i] = jsElementTime(batch[i].timestamp);
     }
-    std::size_t from = 0;
-    for (;;) {
-      try {
-        collect(state_.call("processAdd", {arrays.keys, arrays.same, arrays.values, times,
-                                           jsNumber(isolate, static_cast<double>(from))}),
-                convert);
-        return;
-      } catch (const UserCodeError& error) {
-        std::size_t failed = site().failedElement(error);  // throws unless dead-lettering
-        collect(state_.call("processTakeBefore", {}), convert);
-        site().deadLetter(
-            spec_.input_blocks
-                ? convert.fromJs(
-                      arrays.values->Get(js.context(), static_cast<std::uint32_t>(failed))
-                          .ToLocalChecked())
-                : batch[failed].value.second);
-        from = failed + 1;
-      }
-    }
+    add(js, convert, arrays, [&](std::size_t i) {
+      return spec_.input_blocks
+                 ? convert.fromJs(
+                       arrays.values->Get(js.context(), static_cast<std::uint32_t>(i))
+                           .ToLocalChecked())
+                 : batch[i].value.second;
+    });
   });
   flush();
   batch.clear();
+}
+
+void JsProcessOperator::addParsed(const KeyedArrays& arrays) {
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
+    add(js, convert, arrays, [&](std::size_t i) {
+      return convert.fromJs(
+          arrays.values->Get(js.context(), static_cast<std::uint32_t>(i)).ToLocalChecked());
+    });
+  });
+  flush();
 }
 
 void JsProcessOperator::fire(Timestamp up_to, bool processing) {

@@ -29,17 +29,22 @@ struct JsProcessSpec {
   bool input_blocks = false;      ///< the input is key-group blocks (see JsChainKeyByOperator)
 };
 
-class JsProcessOperator final : public detail::OneInputOperator<KeyedValue, Value> {
+/// With `readers`, it enters itself there: a keyBy chained before it hands it parsed batches
+/// (js_keyed_reader.hpp).
+class JsProcessOperator final : public detail::OneInputOperator<KeyedValue, Value>,
+                                public JsKeyedReader {
  public:
   JsProcessOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
                     std::vector<detail::Input<Value>*> sides, std::shared_ptr<JsJob> job,
-                    JsProcessSpec spec);
+                    JsProcessSpec spec, std::shared_ptr<JsKeyedReaders> readers = nullptr);
+  ~JsProcessOperator() override;
 
   bool stateful() const override { return true; }
   bool threadBound() const override { return true; }
   void open() override;
   void close() override;
   void processBatch(Batch<KeyedValue>& batch) override;
+  void addParsed(const KeyedArrays& arrays) override;
   void processWatermark(Timestamp w) override;
   void processIdle() override;
   void processBarrier(std::uint64_t id) override;
@@ -59,6 +64,9 @@ class JsProcessOperator final : public detail::OneInputOperator<KeyedValue, Valu
   void inIsolate(Body&& body);
   // Makes the state in this thread's isolate (and applies a pending restore).
   void makeState(ValueConverter& convert);
+  // processAdd over `arrays`, with dead-letter handling: `record(i)` is element i.
+  template <class Record>
+  void add(JsIsolate& js, ValueConverter& convert, const KeyedArrays& arrays, Record&& record);
   // Routes a helper's results to the outputs' buffers, registers new processing-time timers.
   void collect(v8::Local<v8::Value> taken, ValueConverter& convert);
   void fire(Timestamp up_to, bool processing);
@@ -67,6 +75,7 @@ class JsProcessOperator final : public detail::OneInputOperator<KeyedValue, Valu
 
   JsStateSite state_;
   JsProcessSpec spec_;
+  std::shared_ptr<JsKeyedReaders> readers_;
   std::vector<detail::Input<Value>*> sides_;
   std::vector<Batch<Value>> side_buffers_;
   std::vector<RestoredKey> restored_;
