@@ -642,15 +642,14 @@ class Planner {
     auto keyed_readers = blocks && options_.keyed_handoff ? keyed_readers_ : nullptr;
     return Stream{
         std::nullopt,
-        attach<KeyedValue>(
-            *in.plain, op, "jsChain+keyBy",
-            [job, udfs, kinds, key_udf, blocks, json_texts, nexmark, keyed_readers](
-                const detail::OperatorInit& init, const std::vector<void*>& outs) {
-              return std::make_unique<JsChainKeyByOperator>(
-                  init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs, kinds, key_udf,
-                  blocks, json_texts, nexmark,
-                  keyed_readers ? keyed_readers->find(outs[0]) : nullptr);
-            })};
+        attach<KeyedValue>(*in.plain, op, "jsChain+keyBy",
+                           [job, udfs, kinds, key_udf, blocks, json_texts, nexmark, keyed_readers](
+                               const detail::OperatorInit& init, const std::vector<void*>& outs) {
+                             return std::make_unique<JsChainKeyByOperator>(
+                                 init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs,
+                                 kinds, key_udf, blocks, json_texts, nexmark,
+                                 keyed_readers ? keyed_readers->find(outs[0]) : nullptr);
+                           })};
   }
 
   // The UDFs and kinds of a fused chain's operators (chainOf's order reversed: first to last),
@@ -779,8 +778,8 @@ class Planner {
         std::optional<typename JsKeyByOperator<In>::Timestamps> t;
         if (times) t = typename JsKeyByOperator<In>::Timestamps{times->udf, times->strategy};
         return std::make_unique<JsKeyByOperator<In>>(
-            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, json_texts, blocks,
-            t, readers ? readers->find(outs[0]) : nullptr);
+            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, json_texts, blocks, t,
+            readers ? readers->find(outs[0]) : nullptr);
       };
     };
     // Without a parallelism of its own, a keyBy runs with its input's (chained to it): a
@@ -966,9 +965,9 @@ class Planner {
           for (std::size_t i = 1; i <= sides; ++i)
             side_inputs.push_back(i < outs.size() ? static_cast<detail::Input<Value>*>(outs[i])
                                                   : nullptr);
-          return std::make_unique<JsProcessOperator>(
-              init, static_cast<detail::Input<Value>*>(outs[0]), std::move(side_inputs), job, spec,
-              readers);
+          return std::make_unique<JsProcessOperator>(init,
+                                                     static_cast<detail::Input<Value>*>(outs[0]),
+                                                     std::move(side_inputs), job, spec, readers);
         },
         /*hashed=*/true);
     detail::GraphBuilder b(out.graph());
@@ -1122,19 +1121,19 @@ class Planner {
       auto job = job_;
       auto readers = spec.input_blocks && options_.keyed_handoff ? keyed_readers_ : nullptr;
       return Stream{
-          lateOutput(
-              op, window_op,
-              attach<Value>(
-                  *in.keyed, op, "window",
-                  [job, spec, readers](const detail::OperatorInit& init,
-                                       const std::vector<void*>& outs) {
-                    auto w = std::make_unique<JsWindowOperator>(
-                        init, static_cast<detail::Input<Value>*>(outs[0]), job, spec, readers);
-                    if (outs.size() > 1)
-                      w->setLateOutput(static_cast<detail::Input<Value>*>(outs[1]));
-                    return w;
-                  },
-                  /*hashed=*/true)),
+          lateOutput(op, window_op,
+                     attach<Value>(
+                         *in.keyed, op, "window",
+                         [job, spec, readers](const detail::OperatorInit& init,
+                                              const std::vector<void*>& outs) {
+                           auto w = std::make_unique<JsWindowOperator>(
+                               init, static_cast<detail::Input<Value>*>(outs[0]), job, spec,
+                               readers);
+                           if (outs.size() > 1)
+                             w->setLateOutput(static_cast<detail::Input<Value>*>(outs[1]));
+                           return w;
+                         },
+                         /*hashed=*/true)),
           std::nullopt};
     }
     const bool reduce = stringField(op, "kind") == "reduce";
@@ -1411,9 +1410,9 @@ class Planner {
   std::map<int, int> consumers_;
   std::map<int, std::vector<const Value*>> readers_;
   std::map<int, std::vector<const Value*>> post_chains_;  // rolling op -> the chain after it
-  std::set<int> absorbed_;              // map/flatMap/filter built by the rolling op before them
-  std::set<int> chained_rolling_;       // rolling ops built with their chain and keyBy
-  std::set<int> block_key_bys_;         // keyBys whose elements cross as key-group blocks
+  std::set<int> absorbed_;         // map/flatMap/filter built by the rolling op before them
+  std::set<int> chained_rolling_;  // rolling ops built with their chain and keyBy
+  std::set<int> block_key_bys_;    // keyBys whose elements cross as key-group blocks
   // Keyed readers that take a keyBy's parsed batches in the same task (js_keyed_reader.hpp).
   std::shared_ptr<JsKeyedReaders> keyed_readers_ = std::make_shared<JsKeyedReaders>();
   std::map<int, Stream> side_streams_;  // sideOutput op -> its process operator's port

@@ -459,9 +459,9 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
     v8::Local<v8::Context> context = js.context();
     v8::Local<v8::Value> args[] = {keys, same, values,
                                    v8::Number::New(isolate, static_cast<double>(count))};
-    v8::Local<v8::Array> parts = js.call(site_.label(), site_.worker().helper("plainKeys"),
-                                         v8::Undefined(isolate), args)
-                                     .template As<v8::Array>();
+    v8::Local<v8::Array> parts =
+        js.call(site_.label(), site_.worker().helper("plainKeys"), v8::Undefined(isolate), args)
+            .template As<v8::Array>();
     KeyedArrays arrays;
     arrays.keys = parts->Get(context, 0).ToLocalChecked().template As<v8::Array>();
     arrays.values = parts->Get(context, 1).ToLocalChecked().template As<v8::Array>();
@@ -532,7 +532,7 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
   int udf_;
   bool json_texts_;
   bool emit_blocks_;
-  JsKeyedReader* direct_;                   // the reader parsed batches go to, or null
+  JsKeyedReader* direct_;                  // the reader parsed batches go to, or null
   std::vector<KeyedArrays> direct_parts_;  // for it, of the current batch
   std::optional<Timestamps> timestamps_;
   std::vector<double> times_;  // of the current call
@@ -655,12 +655,13 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     for (const auto& e : batch)
       origins_needed = origins_needed || e.timestamp != batch[0].timestamp;
     auto project = [](const Element<Value>& e) -> const Value& { return e.value; };
+    // chainKeys' `json`: 2 for the direct reader, 1 for blocks, 0 for elements.
+    const int json = direct_ ? 2 : (emit_blocks_ ? 1 : 0);
     v8::Local<v8::Value> args[] = {
         site_.worker().chain(udfs_, kinds_), v8::Number::New(isolate, key_udf_),
         nexmark_ ? nexmark_->toJsArray(site_.worker(), convert, batch, 0)
                  : convert.inputArray(batch, 0, project, json_texts_),
-        v8::Boolean::New(isolate, origins_needed),
-        v8::Number::New(isolate, direct_ ? 2 : emit_blocks_ ? 1 : 0)};
+        v8::Boolean::New(isolate, origins_needed), v8::Number::New(isolate, json)};
     v8::Local<v8::Array> parts;
     try {
       parts =
@@ -739,9 +740,9 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     v8::Local<v8::Context> context = js.context();
     v8::Local<v8::Value> args[] = {keys, same, outputs,
                                    v8::Number::New(isolate, static_cast<double>(count))};
-    v8::Local<v8::Array> parts = js.call(site_.label(), site_.worker().helper("plainKeys"),
-                                         v8::Undefined(isolate), args)
-                                     .As<v8::Array>();
+    v8::Local<v8::Array> parts =
+        js.call(site_.label(), site_.worker().helper("plainKeys"), v8::Undefined(isolate), args)
+            .As<v8::Array>();
     KeyedArrays arrays;
     arrays.keys = parts->Get(context, 0).ToLocalChecked().As<v8::Array>();
     arrays.values = parts->Get(context, 1).ToLocalChecked().As<v8::Array>();

@@ -166,9 +166,8 @@ void JsProcessOperator::processBatch(Batch<KeyedValue>& batch) {
     }
     add(js, convert, arrays, [&](std::size_t i) {
       return spec_.input_blocks
-                 ? convert.fromJs(
-                       arrays.values->Get(js.context(), static_cast<std::uint32_t>(i))
-                           .ToLocalChecked())
+                 ? convert.fromJs(arrays.values->Get(js.context(), static_cast<std::uint32_t>(i))
+                                      .ToLocalChecked())
                  : batch[i].value.second;
     });
   });

@@ -67,8 +67,8 @@ Run runJob(const std::string& body, const std::string& input, int parallelism, b
     Value letter = Value::parseJson(line)["deadLetter"];
     run.dead.push_back(letter["record"].toJson() + " " + letter["error"].toJson());
   };
-  auto job = JsJob::load("const ctx = ExecutionContext.new('rows');\n" + body + "\nctx.execute();\n",
-                         options);
+  auto job = JsJob::load(
+      "const ctx = ExecutionContext.new('rows');\n" + body + "\nctx.execute();\n", options);
   std::vector<CollectResult<Value>> results;
   JsGraphOptions graph_options;
   graph_options.sink_override = [&results](const Value&) -> SinkFactory<Value> {
@@ -120,7 +120,8 @@ TEST_CASE("a keyBy hands parsed batches to its keyed reader with the results of 
   const std::vector<Case> cases = {
       {"process: state, event timers, side output, odd keys",
        "const big = new OutputTag('big');\n"
-       "const s = " + kTimed +
+       "const s = " +
+           kTimed +
            ".keyBy((e) => { if (e.n === 1994) throw new Error('no key');"
            " return e.n % 4 === 0 ? {g: e.n % 3} : e.n % 4 === 1 ? -0 : e.n % 4 === 2 ? e.k :"
            " undefined; })"
@@ -152,7 +153,8 @@ TEST_CASE("a keyBy hands parsed batches to its keyed reader with the results of 
            " ' ' + n.value()); } }).sink(Stdout.new());"},
       {"tumbling window with allowed lateness and late data",
        "const late = new OutputTag('late');\n"
-       "const w = " + kTimed +
+       "const w = " +
+           kTimed +
            ".keyBy((e) => e.k)"
            ".window(TumblingWindow.of(Time.seconds(1)).allowedLateness(Time.milliseconds(500)))"
            ".sideOutputLateData(late)"
@@ -168,10 +170,9 @@ TEST_CASE("a keyBy hands parsed batches to its keyed reader with the results of 
            " return {n: b.n, k: a.k, p: a.p + b.p, t: b.t}; })"
            ".map((e) => e.k + ' ' + e.n + ' ' + e.p).sink(Stdout.new());"},
       {"sliding window reduce",
-       kTimed +
-           ".keyBy((e) => e.n % 5).window(SlidingWindow.of(Time.seconds(2), Time.seconds(1)))"
-           ".reduce((a, b) => ({n: a.n, k: a.k, p: a.p + b.p, t: a.t}))"
-           ".map((e) => e.n + ' ' + e.p).sink(Stdout.new());"},
+       kTimed + ".keyBy((e) => e.n % 5).window(SlidingWindow.of(Time.seconds(2), Time.seconds(1)))"
+                ".reduce((a, b) => ({n: a.n, k: a.k, p: a.p + b.p, t: a.t}))"
+                ".map((e) => e.n + ' ' + e.p).sink(Stdout.new());"},
   };
   for (const auto& c : cases) {
     INFO(c.name);
