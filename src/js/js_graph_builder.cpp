@@ -655,14 +655,17 @@ class Planner {
                           kind == "coProcess");
     }
     if (blocks) block_key_bys_.insert(static_cast<int>(intField(key_op, "id")));
+    // Its reader, when chained to it (parallelism 1), takes the outputs as they are.
+    auto keyed_readers = blocks && options_.keyed_handoff ? keyed_readers_ : nullptr;
     return Stream{
         std::nullopt,
         attach<KeyedValue>(*in.plain, op, "jsChain+keyBy",
-                           [job, udfs, kinds, key_udf, blocks, json_texts, nexmark](
+                           [job, udfs, kinds, key_udf, blocks, json_texts, nexmark, keyed_readers](
                                const detail::OperatorInit& init, const std::vector<void*>& outs) {
                              return std::make_unique<JsChainKeyByOperator>(
                                  init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udfs,
-                                 kinds, key_udf, blocks, json_texts, nexmark);
+                                 kinds, key_udf, blocks, json_texts, nexmark,
+                                 keyed_readers ? keyed_readers->find(outs[0]) : nullptr);
                            })};
   }
 
@@ -785,14 +788,16 @@ class Planner {
         for (const Value* r : readers->second) blocks = blocks && takesBlocks(*r);
       if (blocks) block_key_bys_.insert(id);
     }
-    auto make = [job, udf, json_texts, blocks, times]<class In>(const DataStream<In>&) {
-      return [job, udf, json_texts, blocks, times](const detail::OperatorInit& init,
-                                                   const std::vector<void*>& outs) {
+    // Its reader, when chained to it (parallelism 1), takes the parsed batches instead.
+    auto readers = blocks && options_.keyed_handoff ? keyed_readers_ : nullptr;
+    auto make = [job, udf, json_texts, blocks, times, readers]<class In>(const DataStream<In>&) {
+      return [job, udf, json_texts, blocks, times, readers](const detail::OperatorInit& init,
+                                                            const std::vector<void*>& outs) {
         std::optional<typename JsKeyByOperator<In>::Timestamps> t;
         if (times) t = typename JsKeyByOperator<In>::Timestamps{times->udf, times->strategy};
         return std::make_unique<JsKeyByOperator<In>>(
-            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, json_texts, blocks,
-            t);
+            init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, udf, json_texts, blocks, t,
+            readers ? readers->find(outs[0]) : nullptr);
       };
     };
     // Without a parallelism of its own, a keyBy runs with its input's (chained to it): a
@@ -886,13 +891,14 @@ class Planner {
     bool global = false;
     DataStream<KeyedValue> keyed = keyedOrGlobal(in, global);
     auto job = job_;
+    auto readers = spec.input_blocks && options_.keyed_handoff ? keyed_readers_ : nullptr;
     Stream result;
     if (needsKeys(last)) {
       DataStream<KeyedValue> out = attach<KeyedValue>(
           keyed, fused, kind,
-          [job, spec](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+          [job, spec, readers](const detail::OperatorInit& init, const std::vector<void*>& outs) {
             return std::make_unique<JsRollingOperator<KeyedValue>>(
-                init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, spec);
+                init, static_cast<detail::Input<KeyedValue>*>(outs[0]), job, spec, readers);
           },
           /*hashed=*/true);
       result = global ? Stream{plain(Stream{std::nullopt, out.parallelism(1)}), std::nullopt}
@@ -900,9 +906,9 @@ class Planner {
     } else {
       DataStream<Value> out = attach<Value>(
           keyed, fused, kind,
-          [job, spec](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+          [job, spec, readers](const detail::OperatorInit& init, const std::vector<void*>& outs) {
             return std::make_unique<JsRollingOperator<Value>>(
-                init, static_cast<detail::Input<Value>*>(outs[0]), job, spec);
+                init, static_cast<detail::Input<Value>*>(outs[0]), job, spec, readers);
           },
           /*hashed=*/true);
       result = Stream{global ? out.parallelism(1) : out, std::nullopt};
@@ -986,14 +992,18 @@ class Planner {
         }
     auto job = job_;
     const std::size_t sides = spec.tags.size();
+    // A keyBy chained before a one-input process function hands it parsed batches.
+    auto readers = !co && spec.input_blocks[0] && options_.keyed_handoff ? keyed_readers_ : nullptr;
     auto make = [&]<class In>() -> detail::NodeSpec::Factory {
-      return [job, spec, sides](const detail::OperatorInit& init, const std::vector<void*>& outs) {
+      return [job, spec, sides, readers](const detail::OperatorInit& init,
+                                         const std::vector<void*>& outs) {
         std::vector<detail::Input<Value>*> side_inputs;
         for (std::size_t i = 1; i <= sides; ++i)
           side_inputs.push_back(i < outs.size() ? static_cast<detail::Input<Value>*>(outs[i])
                                                 : nullptr);
-        return std::make_unique<JsProcessOperator<In>>(
-            init, static_cast<detail::Input<Value>*>(outs[0]), std::move(side_inputs), job, spec);
+        return std::make_unique<JsProcessOperator<In>>(init,
+                                                       static_cast<detail::Input<Value>*>(outs[0]),
+                                                       std::move(side_inputs), job, spec, readers);
       };
     };
     DataStream<Value> out =
@@ -1152,19 +1162,21 @@ class Planner {
       spec.input_blocks =
           block_key_bys_.count(static_cast<int>(window_op["inputs"][0].asInt())) > 0;
       auto job = job_;
+      auto readers = spec.input_blocks && options_.keyed_handoff ? keyed_readers_ : nullptr;
       return Stream{
-          lateOutput(
-              op, window_op,
-              attach<Value>(
-                  *in.keyed, op, "window",
-                  [job, spec](const detail::OperatorInit& init, const std::vector<void*>& outs) {
-                    auto w = std::make_unique<JsWindowOperator>(
-                        init, static_cast<detail::Input<Value>*>(outs[0]), job, spec);
-                    if (outs.size() > 1)
-                      w->setLateOutput(static_cast<detail::Input<Value>*>(outs[1]));
-                    return w;
-                  },
-                  /*hashed=*/true)),
+          lateOutput(op, window_op,
+                     attach<Value>(
+                         *in.keyed, op, "window",
+                         [job, spec, readers](const detail::OperatorInit& init,
+                                              const std::vector<void*>& outs) {
+                           auto w = std::make_unique<JsWindowOperator>(
+                               init, static_cast<detail::Input<Value>*>(outs[0]), job, spec,
+                               readers);
+                           if (outs.size() > 1)
+                             w->setLateOutput(static_cast<detail::Input<Value>*>(outs[1]));
+                           return w;
+                         },
+                         /*hashed=*/true)),
           std::nullopt};
     }
     const bool reduce = stringField(op, "kind") == "reduce";
@@ -1468,9 +1480,11 @@ class Planner {
   std::map<int, int> consumers_;
   std::map<int, std::vector<const Value*>> readers_;
   std::map<int, std::vector<const Value*>> post_chains_;  // rolling op -> the chain after it
-  std::set<int> absorbed_;              // map/flatMap/filter built by the rolling op before them
-  std::set<int> chained_rolling_;       // rolling ops built with their chain and keyBy
-  std::set<int> block_key_bys_;         // keyBys whose elements cross as key-group blocks
+  std::set<int> absorbed_;         // map/flatMap/filter built by the rolling op before them
+  std::set<int> chained_rolling_;  // rolling ops built with their chain and keyBy
+  std::set<int> block_key_bys_;    // keyBys whose elements cross as key-group blocks
+  // Keyed readers that take a keyBy's parsed batches in the same task (js_keyed_reader.hpp).
+  std::shared_ptr<JsKeyedReaders> keyed_readers_ = std::make_shared<JsKeyedReaders>();
   std::map<int, Stream> side_streams_;  // sideOutput op -> its process operator's port
   std::set<int> fused_into_next_;
   std::set<int> fused_into_key_by_;  // chain ends built with the keyBy that reads them

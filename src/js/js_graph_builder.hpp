@@ -36,6 +36,10 @@ struct JsGraphOptions {
   /// default), if known. Known, it lets a chain, keyBy and window aggregate that all run with
   /// parallelism 1 fuse into one operator (JsChainWindowOperator).
   std::optional<int> parallelism;
+  /// A keyBy over JSON texts hands its parsed batches to the process function or window
+  /// chained after it (parallelism 1; js_keyed_reader.hpp) instead of key-group blocks, so
+  /// each element is parsed once. False sends blocks, as across an exchange (tests compare).
+  bool keyed_handoff = true;
 };
 
 /// Builds the engine graph of a loaded job.

@@ -89,6 +89,20 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       pos.outputLength = n;
       return JSON.stringify(out);
     },
+    // For a keyed reader in the same task (js_keyed_reader.hpp): [keys, values] of
+    // values[0, count), keys from keys() or timedKeys() (with `same`) made what key-group blocks
+    // carry (their JSON text, parsed): strings and finite numbers as they are, anything else a
+    // copy through JSON (undefined as null).
+    plainKeys(keys, same, values, count) {
+      const out = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const k = same[i] === 1 ? values[i] : keys[i];
+        out[i] = typeof k === "string" ||
+            (typeof k === "number" && Number.isFinite(k) && !Object.is(k, -0))
+          ? k : JSON.parse(toJson(k));
+      }
+      return [out, values.length === count ? values : values.slice(0, count)];
+    },
     // An assignTimestamps and the keyBy after it in one pass over the batch: [times (a
     // Float64Array), keys], keys as keys() gives them (with `same`) or, with `json`, as
     // keyTexts() does. After a throw, pos.udf is the function that threw, pos.output holds the
@@ -123,7 +137,8 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
     // for key-group blocks (js_blocks.hpp): one JSON.stringify per batch each, the host splits
     // them. Otherwise keys that are all strings come packed in [5] and [6] (each undefined
     // when not packed). With `track`, [7] is an Int32Array of each output's index in `input`
-    // (the host copies it at once), else undefined.
+    // (the host copies it at once), else undefined. `json` 2: every key listed as with 1, and
+    // nothing packed (for a keyed reader in the same task, js_keyed_reader.hpp).
     chainKeys(chain, udf, input, track, json) {
       const origins = track ? [] : undefined;
       const out = chain(input, origins);
@@ -136,6 +151,7 @@ constexpr std::string_view kHostHelpers = R"js((function (lf) {
       }
       pos.outputLength = n;
       const from = track ? Int32Array.from(origins) : undefined;
+      if (json === 2) return [out, keys, same, undefined, undefined, undefined, undefined, from];
       if (json) {
         return [out, keys, same, JSON.stringify(out), undefined, JSON.stringify(keys), undefined,
                 from];

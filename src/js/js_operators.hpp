@@ -36,6 +36,7 @@
 
 #include "js_blocks.hpp"
 #include "js_job.hpp"
+#include "js_keyed_reader.hpp"
 #include "js_nexmark.hpp"
 #include "js_value.hpp"
 #include "lightflus/datastream.hpp"
@@ -263,6 +264,11 @@ class JsChainOperator final : public detail::OneInputOperator<T, T> {
 /// Over JSON texts an assignTimestamps before the keyBy (in the same task) fuses into it
 /// (`timestamps`): one call computes each element's time and key from the same parsed object,
 /// and the operator emits the watermarks the engine's TimestampAssigner would.
+///
+/// With blocks and a `direct` reader (js_keyed_reader.hpp: the keyed operator chained after it,
+/// at parallelism 1), the parsed elements go to the reader as they are instead of as blocks:
+/// each line is parsed once. The reader gets them after the keyBy's own dead letters of the
+/// batch, as it would get the blocks.
 template <class In>
 class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
  public:
@@ -274,12 +280,14 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
 
   JsKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                   std::shared_ptr<JsJob> job, int udf, bool json_texts = false,
-                  bool emit_blocks = false, std::optional<Timestamps> timestamps = std::nullopt)
+                  bool emit_blocks = false, std::optional<Timestamps> timestamps = std::nullopt,
+                  JsKeyedReader* direct = nullptr)
       : detail::OneInputOperator<In, KeyedValue>(init, out),
         site_(std::move(job), init.operator_name),
         udf_(udf),
         json_texts_(json_texts),
         emit_blocks_(json_texts && emit_blocks),
+        direct_(json_texts && emit_blocks ? direct : nullptr),
         timestamps_(json_texts ? timestamps : std::nullopt),
         blocks_(init.max_parallelism) {}
 
@@ -293,7 +301,7 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
     this->countIn(batch.size());
     if (batch.empty()) return;
     detail::guarded(this->name(), [&] { run(batch); });
-    if (emit_blocks_) blocks_.take(this->buffer_);
+    if (emit_blocks_ && !direct_) blocks_.take(this->buffer_);
     this->emit(this->buffer_);
     batch.clear();
     if (!timestamps_) return;
@@ -348,16 +356,19 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
     ValueConverter convert(isolate, context);
     v8::Local<v8::Function> timed_keys = site_.worker().helper("timedKeys");
     auto project = [](const Element<In>& e) -> const Value& { return valueOf(e.value); };
+    v8::HandleScope outer(isolate);  // holds the parts for a direct reader
+    direct_parts_.clear();
     std::size_t from = 0;
     while (from < batch.size()) {
-      v8::HandleScope handles(isolate);
+      std::optional<v8::HandleScope> handles;
+      if (!direct_) handles.emplace(isolate);
       std::size_t count = batch.size() - from;
       v8::Local<v8::Uint8Array> same =
           v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, count), 0, count);
+      v8::Local<v8::Array> values = convert.parseJsonTexts(batch, from, project);
       v8::Local<v8::Value> args[] = {v8::Number::New(isolate, timestamps_->udf),
-                                     v8::Number::New(isolate, udf_),
-                                     convert.parseJsonTexts(batch, from, project), same,
-                                     v8::Boolean::New(isolate, emit_blocks_)};
+                                     v8::Number::New(isolate, udf_), values, same,
+                                     v8::Boolean::New(isolate, emit_blocks_ && !direct_)};
       v8::Local<v8::Value> times, keys;
       std::size_t failed = batch.size();
       std::size_t timed = count;  // elements with a time
@@ -381,7 +392,9 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
         if (j < count) batch[from + j].timestamp = t;
         if (t > max_timestamp_) max_timestamp_ = t;
       }
-      if (emit_blocks_)
+      if (direct_)
+        addDirect(js, batch, from, count, keys, same, values);
+      else if (emit_blocks_)
         addBlocks(convert, batch, from, count, keys);
       else
         addElements(convert, batch, from, count, keys.template As<v8::Array>(), same);
@@ -389,6 +402,7 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
       site_.deadLetter(recordOf(valueOf(batch[failed].value), json_texts_));
       from = failed + 1;
     }
+    handDirect();
   }
 
   void runKeys(Batch<In>& batch) {
@@ -398,16 +412,20 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
     v8::Local<v8::Context> context = js.context();
     v8::TryCatch try_catch(isolate);
     ValueConverter convert(isolate, context);
-    v8::Local<v8::Function> keys_of = site_.worker().helper(emit_blocks_ ? "keyTexts" : "keys");
+    v8::Local<v8::Function> keys_of =
+        site_.worker().helper(emit_blocks_ && !direct_ ? "keyTexts" : "keys");
     auto project = [](const Element<In>& e) -> const Value& { return valueOf(e.value); };
+    v8::HandleScope outer(isolate);  // holds the parts for a direct reader
+    direct_parts_.clear();
     std::size_t from = 0;
     while (from < batch.size()) {
-      v8::HandleScope handles(isolate);
+      std::optional<v8::HandleScope> handles;
+      if (!direct_) handles.emplace(isolate);
       std::size_t count = batch.size() - from;
       v8::Local<v8::Uint8Array> same =
           v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, count), 0, count);
-      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf_),
-                                     convert.inputArray(batch, from, project, json_texts_), same};
+      v8::Local<v8::Array> values = convert.inputArray(batch, from, project, json_texts_);
+      v8::Local<v8::Value> args[] = {v8::Number::New(isolate, udf_), values, same};
       v8::Local<v8::Value> keys;
       std::size_t failed = batch.size();
       try {
@@ -417,7 +435,9 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
         keys = site_.position("output");
         count = failed - from;
       }
-      if (emit_blocks_)
+      if (direct_)
+        addDirect(js, batch, from, count, keys, same, values);
+      else if (emit_blocks_)
         addBlocks(convert, batch, from, count, keys);
       else
         addElements(convert, batch, from, count, keys.template As<v8::Array>(), same);
@@ -425,6 +445,44 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
       site_.deadLetter(recordOf(valueOf(batch[failed].value), json_texts_));
       from = failed + 1;
     }
+    handDirect();
+  }
+
+  // For the direct reader: elements [from, from + count) of `batch`, parsed in `values`, with
+  // their keys (as keys() gives them, with `same`) as the blocks would carry them (helper
+  // plainKeys) and their timestamps. Handed over by handDirect() once the batch is done.
+  void addDirect(JsIsolate& js, const Batch<In>& batch, std::size_t from, std::size_t count,
+                 v8::Local<v8::Value> keys, v8::Local<v8::Uint8Array> same,
+                 v8::Local<v8::Array> values) {
+    if (count == 0) return;
+    v8::Isolate* isolate = js.isolate();
+    v8::Local<v8::Context> context = js.context();
+    v8::Local<v8::Value> args[] = {keys, same, values,
+                                   v8::Number::New(isolate, static_cast<double>(count))};
+    v8::Local<v8::Array> parts =
+        js.call(site_.label(), site_.worker().helper("plainKeys"), v8::Undefined(isolate), args)
+            .template As<v8::Array>();
+    KeyedArrays arrays;
+    arrays.keys = parts->Get(context, 0).ToLocalChecked().template As<v8::Array>();
+    arrays.values = parts->Get(context, 1).ToLocalChecked().template As<v8::Array>();
+    arrays.same = v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, count), 0, count);
+    arrays.times =
+        v8::Float64Array::New(v8::ArrayBuffer::New(isolate, count * sizeof(double)), 0, count);
+    auto* times = static_cast<double*>(arrays.times->Buffer()->GetBackingStore()->Data());
+    for (std::size_t j = 0; j < count; ++j) times[j] = jsElementTime(batch[from + j].timestamp);
+    arrays.count = count;
+    direct_parts_.push_back(arrays);
+  }
+
+  void handDirect() {
+    if (!direct_) return;
+    std::size_t handed = 0;
+    for (const KeyedArrays& arrays : direct_parts_) {
+      direct_->addParsed(arrays);
+      handed += arrays.count;
+    }
+    direct_parts_.clear();
+    this->init_.counters->records_out.fetch_add(handed, std::memory_order_relaxed);
   }
 
   void addElements(ValueConverter& convert, Batch<In>& batch, std::size_t from, std::size_t count,
@@ -474,6 +532,8 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
   int udf_;
   bool json_texts_;
   bool emit_blocks_;
+  JsKeyedReader* direct_;                  // the reader parsed batches go to, or null
+  std::vector<KeyedArrays> direct_parts_;  // for it, of the current batch
   std::optional<Timestamps> timestamps_;
   std::vector<double> times_;  // of the current call
   Timestamp max_timestamp_ = kMinTimestamp;
@@ -497,19 +557,23 @@ class JsKeyByOperator final : public detail::OneInputOperator<In, KeyedValue> {
 /// With `emit_blocks`, it emits key-group blocks (js_blocks.hpp) instead of elements: for
 /// readers across the exchange that are JavaScript operators told so (`input_blocks`), which
 /// parse a batch of blocks with one JSON.parse. Elements then cross without becoming Values.
+/// With a `direct` reader too (js_keyed_reader.hpp: the keyed operator chained after it), the
+/// chain's outputs go to it as they are; a batch redone step by step still goes as blocks.
 class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedValue> {
  public:
   JsChainKeyByOperator(const detail::OperatorInit& init, detail::Input<KeyedValue>* out,
                        std::shared_ptr<JsJob> job, std::vector<int> udfs,
                        std::vector<std::string> kinds, int key_udf, bool emit_blocks = false,
                        bool json_texts = false,
-                       std::shared_ptr<const nexmark::Generator> nexmark = nullptr)
+                       std::shared_ptr<const nexmark::Generator> nexmark = nullptr,
+                       JsKeyedReader* direct = nullptr)
       : detail::OneInputOperator<Value, KeyedValue>(init, out),
         site_(job, init.operator_name),
         udfs_(udfs),
         kinds_(kinds),
         key_udf_(key_udf),
         emit_blocks_(emit_blocks),
+        direct_(emit_blocks ? direct : nullptr),
         json_texts_(json_texts),
         blocks_(init.max_parallelism),
         blocks_out_(out, init.max_parallelism),
@@ -591,11 +655,13 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     for (const auto& e : batch)
       origins_needed = origins_needed || e.timestamp != batch[0].timestamp;
     auto project = [](const Element<Value>& e) -> const Value& { return e.value; };
+    // chainKeys' `json`: 2 for the direct reader, 1 for blocks, 0 for elements.
+    const int json = direct_ ? 2 : (emit_blocks_ ? 1 : 0);
     v8::Local<v8::Value> args[] = {
         site_.worker().chain(udfs_, kinds_), v8::Number::New(isolate, key_udf_),
         nexmark_ ? nexmark_->toJsArray(site_.worker(), convert, batch, 0)
                  : convert.inputArray(batch, 0, project, json_texts_),
-        v8::Boolean::New(isolate, origins_needed), v8::Boolean::New(isolate, emit_blocks_)};
+        v8::Boolean::New(isolate, origins_needed), v8::Number::New(isolate, json)};
     v8::Local<v8::Array> parts;
     try {
       parts =
@@ -616,6 +682,10 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
                     std::to_string(origins_.size()) + " origins");
     } else {
       origins_.assign(count, 0);  // every input has the batch's one timestamp
+    }
+    if (direct_) {
+      handDirect(js, batch, outputs, part(1), part(2).As<v8::Uint8Array>());
+      return true;
     }
     if (emit_blocks_) {
       if (!part(3)->IsString() || !part(5)->IsString())
@@ -660,12 +730,40 @@ class JsChainKeyByOperator final : public detail::OneInputOperator<Value, KeyedV
     return true;
   }
 
+  // The chain's outputs, their keys (every one, `same` all 0) and timestamps to the direct
+  // reader; counted as this operator's records out.
+  void handDirect(JsIsolate& js, const Batch<Value>& batch, v8::Local<v8::Array> outputs,
+                  v8::Local<v8::Value> keys, v8::Local<v8::Uint8Array> same) {
+    const std::size_t count = outputs->Length();
+    if (count == 0) return;
+    v8::Isolate* isolate = js.isolate();
+    v8::Local<v8::Context> context = js.context();
+    v8::Local<v8::Value> args[] = {keys, same, outputs,
+                                   v8::Number::New(isolate, static_cast<double>(count))};
+    v8::Local<v8::Array> parts =
+        js.call(site_.label(), site_.worker().helper("plainKeys"), v8::Undefined(isolate), args)
+            .As<v8::Array>();
+    KeyedArrays arrays;
+    arrays.keys = parts->Get(context, 0).ToLocalChecked().As<v8::Array>();
+    arrays.values = parts->Get(context, 1).ToLocalChecked().As<v8::Array>();
+    arrays.same = same;
+    arrays.times =
+        v8::Float64Array::New(v8::ArrayBuffer::New(isolate, count * sizeof(double)), 0, count);
+    auto* times = static_cast<double*>(arrays.times->Buffer()->GetBackingStore()->Data());
+    for (std::size_t j = 0; j < count; ++j)
+      times[j] = jsElementTime(batch[static_cast<std::size_t>(origins_[j])].timestamp);
+    arrays.count = count;
+    direct_->addParsed(arrays);
+    this->init_.counters->records_out.fetch_add(count, std::memory_order_relaxed);
+  }
+
   detail::OperatorCounters step_counters_;  // the step-by-step operators' own counts
   JsCallSite site_;
   std::vector<int> udfs_;
   std::vector<std::string> kinds_;
   int key_udf_;
   bool emit_blocks_;
+  JsKeyedReader* direct_;  // the reader outputs go to, or null
   bool json_texts_;
   KeyGroupBlocks blocks_;
   std::string texts_, key_texts_;

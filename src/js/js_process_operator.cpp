@@ -29,12 +29,21 @@ template <class In>
 JsProcessOperator<In>::JsProcessOperator(const detail::OperatorInit& init,
                                          detail::Input<Value>* out,
                                          std::vector<detail::Input<Value>*> sides,
-                                         std::shared_ptr<JsJob> job, JsProcessSpec spec)
+                                         std::shared_ptr<JsJob> job, JsProcessSpec spec,
+                                         std::shared_ptr<JsKeyedReaders> readers)
     : detail::OneInputOperator<In, Value>(init, out),
       state_(std::move(job), init.operator_name, "process"),
       spec_(std::move(spec)),
+      readers_(std::move(readers)),
       sides_(std::move(sides)),
-      side_buffers_(sides_.size()) {}
+      side_buffers_(sides_.size()) {
+  if (readers_) readers_->add(this->input(), this);
+}
+
+template <class In>
+JsProcessOperator<In>::~JsProcessOperator() {
+  if (readers_) readers_->remove(this->input());
+}
 
 template <class In>
 template <class Body>
@@ -139,10 +148,33 @@ void JsProcessOperator<In>::flush() {
 }
 
 template <class In>
+template <class Record>
+void JsProcessOperator<In>::add(JsIsolate& js, ValueConverter& convert, const KeyedArrays& arrays,
+                                int side, Record&& record) {
+  v8::Isolate* isolate = js.isolate();
+  this->countIn(arrays.count);
+  std::size_t from = 0;
+  for (;;) {
+    try {
+      collect(state_.call("processAdd",
+                          {arrays.keys, arrays.same, arrays.values, arrays.times,
+                           jsNumber(isolate, static_cast<double>(from)), jsNumber(isolate, side)}),
+              convert);
+      return;
+    } catch (const UserCodeError& error) {
+      std::size_t failed = site().failedElement(error);  // throws unless dead-lettering
+      collect(state_.call("processTakeBefore", {}), convert);
+      site().deadLetter(record(failed));
+      from = failed + 1;
+    }
+  }
+}
+
+template <class In>
 void JsProcessOperator<In>::processBatch(Batch<In>& batch) {
   if (batch.empty()) return;
   if constexpr (std::is_same_v<In, KeyedValue>) {
-    add(batch, 0);
+    addSide(batch, 0);
   } else {
     // A batch comes from one channel, so from one side; runs keep each side's order anyway.
     for (std::size_t i = 0; i < batch.size();) {
@@ -153,7 +185,7 @@ void JsProcessOperator<In>::processBatch(Batch<In>& batch) {
             side == 0 ? std::move(*std::get_if<0>(&e.value)) : std::move(*std::get_if<1>(&e.value)),
             e.timestamp});
       }
-      add(run_, side);
+      addSide(run_, side);
       run_.clear();
     }
   }
@@ -162,39 +194,34 @@ void JsProcessOperator<In>::processBatch(Batch<In>& batch) {
 }
 
 template <class In>
-void JsProcessOperator<In>::add(Batch<KeyedValue>& batch, int side) {
+void JsProcessOperator<In>::addSide(Batch<KeyedValue>& batch, int side) {
   const bool blocks = spec_.input_blocks[side];
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
     KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, blocks, json_);
-    this->countIn(arrays.count);
-    v8::Local<v8::Float64Array> times = arrays.times;
-    if (times.IsEmpty()) {
+    if (arrays.times.IsEmpty()) {
       const std::size_t n = batch.size();
-      times = v8::Float64Array::New(v8::ArrayBuffer::New(isolate, n * sizeof(double)), 0, n);
-      auto* data = static_cast<double*>(times->Buffer()->GetBackingStore()->Data());
+      arrays.times = v8::Float64Array::New(v8::ArrayBuffer::New(isolate, n * sizeof(double)), 0, n);
+      auto* data = static_cast<double*>(arrays.times->Buffer()->GetBackingStore()->Data());
       for (std::size_t i = 0; i < n; ++i) data[i] = jsElementTime(batch[i].timestamp);
     }
-    std::size_t from = 0;
-    for (;;) {
-      try {
-        collect(state_.call("processAdd", {arrays.keys, arrays.same, arrays.values, times,
-                                           jsNumber(isolate, static_cast<double>(from)),
-                                           jsNumber(isolate, side)}),
-                convert);
-        return;
-      } catch (const UserCodeError& error) {
-        std::size_t failed = site().failedElement(error);  // throws unless dead-lettering
-        collect(state_.call("processTakeBefore", {}), convert);
-        site().deadLetter(
-            blocks ? convert.fromJs(
-                         arrays.values->Get(js.context(), static_cast<std::uint32_t>(failed))
-                             .ToLocalChecked())
-                   : batch[failed].value.second);
-        from = failed + 1;
-      }
-    }
+    add(js, convert, arrays, side, [&](std::size_t i) {
+      return blocks ? convert.fromJs(arrays.values->Get(js.context(), static_cast<std::uint32_t>(i))
+                                         .ToLocalChecked())
+                    : batch[i].value.second;
+    });
   });
+}
+
+template <class In>
+void JsProcessOperator<In>::addParsed(const KeyedArrays& arrays) {
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) {
+    add(js, convert, arrays, 0, [&](std::size_t i) {
+      return convert.fromJs(
+          arrays.values->Get(js.context(), static_cast<std::uint32_t>(i)).ToLocalChecked());
+    });
+  });
+  flush();
 }
 
 template <class In>

@@ -45,18 +45,22 @@ struct JsProcessSpec {
 };
 
 /// In: KeyedValue for `keyBy(...).process(fn)`, CoProcessInput for a co-process function.
+/// With `readers` (one input only), it enters itself there: a keyBy chained before it hands it
+/// parsed batches (js_keyed_reader.hpp).
 template <class In>
-class JsProcessOperator final : public detail::OneInputOperator<In, Value> {
+class JsProcessOperator final : public detail::OneInputOperator<In, Value>, public JsKeyedReader {
  public:
   JsProcessOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
                     std::vector<detail::Input<Value>*> sides, std::shared_ptr<JsJob> job,
-                    JsProcessSpec spec);
+                    JsProcessSpec spec, std::shared_ptr<JsKeyedReaders> readers = nullptr);
+  ~JsProcessOperator() override;
 
   bool stateful() const override { return true; }
   bool threadBound() const override { return true; }
   void open() override;
   void close() override;
   void processBatch(Batch<In>& batch) override;
+  void addParsed(const KeyedArrays& arrays) override;
   void processWatermark(Timestamp w) override;
   void processIdle() override;
   void processBarrier(std::uint64_t id) override;
@@ -72,12 +76,16 @@ class JsProcessOperator final : public detail::OneInputOperator<In, Value> {
   };
 
   // Processes elements of input `side` (0 or 1).
-  void add(Batch<KeyedValue>& batch, int side);
+  void addSide(Batch<KeyedValue>& batch, int side);
   // Runs body(js, convert) in this thread's isolate, the state made there on first use.
   template <class Body>
   void inIsolate(Body&& body);
   // Makes the state in this thread's isolate (and applies a pending restore).
   void makeState(ValueConverter& convert);
+  // processAdd over `arrays`, with dead-letter handling: `record(i)` is element i.
+  template <class Record>
+  void add(JsIsolate& js, ValueConverter& convert, const KeyedArrays& arrays, int side,
+           Record&& record);
   // Routes a helper's results to the outputs' buffers, registers new processing-time timers.
   void collect(v8::Local<v8::Value> taken, ValueConverter& convert);
   void fire(Timestamp up_to, bool processing);
@@ -86,6 +94,7 @@ class JsProcessOperator final : public detail::OneInputOperator<In, Value> {
 
   JsStateSite state_;
   JsProcessSpec spec_;
+  std::shared_ptr<JsKeyedReaders> readers_;
   std::vector<detail::Input<Value>*> sides_;
   std::vector<Batch<Value>> side_buffers_;
   std::vector<RestoredKey> restored_;

@@ -177,23 +177,38 @@ void JsRollingCore::add(const Batch<KeyedValue>& batch, const Results& results) 
   last_count_ = 0;
   if (batch.empty()) return;
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
-    v8::Isolate* isolate = js.isolate();
     KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, spec_.input_blocks, json_);
-    last_count_ = arrays.count;
     if (spec_.input_blocks) {
-      std::vector<double> times;
-      copyTypedArray(arrays.times, times, arrays.count);
-      block_times_.clear();
-      for (double t : times) block_times_.push_back(elementTime(t));
+      addArrays(js, convert, arrays, results);
+      return;
     }
+    v8::Isolate* isolate = js.isolate();
+    last_count_ = arrays.count;
     addFrom({arrays.keys, arrays.same, arrays.values, v8::Undefined(isolate),
              v8::Undefined(isolate), v8::Boolean::New(isolate, js_keys_)},
-            convert, results, [&](std::size_t i) -> Value {
-              if (!spec_.input_blocks) return batch[i].value.second;
-              return convert.fromJs(
-                  arrays.values->Get(js.context(), static_cast<std::uint32_t>(i)).ToLocalChecked());
-            });
+            convert, results, [&](std::size_t i) -> Value { return batch[i].value.second; });
   });
+}
+
+void JsRollingCore::addParsed(const KeyedArrays& arrays, const Results& results) {
+  inIsolate(
+      [&](JsIsolate& js, ValueConverter& convert) { addArrays(js, convert, arrays, results); });
+}
+
+void JsRollingCore::addArrays(JsIsolate& js, ValueConverter& convert, const KeyedArrays& arrays,
+                              const Results& results) {
+  v8::Isolate* isolate = js.isolate();
+  last_count_ = arrays.count;
+  std::vector<double> times;
+  copyTypedArray(arrays.times, times, arrays.count);
+  block_times_.clear();
+  for (double t : times) block_times_.push_back(elementTime(t));
+  addFrom({arrays.keys, arrays.same, arrays.values, v8::Undefined(isolate), v8::Undefined(isolate),
+           v8::Boolean::New(isolate, js_keys_)},
+          convert, results, [&](std::size_t i) -> Value {
+            return convert.fromJs(
+                arrays.values->Get(js.context(), static_cast<std::uint32_t>(i)).ToLocalChecked());
+          });
 }
 
 bool JsRollingCore::addChained(const Batch<Value>& batch, const std::vector<int>& udfs,

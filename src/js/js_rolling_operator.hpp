@@ -26,17 +26,8 @@
 
 namespace lightflus::js {
 
-/// A keyed batch as JS arrays: keys (undefined where `same`), same[i] = 1 where the key is the
-/// value itself, and the values. With `input_blocks` the batch holds key-group blocks
-/// (js_blocks.hpp), parsed with one JSON.parse (`scratch` holds the text); `times` then has
-/// their elements' timestamps (NaN: none) and `count` says how many there are.
-struct KeyedArrays {
-  v8::Local<v8::Array> keys;
-  v8::Local<v8::Uint8Array> same;
-  v8::Local<v8::Array> values;
-  v8::Local<v8::Float64Array> times;
-  std::size_t count = 0;
-};
+/// A keyed batch (of Values, or with `input_blocks` of key-group blocks (js_blocks.hpp), parsed
+/// with one JSON.parse: `scratch` holds the text) as JS arrays (js_keyed_reader.hpp).
 KeyedArrays toKeyedArrays(JsWorker& worker, ValueConverter& convert, const Batch<KeyedValue>& batch,
                           bool input_blocks, std::string& scratch);
 /// Values packed by the JS helpers' pack(): [joined, Int32Array of lengths] (strings) or
@@ -70,6 +61,9 @@ class JsRollingCore {
 
   /// Adds keyed elements.
   void add(const Batch<KeyedValue>& batch, const Results& results);
+  /// Adds elements as a keyBy in the same task parsed them (js_keyed_reader.hpp); their times
+  /// are then blockTimes().
+  void addParsed(const KeyedArrays& arrays, const Results& results);
   /// Runs the fused chain and keyBy over `batch`, then adds their outputs. False, with the
   /// state unchanged and nothing emitted, when a chain or key function threw.
   bool addChained(const Batch<Value>& batch, const std::vector<int>& udfs,
@@ -94,6 +88,9 @@ class JsRollingCore {
   void addFrom(std::vector<v8::Local<v8::Value>> args, ValueConverter& convert,
                const Results& results, Record&& record);
   void collect(v8::Local<v8::Value> taken, ValueConverter& convert, const Results& results);
+  // Adds elements whose times are in `arrays` (key-group blocks, or a keyBy's handoff).
+  void addArrays(JsIsolate& js, ValueConverter& convert, const KeyedArrays& arrays,
+                 const Results& results);
 
   JsCallSite& site() { return state_.site(); }
 
@@ -144,16 +141,35 @@ void appendResults(const Batch<In>& batch, std::vector<Value>& values, std::vect
 }
 
 /// A rolling reduce or aggregate after a keyBy (and the chain fused after it). Out is
-/// KeyedValue when a reader needs the key (a keyed operator after it), else Value.
+/// KeyedValue when a reader needs the key (a keyed operator after it), else Value. With
+/// `readers`, it enters itself there: a keyBy chained before it hands it parsed batches
+/// (js_keyed_reader.hpp).
 template <class Out>
-class JsRollingOperator final : public detail::OneInputOperator<KeyedValue, Out> {
+class JsRollingOperator final : public detail::OneInputOperator<KeyedValue, Out>,
+                                public JsKeyedReader {
  public:
   JsRollingOperator(const detail::OperatorInit& init, detail::Input<Out>* out,
-                    std::shared_ptr<JsJob> job, JsRollingSpec spec)
+                    std::shared_ptr<JsJob> job, JsRollingSpec spec,
+                    std::shared_ptr<JsKeyedReaders> readers = nullptr)
       : detail::OneInputOperator<KeyedValue, Out>(init, out),
         blocks_(spec.input_blocks),
         core_(init, std::move(job), std::move(spec),
-              /*js_keys=*/spec.input_blocks && std::is_same_v<Out, KeyedValue>) {}
+              /*js_keys=*/spec.input_blocks && std::is_same_v<Out, KeyedValue>),
+        readers_(std::move(readers)) {
+    if (readers_) readers_->add(this->input(), this);
+  }
+  ~JsRollingOperator() override {
+    if (readers_) readers_->remove(this->input());
+  }
+
+  void addParsed(const KeyedArrays& arrays) override {
+    core_.addParsed(arrays, [&](std::vector<Value>& values, std::vector<Value>& keys,
+                                const std::vector<std::int32_t>& origins) {
+      appendBlockResults(core_.blockTimes(), values, keys, origins, this->buffer_);
+    });
+    this->countIn(arrays.count);
+    emitChunked(this->buffer_, this->init_.batch_size, [&](Batch<Out>& b) { this->emit(b); });
+  }
 
   bool stateful() const override { return true; }
   bool threadBound() const override { return true; }
@@ -180,6 +196,7 @@ class JsRollingOperator final : public detail::OneInputOperator<KeyedValue, Out>
  private:
   const bool blocks_;  // the input is key-group blocks
   JsRollingCore core_;
+  std::shared_ptr<JsKeyedReaders> readers_;
 };
 
 /// A chain of map/flatMap/filter, the keyBy after it and the rolling reduce or aggregate after

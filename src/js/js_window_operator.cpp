@@ -214,12 +214,13 @@ void JsWindowCore::addArrays(v8::Local<v8::Value> keys, v8::Local<v8::Value> sam
   }
 }
 
-void JsWindowCore::add(Batch<KeyedValue>& batch) {
-  if (batch.empty()) return;
+std::size_t JsWindowCore::add(Batch<KeyedValue>& batch) {
+  if (batch.empty()) return 0;
   if (spec_.input_blocks) {
     addBlocks(batch);
-    return;
+    return block_count_;
   }
+  const std::size_t n = batch.size();
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
     v8::Isolate* isolate = js.isolate();
     v8::Local<v8::Value> times = v8::Undefined(isolate);
@@ -253,31 +254,41 @@ void JsWindowCore::add(Batch<KeyedValue>& batch) {
               [&](std::size_t i) -> const Value& { return batch[i].value.second; });
   });
   batch.clear();
+  return n;
 }
 
 // Key-group blocks: one JSON.parse for the batch, the elements' times from the blocks.
 void JsWindowCore::addBlocks(Batch<KeyedValue>& batch) {
   inIsolate([&](JsIsolate& js, ValueConverter& convert) {
-    v8::Isolate* isolate = js.isolate();
     KeyedArrays arrays = toKeyedArrays(site().worker(), convert, batch, true, scratch_);
-    v8::Local<v8::Value> times = v8::Undefined(isolate);
-    Timestamp now = 0;
-    if (spec_.event_time) {
-      copyTypedArray(arrays.times, block_times_, arrays.count);
-      times_.clear();
-      for (double t : block_times_) times_.push_back(elementTime(t));
-      checkTimestamps(times_);
-      times = arrays.times;
-    } else {
-      now = processingTimeNow();
-    }
-    v8::Local<v8::Context> context = js.context();
-    addArrays(arrays.keys, arrays.same, arrays.values, times, now, convert, [&](std::size_t i) {
-      return convert.fromJs(
-          arrays.values->Get(context, static_cast<std::uint32_t>(i)).ToLocalChecked());
-    });
+    block_count_ = arrays.count;
+    addTimed(js, convert, arrays);
   });
   batch.clear();
+}
+
+void JsWindowCore::addParsed(const KeyedArrays& arrays) {
+  inIsolate([&](JsIsolate& js, ValueConverter& convert) { addTimed(js, convert, arrays); });
+}
+
+void JsWindowCore::addTimed(JsIsolate& js, ValueConverter& convert, const KeyedArrays& arrays) {
+  v8::Isolate* isolate = js.isolate();
+  v8::Local<v8::Value> times = v8::Undefined(isolate);
+  Timestamp now = 0;
+  if (spec_.event_time) {
+    copyTypedArray(arrays.times, block_times_, arrays.count);
+    times_.clear();
+    for (double t : block_times_) times_.push_back(elementTime(t));
+    checkTimestamps(times_);
+    times = arrays.times;
+  } else {
+    now = processingTimeNow();
+  }
+  v8::Local<v8::Context> context = js.context();
+  addArrays(arrays.keys, arrays.same, arrays.values, times, now, convert, [&](std::size_t i) {
+    return convert.fromJs(
+        arrays.values->Get(context, static_cast<std::uint32_t>(i)).ToLocalChecked());
+  });
 }
 
 bool JsWindowCore::addChained(Batch<Value>& batch, const std::vector<int>& udfs,
@@ -412,13 +423,27 @@ void JsWindowCore::restore(const detail::OperatorRestore& r) {
 // JsWindowOperator
 
 JsWindowOperator::JsWindowOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
-                                   std::shared_ptr<JsJob> job, JsWindowSpec spec)
+                                   std::shared_ptr<JsJob> job, JsWindowSpec spec,
+                                   std::shared_ptr<JsKeyedReaders> readers)
     : detail::OneInputOperator<KeyedValue, Value>(init, out),
-      core_(init, std::move(job), spec, [this](Batch<Value>& b) { this->emit(b); }) {}
+      core_(init, std::move(job), spec, [this](Batch<Value>& b) { this->emit(b); }),
+      readers_(std::move(readers)) {
+  if (readers_) readers_->add(input(), this);
+}
 
+JsWindowOperator::~JsWindowOperator() {
+  if (readers_) readers_->remove(input());
+}
+
+// Key-group blocks count as the elements in them.
 void JsWindowOperator::processBatch(Batch<KeyedValue>& batch) {
-  countIn(batch.size());
-  core_.add(batch);
+  countIn(core_.add(batch));
+  core_.flush();
+}
+
+void JsWindowOperator::addParsed(const KeyedArrays& arrays) {
+  countIn(arrays.count);
+  core_.addParsed(arrays);
   core_.flush();
 }
 

@@ -69,8 +69,10 @@ class JsWindowCore {
   void close();
   JsCallSite& site() { return state_.site(); }
 
-  /// Adds keyed elements.
-  void add(Batch<KeyedValue>& batch);
+  /// Adds keyed elements; returns how many (key-group blocks hold several each).
+  std::size_t add(Batch<KeyedValue>& batch);
+  /// Adds elements as a keyBy in the same task parsed them (js_keyed_reader.hpp).
+  void addParsed(const KeyedArrays& arrays);
   /// Runs the fused chain and keyBy over `batch`, then adds their outputs. False, with the
   /// window state unchanged, when a chain or key function threw. With `nexmark`, `batch` holds
   /// Nexmark event ids (js_nexmark.hpp).
@@ -123,6 +125,8 @@ class JsWindowCore {
   void checkTimestamps(const std::vector<Timestamp>& ts) const;
   // add() for spec.input_blocks.
   void addBlocks(Batch<KeyedValue>& batch);
+  // Adds parsed elements whose times are in `arrays`.
+  void addTimed(JsIsolate& js, ValueConverter& convert, const KeyedArrays& arrays);
 
   detail::OperatorInit init_;
   JsStateSite state_;
@@ -136,15 +140,21 @@ class JsWindowCore {
   std::vector<double> block_times_;
   std::string scratch_;  // the JSON text of a batch of blocks
   std::vector<Value> keys_, partials_;
+  std::size_t block_count_ = 0;  // elements in the last batch of blocks
   detail::Input<Value>* late_ = nullptr;
   Batch<Value> late_buffer_;
 };
 
-/// A keyed window aggregate or reduce after a keyBy.
-class JsWindowOperator final : public detail::OneInputOperator<KeyedValue, Value> {
+/// A keyed window aggregate or reduce after a keyBy. With `readers`, it enters itself there: a
+/// keyBy chained before it hands it parsed batches (js_keyed_reader.hpp).
+class JsWindowOperator final : public detail::OneInputOperator<KeyedValue, Value>,
+                               public JsKeyedReader {
  public:
   JsWindowOperator(const detail::OperatorInit& init, detail::Input<Value>* out,
-                   std::shared_ptr<JsJob> job, JsWindowSpec spec);
+                   std::shared_ptr<JsJob> job, JsWindowSpec spec,
+                   std::shared_ptr<JsKeyedReaders> readers = nullptr);
+  ~JsWindowOperator() override;
+  void addParsed(const KeyedArrays& arrays) override;
 
   bool stateful() const override { return true; }
   bool threadBound() const override { return true; }
@@ -162,6 +172,7 @@ class JsWindowOperator final : public detail::OneInputOperator<KeyedValue, Value
 
  private:
   JsWindowCore core_;
+  std::shared_ptr<JsKeyedReaders> readers_;
 };
 
 /// A chain of map/flatMap/filter and the keyBy after it, feeding a JsWindowCore: one call into
