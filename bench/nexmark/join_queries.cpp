@@ -1,7 +1,8 @@
-// Nexmark q3, q4, q7 and q8: the queries over two inputs, on connect(), intervalJoin() and
-// the window join (docs/joins.md).
+// Nexmark q3, q4, q7 and q8: the queries over two inputs, on connect() and the window join
+// (docs/joins.md); q7 on windowAll.
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "queries.hpp"
@@ -154,12 +155,80 @@ struct CategoryAverageChanges {
   }
 };
 
-/// The largest of the prices (q7's MAX(price)).
-struct MaxPrice {
-  std::int64_t createAccumulator() const { return std::numeric_limits<std::int64_t>::min(); }
-  void add(std::int64_t& acc, const Bid& b) const { acc = std::max(acc, b.price); }
-  std::int64_t getResult(const std::int64_t& acc) const { return acc; }
-  void merge(std::int64_t& acc, const std::int64_t& other) const { acc = std::max(acc, other); }
+/// q7's window length; windows are aligned at 0, as TumblingEventTimeWindows::of(kQ7Window).
+constexpr Timestamp kQ7Window = 10'000;
+
+/// What q7 needs of one tumbling window's bids: the highest price and the bids at it, and the
+/// bids at the window's first millisecond (they are also at the previous window's end, which
+/// the SQL's BETWEEN includes).
+struct WindowMaxBids {
+  Timestamp start = 0;
+  std::int64_t max = std::numeric_limits<std::int64_t>::min();
+  std::vector<Bid> at_max;
+  std::vector<Bid> at_start;
+};
+
+/// MAX(price) per window, keeping the bids at the maximum (ties too) and at the window's
+/// start. It merges, so windowAll pre-aggregates it in every bid subtask before the exchange.
+struct MaxBids {
+  WindowMaxBids createAccumulator() const { return {}; }
+  void add(WindowMaxBids& acc, const Bid& b) const {
+    if (b.price > acc.max) {
+      acc.max = b.price;
+      acc.at_max.clear();
+    }
+    if (b.price == acc.max) acc.at_max.push_back(b);
+    if (b.date_time % kQ7Window == 0) acc.at_start.push_back(b);
+  }
+  void merge(WindowMaxBids& acc, const WindowMaxBids& other) const {
+    if (other.max > acc.max) {
+      acc.max = other.max;
+      acc.at_max = other.at_max;
+    } else if (other.max == acc.max) {
+      acc.at_max.insert(acc.at_max.end(), other.at_max.begin(), other.at_max.end());
+    }
+    acc.at_start.insert(acc.at_start.end(), other.at_start.begin(), other.at_start.end());
+  }
+  const WindowMaxBids& getResult(const WindowMaxBids& acc) const { return acc; }
+};
+
+/// q7's join of the windows' maxima with the bids: a window's bids at its max, and the next
+/// window's first-millisecond bids at that max. Windows may arrive in any order; each keeps
+/// its max and first-millisecond bids until both neighbours have been paired with it.
+struct PairWindows {
+  struct Tail {
+    std::int64_t max = 0;
+    std::vector<Bid> at_start;
+    bool paired_previous = false;
+    bool paired_next = false;
+  };
+  using Ctx = KeyedContext<int, Q7Row>;
+  void processElement(const WindowMaxBids& w, Ctx& ctx) {
+    for (const auto& b : w.at_max) ctx.collect(b);
+    Tail tail{w.max, w.at_start};
+    auto it = tails_.find(w.start - kQ7Window);
+    if (it != tails_.end()) {
+      for (const auto& b : w.at_start)
+        if (b.price == it->second.max) ctx.collect(b);
+      tail.paired_previous = it->second.paired_next = true;
+      dropWhenDone(it);
+    }
+    it = tails_.find(w.start + kQ7Window);
+    if (it != tails_.end()) {
+      for (const auto& b : it->second.at_start)
+        if (b.price == w.max) ctx.collect(b);
+      tail.paired_next = it->second.paired_previous = true;
+      dropWhenDone(it);
+    }
+    tails_.emplace(w.start, std::move(tail));
+  }
+
+ private:
+  void dropWhenDone(std::map<Timestamp, Tail>::iterator it) {
+    if (it->second.paired_previous && it->second.paired_next) tails_.erase(it);
+  }
+  // One task (windowAll's), so plain members; q7 is not checkpointed by the benchmark.
+  std::map<Timestamp, Tail> tails_;
 };
 
 /// Every distinct seller of a window (q8's GROUP BY seller, window).
@@ -246,19 +315,21 @@ DataStream<Q7Row> q7(const DataStream<Event>& events) {
                     }
                   })
                   .name("q7-bids");
-  // MAX(price) per 10 s tumbling window; the result's timestamp is window_end - 1. One key:
-  // the window is global, pre-aggregated in each bid subtask before the exchange.
-  auto maxes = bids.keyBy([](const Bid&) { return 0; })
-                   .window(TumblingEventTimeWindows::of(Time::seconds(10)))
-                   .aggregate(MaxPrice{})
-                   .name("q7-max");
-  // B.price = maxprice AND B.dateTime BETWEEN window_end - 10 s AND window_end: with m at
-  // window_end - 1, that is m - 9999 <= b <= m + 1, i.e. b - 1 <= m <= b + 9999.
-  return bids.keyBy([](const Bid& b) { return b.price; })
-      .intervalJoin(maxes.keyBy([](const std::int64_t& m) { return m; }))
-      .between(Time::milliseconds(-1), Time::milliseconds(9999))
-      .process<Q7Row>(
-          [](const Bid& b, const std::int64_t&, Collector<Q7Row>& out) { out.collect(b); })
+  // MAX(price) per 10 s tumbling window with the bids at it, over all bids (windowAll:
+  // pre-aggregated in each bid subtask), then B.price = maxprice AND B.dateTime BETWEEN
+  // window_end - 10 s AND window_end: the window's bids at its max, and the bids at window_end
+  // (the next window's first millisecond) at that max.
+  return bids.windowAll(TumblingEventTimeWindows::of(Duration(kQ7Window)))
+      .aggregate(MaxBids{},
+                 [](const TimeWindow& w, const WindowMaxBids& r) {
+                   WindowMaxBids out = r;
+                   out.start = w.start;
+                   return out;
+                 })
+      .name("q7-max")
+      .keyBy([](const WindowMaxBids&) { return 0; })
+      .process<Q7Row>(PairWindows{})
+      .parallelism(1)
       .name("q7");
 }
 
