@@ -194,7 +194,7 @@ template <class T, class F>
 class GeneratorSource final : public Source<T> {
  public:
   GeneratorSource(F fn, GeneratorOptions options)
-      : fn_(std::move(fn)), split_(options.count, options.rate) {}
+      : fn_(std::move(fn)), split_(detail::IdSplit::forCount(options.count, options.rate)) {}
   void open(const SourceContext& ctx) override { split_.open(ctx.subtask, ctx.parallelism); }
   SourceStatus poll(SourceOutput<T>& out) override {
     return detail::sourceStatus(

@@ -45,7 +45,8 @@ extern const std::string_view kNexmarkHelpers;
 class NexmarkIdSource final : public Source<Value> {
  public:
   NexmarkIdSource(nexmark::Options options, std::shared_ptr<const nexmark::Generator> generator)
-      : generator_(std::move(generator)), split_(options.count, options.rate) {}
+      : generator_(std::move(generator)),
+        split_(detail::IdSplit::forCount(options.count, options.rate)) {}
 
   void open(const SourceContext& ctx) override { split_.open(ctx.subtask, ctx.parallelism); }
   SourceStatus poll(SourceOutput<Value>& out) override;

@@ -221,6 +221,16 @@ TEST_CASE("a snapshot of the older format (the next id alone) still restores", "
   }
 }
 
+TEST_CASE("an empty collection finishes at once, also restored at another parallelism",
+          "[source]") {
+  Ids emitted;
+  auto p2 = start(collection(0), 2, {});
+  drain(p2, emitted);
+  auto p3 = start(collection(0), 3, snapshot(p2));
+  drain(p3, emitted);
+  CHECK(emitted.empty());
+}
+
 TEST_CASE("a rate-limited generator emits one id, then waits for its share of the rate",
           "[source]") {
   auto id = [](std::uint64_t i) { return i; };

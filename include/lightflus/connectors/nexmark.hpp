@@ -154,7 +154,7 @@ class NexmarkSource final : public Source<Event> {
  public:
   explicit NexmarkSource(Options options)
       : generator_(std::make_shared<const Generator>(options.config)),
-        split_(options.count, options.rate) {}
+        split_(detail::IdSplit::forCount(options.count, options.rate)) {}
 
   void open(const SourceContext& ctx) override { split_.open(ctx.subtask, ctx.parallelism); }
 

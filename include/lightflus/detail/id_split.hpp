@@ -33,8 +33,8 @@
 
 namespace lightflus::detail {
 
-/// The split of the ids 0 .. count-1 (count 0: unbounded) of one source subtask; see the top of
-/// the file. Usage in a source:
+/// The split of the ids 0 .. end-1 of one source subtask; see the top of the file. Usage in a
+/// source:
 ///
 ///     void open(const SourceContext& ctx) override { split_.open(ctx.subtask, ctx.parallelism); }
 ///     SourceStatus poll(SourceOutput<T>& out) override {
@@ -49,9 +49,16 @@ class IdSplit {
     Done,       ///< every id of this subtask has been emitted
   };
 
-  /// `count`: ids 0 .. count-1 over all subtasks (0: unbounded). `rate`: ids per second over
-  /// all subtasks (0: as fast as the job consumes).
-  IdSplit(std::uint64_t count, double rate) : count_(count), rate_(rate) {}
+  /// No end: the ids go on for ever.
+  static constexpr std::uint64_t kUnbounded = std::numeric_limits<std::uint64_t>::max();
+
+  /// `end`: the ids are 0 .. end-1 over all subtasks (kUnbounded: no end). `rate`: ids per
+  /// second over all subtasks (0: as fast as the job consumes).
+  IdSplit(std::uint64_t end, double rate) : end_(end), rate_(rate) {}
+  /// For a source option `count` where 0 means unbounded (GeneratorOptions, nexmark::Options).
+  static IdSplit forCount(std::uint64_t count, double rate) {
+    return IdSplit(count == 0 ? kUnbounded : count, rate);
+  }
 
   /// Starts subtask `subtask` of `parallelism`: from its restored position if there is one,
   /// else from id `subtask`.
@@ -75,10 +82,10 @@ class IdSplit {
     for (const Layer& l : layers_) horizon_ = std::max(horizon_, l.max);
   }
 
-  /// Calls `emit(id)` for the next ids of this subtask, at most `room` of them and at most what
-  /// the rate allows now.
-  template <class Emit>
-  Progress emit(std::uint64_t room, Emit&& emit) {
+  /// Calls `collect(id)` for the next ids of this subtask, at most `room` of them and at most
+  /// what the rate allows now.
+  template <class Collect>
+  Progress emit(std::uint64_t room, Collect&& collect) {
     std::uint64_t limit = room;
     if (subtask_rate_ > 0) {
       const double elapsed =
@@ -87,21 +94,20 @@ class IdSplit {
       if (allowed <= emitted_since_open_) return Progress::Throttled;
       limit = std::min(limit, allowed - emitted_since_open_);
     }
-    const std::uint64_t end = count_ == 0 ? std::numeric_limits<std::uint64_t>::max() : count_;
     std::uint64_t n = 0;
-    while (n < limit && next_ < end) {
+    while (n < limit && next_ < end_) {
       // Below the horizon, an id an inherited layer holds was emitted before the rescale.
       if (next_ < horizon_ && inLayers(next_)) {
         next_ += step_;
         continue;
       }
-      emit(next_);
+      collect(next_);
       next_ += step_;
       ++n;
     }
     emitted_since_open_ += n;
     if (next_ >= horizon_ && !layers_.empty()) layers_.clear();  // nothing left in them for us
-    return next_ >= end ? Progress::Done : Progress::More;
+    return next_ >= end_ ? Progress::Done : Progress::More;
   }
 
   /// How long to wait after Throttled.
@@ -212,7 +218,7 @@ class IdSplit {
     return false;
   }
 
-  std::uint64_t count_;
+  std::uint64_t end_;
   double rate_;
   std::uint64_t next_ = 0;
   std::uint64_t step_ = 1;
