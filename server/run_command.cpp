@@ -171,6 +171,15 @@ void finishRun(const std::string& checkpoint_dir, const std::string& job_name) {
   CheckpointStore(checkpoint_dir).clear();
 }
 
+// Removes a finished marker; false when there was none.
+bool removeMarker(const fs::path& marker) {
+  std::error_code ec;
+  const bool removed = fs::remove(marker, ec);
+  if (ec)
+    throw ConnectorError(fmt::format("cannot remove '{}': {}", marker.string(), ec.message()));
+  return removed;
+}
+
 }  // namespace
 
 const char* runUsage() noexcept {
@@ -348,25 +357,29 @@ CheckpointSetup checkpointSetup(const RunOptions& options, const js::JsJob& job,
   }
   if (!options.checkpoint_dir.empty()) {
     const fs::path marker = fs::path(options.checkpoint_dir) / kFinishedMarker;
-    std::error_code ec;
     if (options.fresh) {
       CheckpointStore store(options.checkpoint_dir);
       const std::size_t removed = store.list().size();
       store.clear();
-      const bool had_marker = fs::remove(marker, ec);
+      const bool had_marker = removeMarker(marker);
       if (removed > 0 || had_marker)
         log(fmt::format("--fresh: removed {} checkpoint{}{} in {}; starting from the beginning",
                         removed, removed == 1 ? "" : "s",
                         had_marker ? " and the finished marker" : "", options.checkpoint_dir));
-    } else if (fs::exists(marker, ec)) {
-      if (options.from.empty()) {
+    } else if (options.from.empty()) {
+      std::error_code ec;
+      if (fs::exists(marker, ec)) {
         std::string said = readWholeFile(marker);
         while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.pop_back();
         setup.already_finished = said.empty() ? "finished" : said;
         return setup;
       }
+      if (ec)
+        throw ConnectorError(
+            fmt::format("cannot look for '{}': {}", marker.string(), ec.message()));
+    } else {
       // --from starts a new run in this directory: a crash must resume it, not skip it.
-      fs::remove(marker, ec);
+      removeMarker(marker);
     }
   }
   FoundCheckpoint found;
