@@ -6,18 +6,23 @@
 #include <atomic>
 #include <charconv>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "atomic_file.hpp"
 #include "dead_letters.hpp"
 #include "js_graph_builder.hpp"
 #include "lightflus/checkpoint.hpp"
 #include "lightflus/error.hpp"
 
 namespace lightflus::server {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -152,6 +157,29 @@ std::vector<std::string> dropReport(const std::vector<OperatorMetrics>& metrics,
   return lines;
 }
 
+// A finished job's checkpoint directory: first the finished marker, durably, then no
+// checkpoints. Killed before the marker, a rerun restores the final checkpoint (which writes
+// nothing again); after it, a rerun sees the marker and does nothing.
+void finishRun(const std::string& checkpoint_dir, const std::string& job_name) {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  writeFileAtomically(fs::path(checkpoint_dir) / kFinishedMarker,
+                      fmt::format("job '{}' finished at {:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC\n",
+                                  job_name, utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                                  utc.tm_hour, utc.tm_min, utc.tm_sec));
+  CheckpointStore(checkpoint_dir).clear();
+}
+
+// Removes a finished marker; false when there was none.
+bool removeMarker(const fs::path& marker) {
+  std::error_code ec;
+  const bool removed = fs::remove(marker, ec);
+  if (ec)
+    throw ConnectorError(fmt::format("cannot remove '{}': {}", marker.string(), ec.message()));
+  return removed;
+}
+
 }  // namespace
 
 const char* runUsage() noexcept {
@@ -160,7 +188,8 @@ const char* runUsage() noexcept {
          "                      [--on-error fail|dead-letter]\n"
          "                      [--checkpoint-dir DIR] [--checkpoint-interval 5s]\n"
          "                      [--keep-checkpoints N] [--from CHECKPOINT|DIR]\n"
-         "                      [--allow-non-restored-state] [--source-map JOB.js.map]\n";
+         "                      [--allow-non-restored-state] [--fresh]\n"
+         "                      [--source-map JOB.js.map]\n";
 }
 
 std::chrono::milliseconds parseDuration(std::string_view flag, std::string_view text) {
@@ -215,6 +244,8 @@ RunOptions parseRunOptions(std::span<char* const> args) {
       if (options.from.empty()) throw ConfigError("--from expects a checkpoint file or directory");
     } else if (arg == "--allow-non-restored-state") {
       options.allow_non_restored_state = true;
+    } else if (arg == "--fresh") {
+      options.fresh = true;
     } else if (arg == "--source-map") {
       options.source_map = value();
       if (options.source_map.empty()) throw ConfigError("--source-map expects a file");
@@ -235,6 +266,10 @@ RunOptions parseRunOptions(std::span<char* const> args) {
     }
   }
   if (options.job_path.empty()) throw ConfigError("which job? give the path of a .ts or .js file");
+  if (options.fresh && options.checkpoint_dir.empty())
+    throw ConfigError("--fresh starts over in a --checkpoint-dir: give one");
+  if (options.fresh && !options.from.empty())
+    throw ConfigError("--fresh starts from the beginning, --from from a checkpoint: give one");
   return options;
 }
 
@@ -320,6 +355,33 @@ CheckpointSetup checkpointSetup(const RunOptions& options, const js::JsJob& job,
                     "them: pass --checkpoint-dir DIR",
                     interval.count()));
   }
+  if (!options.checkpoint_dir.empty()) {
+    const fs::path marker = fs::path(options.checkpoint_dir) / kFinishedMarker;
+    if (options.fresh) {
+      CheckpointStore store(options.checkpoint_dir);
+      const std::size_t removed = store.list().size();
+      store.clear();
+      const bool had_marker = removeMarker(marker);
+      if (removed > 0 || had_marker)
+        log(fmt::format("--fresh: removed {} checkpoint{}{} in {}; starting from the beginning",
+                        removed, removed == 1 ? "" : "s",
+                        had_marker ? " and the finished marker" : "", options.checkpoint_dir));
+    } else if (options.from.empty()) {
+      std::error_code ec;
+      if (fs::exists(marker, ec)) {
+        std::string said = readWholeFile(marker);
+        while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.pop_back();
+        setup.already_finished = said.empty() ? "finished" : said;
+        return setup;
+      }
+      if (ec)
+        throw ConnectorError(
+            fmt::format("cannot look for '{}': {}", marker.string(), ec.message()));
+    } else {
+      // --from starts a new run in this directory: a crash must resume it, not skip it.
+      removeMarker(marker);
+    }
+  }
   FoundCheckpoint found;
   if (!options.from.empty()) {
     found = loadCheckpoint(options.from);
@@ -362,7 +424,17 @@ int runJob(const RunOptions& options) {
     std::fprintf(stderr, "lightflusd run: job '%s': %s\n", job_name.c_str(), line.c_str());
   };
   CheckpointSetup setup = checkpointSetup(options, *job, job_name, log);
+  if (!setup.already_finished.empty()) {
+    log(fmt::format(
+        "already finished in {} ({}): nothing to do; to run it again from the beginning, pass "
+        "--fresh (or remove the directory)",
+        options.checkpoint_dir, setup.already_finished));
+    return 0;
+  }
   if (setup.restored_id != 0) log(setup.resumeMessage());
+  // The final checkpoint stays until the finished marker is durable (finishRun): killed in
+  // between, a rerun restores it and finishes without writing again.
+  if (!options.checkpoint_dir.empty()) setup.execution.checkpoints.keep_final_checkpoint = true;
   StartedJob started =
       startJob(job, options.parallelism, js::JsGraphOptions{}, std::move(setup.execution));
   JobHandle& handle = started.handle;
@@ -389,6 +461,8 @@ int runJob(const RunOptions& options) {
     throw;
   }
   report();
+  if (handle.status() == JobStatus::Finished && !options.checkpoint_dir.empty())
+    finishRun(options.checkpoint_dir, job_name);
   if (signal == 0) signal = stop_signal.load();
   return signal != 0 && handle.status() == JobStatus::Cancelled ? exitStatusOf(signal) : 0;
 }

@@ -52,6 +52,9 @@ struct RunOptions {
   std::string from;
   /// --allow-non-restored-state: drop state of operators the job no longer has.
   bool allow_non_restored_state = false;
+  /// --fresh: start from the beginning: the checkpoints and the finished marker in
+  /// --checkpoint-dir are removed first.
+  bool fresh = false;
   /// --source-map FILE: the source map (version 3) of a JavaScript job, e.g. a bundle's: its
   /// errors then name the files the bundle was made of.
   std::string source_map;
@@ -97,16 +100,25 @@ struct CheckpointSetup {
   std::uint64_t restored_id = 0;
   /// The restored checkpoint was taken after the job's input had ended (a final checkpoint).
   bool restored_final = false;
+  /// What the finished marker in --checkpoint-dir says (kFinishedMarker) when the job finished
+  /// there before: `run` then says so and exits 0 without running it. Empty otherwise.
+  std::string already_finished;
 
   /// "resuming from checkpoint N (path)", and what a final checkpoint means; empty when the
   /// job starts fresh.
   std::string resumeMessage() const;
 };
 
+/// The file a bounded job run with --checkpoint-dir writes into it when it has finished,
+/// before it deletes its checkpoints: a rerun then does nothing instead of starting over.
+inline constexpr std::string_view kFinishedMarker = "FINISHED";
+
 /// Reads the checkpoint to restore (--from, else the newest intact one in --checkpoint-dir;
 /// damaged ones are reported through `log` and skipped) and sets up periodic checkpoints
-/// (--checkpoint-interval, else the job's ctx.checkpointInterval(ms), else 5 s). Throws
-/// InputError when --from names a damaged checkpoint.
+/// (--checkpoint-interval, else the job's ctx.checkpointInterval(ms), else 5 s). A finished
+/// marker in --checkpoint-dir sets `already_finished` (unless --from or --fresh); --fresh
+/// removes the directory's checkpoints and marker first. Throws InputError when --from names a
+/// damaged checkpoint.
 CheckpointSetup checkpointSetup(const RunOptions& options, const js::JsJob& job,
                                 const std::string& job_name,
                                 std::function<void(const std::string&)> log);

@@ -7,8 +7,8 @@
 // parallel subtask gets its own Source instance from a factory; sources snapshot their
 // position so that a restored job continues where the snapshot was taken.
 //
-// Built in: collections, generators (bounded or unbounded, full speed or rate-limited); files
-// and stdin are in connectors/file.hpp.
+// Built in: collections, generators (bounded or unbounded, full speed or rate-limited; both
+// restore at any parallelism, detail/id_split.hpp); files and stdin: connectors/file.hpp.
 #pragma once
 
 #include <chrono>
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "lightflus/detail/id_split.hpp"
 #include "lightflus/detail/operator.hpp"
 #include "lightflus/element.hpp"
 #include "lightflus/serializer.hpp"
@@ -138,35 +139,45 @@ class Source {
 template <class T>
 using SourceFactory = std::function<std::unique_ptr<Source<T>>()>;
 
-/// Emits the elements of a vector; subtask i of p emits the elements i, i+p, i+2p, ...
+namespace detail {
+/// The SourceStatus of what IdSplit::emit() did.
+inline SourceStatus sourceStatus(IdSplit::Progress p) {
+  switch (p) {
+    case IdSplit::Progress::More:
+      return SourceStatus::HaveMoreOutput;
+    case IdSplit::Progress::Throttled:
+      return SourceStatus::Blocked;
+    case IdSplit::Progress::Done:
+      break;
+  }
+  return SourceStatus::Finished;
+}
+}  // namespace detail
+
+/// Emits the elements of a vector; subtask i of p emits the elements i, i+p, i+2p, ... A
+/// snapshot restores at any parallelism (detail/id_split.hpp).
 template <class T>
 class CollectionSource final : public Source<T> {
  public:
   explicit CollectionSource(std::shared_ptr<const std::vector<T>> items)
-      : items_(std::move(items)) {}
-  void open(const SourceContext& ctx) override {
-    step_ = static_cast<std::size_t>(ctx.parallelism);
-    if (!restored_) next_ = static_cast<std::size_t>(ctx.subtask);
-  }
+      : items_(std::move(items)), split_(items_->size(), 0) {}
+  void open(const SourceContext& ctx) override { split_.open(ctx.subtask, ctx.parallelism); }
   SourceStatus poll(SourceOutput<T>& out) override {
     const auto& items = *items_;
-    while (next_ < items.size() && !out.full()) {
-      out.collect(items[next_]);
-      next_ += step_;
-    }
-    return next_ < items.size() ? SourceStatus::HaveMoreOutput : SourceStatus::Finished;
+    return detail::sourceStatus(split_.emit(out.remaining(), [&](std::uint64_t i) {
+      out.collect(items[static_cast<std::size_t>(i)]);
+    }));
   }
-  void snapshot(StateWriter& w) override { w.write<std::uint64_t>(next_); }
-  void restore(StateReader& r) override {
-    next_ = static_cast<std::size_t>(r.read<std::uint64_t>());
-    restored_ = true;
+  void snapshot(StateWriter& w) override { split_.snapshot(w); }
+  void restore(StateReader& r) override { split_.restore(r); }
+  bool restoreRescaled(const std::vector<std::string>& previous) override {
+    split_.restoreRescaled(previous);
+    return true;
   }
 
  private:
   std::shared_ptr<const std::vector<T>> items_;
-  std::size_t next_ = 0;
-  std::size_t step_ = 1;
-  bool restored_ = false;
+  detail::IdSplit split_;
 };
 
 /// Options of a generator source.
@@ -178,56 +189,28 @@ struct GeneratorOptions {
 };
 
 /// Emits fn(i) for i = 0, 1, 2, ... (subtask s of p takes i = s, s+p, ...), at full speed or
-/// at a fixed rate.
+/// at a fixed rate. A snapshot restores at any parallelism (detail/id_split.hpp).
 template <class T, class F>
 class GeneratorSource final : public Source<T> {
  public:
-  GeneratorSource(F fn, GeneratorOptions options) : fn_(std::move(fn)), options_(options) {}
-  void open(const SourceContext& ctx) override {
-    step_ = static_cast<std::uint64_t>(ctx.parallelism);
-    if (!restored_) next_ = static_cast<std::uint64_t>(ctx.subtask);
-    rate_ = options_.rate / static_cast<double>(ctx.parallelism);
-    start_ = std::chrono::steady_clock::now();
-    emitted_since_start_ = 0;
-  }
+  GeneratorSource(F fn, GeneratorOptions options)
+      : fn_(std::move(fn)), split_(detail::IdSplit::forCount(options.count, options.rate)) {}
+  void open(const SourceContext& ctx) override { split_.open(ctx.subtask, ctx.parallelism); }
   SourceStatus poll(SourceOutput<T>& out) override {
-    std::uint64_t limit = std::numeric_limits<std::uint64_t>::max();
-    if (rate_ > 0) {
-      double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-      auto allowed = static_cast<std::uint64_t>(elapsed * rate_) + 1;
-      if (allowed <= emitted_since_start_) return SourceStatus::Blocked;
-      limit = allowed - emitted_since_start_;
-    }
-    std::uint64_t n = 0;
-    while (!out.full() && n < limit && (options_.count == 0 || next_ < options_.count)) {
-      out.collect(fn_(next_));
-      next_ += step_;
-      ++n;
-    }
-    emitted_since_start_ += n;
-    if (options_.count != 0 && next_ >= options_.count) return SourceStatus::Finished;
-    return SourceStatus::HaveMoreOutput;
+    return detail::sourceStatus(
+        split_.emit(out.remaining(), [&](std::uint64_t i) { out.collect(fn_(i)); }));
   }
-  Duration blockedWait() const override {
-    if (rate_ <= 0) return Duration(1);
-    return Duration(std::max<std::int64_t>(1, static_cast<std::int64_t>(1000.0 / rate_)));
-  }
-  void snapshot(StateWriter& w) override { w.write(next_); }
-  void restore(StateReader& r) override {
-    next_ = r.read<std::uint64_t>();
-    restored_ = true;
+  Duration blockedWait() const override { return split_.blockedWait(); }
+  void snapshot(StateWriter& w) override { split_.snapshot(w); }
+  void restore(StateReader& r) override { split_.restore(r); }
+  bool restoreRescaled(const std::vector<std::string>& previous) override {
+    split_.restoreRescaled(previous);
+    return true;
   }
 
  private:
   F fn_;
-  GeneratorOptions options_;
-  std::uint64_t next_ = 0;
-  std::uint64_t step_ = 1;
-  double rate_ = 0;
-  std::chrono::steady_clock::time_point start_;
-  std::uint64_t emitted_since_start_ = 0;
-  bool restored_ = false;
+  detail::IdSplit split_;
 };
 
 namespace detail {

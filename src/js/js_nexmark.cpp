@@ -73,38 +73,14 @@ const std::string_view kNexmarkHelpers = R"js((function (lf, h) {
 // ---------------------------------------------------------------------------------------------
 // NexmarkIdSource
 
-void NexmarkIdSource::open(const SourceContext& ctx) {
-  step_ = static_cast<std::uint64_t>(ctx.parallelism);
-  if (!restored_) next_ = static_cast<std::uint64_t>(ctx.subtask);
-  rate_ = options_.rate / static_cast<double>(ctx.parallelism);
-  start_ = std::chrono::steady_clock::now();
-  emitted_since_start_ = 0;
-}
-
 SourceStatus NexmarkIdSource::poll(SourceOutput<Value>& out) {
-  std::uint64_t limit = out.remaining();
-  if (rate_ > 0) {
-    double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    auto allowed = static_cast<std::uint64_t>(elapsed * rate_) + 1;
-    if (allowed <= emitted_since_start_) return SourceStatus::Blocked;
-    limit = std::min(limit, allowed - emitted_since_start_);
-  }
-  const std::uint64_t end = options_.count == 0 ? ~std::uint64_t{0} : options_.count;
-  std::uint64_t n = 0;
   Timestamp last = kMinTimestamp;
-  for (; n < limit && next_ < end; ++n, next_ += step_) {
-    last = generator_->timestampOf(next_);
-    out.collect(Value(next_), last);
-  }
-  emitted_since_start_ += n;
+  const auto progress = split_.emit(out.remaining(), [&](std::uint64_t id) {
+    last = generator_->timestampOf(id);
+    out.collect(Value(id), last);
+  });
   if (last != kMinTimestamp) out.emitWatermark(last - 1);
-  return next_ >= end ? SourceStatus::Finished : SourceStatus::HaveMoreOutput;
-}
-
-Duration NexmarkIdSource::blockedWait() const {
-  if (rate_ <= 0) return Duration(1);
-  return Duration(std::max<std::int64_t>(1, static_cast<std::int64_t>(1000.0 / rate_)));
+  return detail::sourceStatus(progress);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,15 +3,15 @@
 // Its events are the C++ generator's (lightflus/connectors/nexmark.hpp): event n is a pure
 // function of n, the same in C++ and TypeScript jobs, at any parallelism and after a restore.
 // What travels through the engine is the event's id, a Value Int stamped with the event's
-// dateTime: NexmarkIdSource splits the ids over the subtasks (s, s+p, ...), keeps the next id
-// in its snapshot, limits the rate and emits a watermark just behind each batch, as the C++
-// NexmarkSource does. The JavaScript operator that reads the source makes the events of a
-// batch from their ids (NexmarkCrossing) and hands them to V8 as columns: the kinds as a
-// Uint8Array, the numbers as a Float64Array, the strings as one string with their lengths in
-// an Int32Array. The host helper `nexmarkEvents` builds the objects from them, one call per
-// batch; it is about ten times faster than JSON.parse of the same events (docs/nexmark.md).
-// Other readers (a sink, a rolling reduce, ...) get the events as Value objects (nexmarkValue)
-// through a map the graph builder adds.
+// dateTime: NexmarkIdSource splits the ids over the subtasks (s, s+p, ...), keeps its position
+// in its snapshot (restorable at another parallelism), limits the rate and emits a watermark
+// just behind each batch, as the C++ NexmarkSource does (both use detail::IdSplit). The JavaScript
+// operator that reads the source makes the events of a batch from their ids (NexmarkCrossing) and
+// hands them to V8 as columns: the kinds as a Uint8Array, the numbers as a Float64Array, the
+// strings as one string with their lengths in an Int32Array. The host helper `nexmarkEvents` builds
+// the objects from them, one call per batch; it is about ten times faster than JSON.parse of the
+// same events (docs/nexmark.md). Other readers (a sink, a rolling reduce, ...) get the events as
+// Value objects (nexmarkValue) through a map the graph builder adds.
 //
 // The objects have the nexmark JSON form's fields (Flink's names): {event_type, person,
 // auction, bid}, two of them null, with dateTime and expires as TIMESTAMP(3) text.
@@ -20,7 +20,6 @@
 #include <v8-container.h>
 #include <v8-local-handle.h>
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,26 +45,22 @@ extern const std::string_view kNexmarkHelpers;
 class NexmarkIdSource final : public Source<Value> {
  public:
   NexmarkIdSource(nexmark::Options options, std::shared_ptr<const nexmark::Generator> generator)
-      : options_(options), generator_(std::move(generator)) {}
+      : generator_(std::move(generator)),
+        split_(detail::IdSplit::forCount(options.count, options.rate)) {}
 
-  void open(const SourceContext& ctx) override;
+  void open(const SourceContext& ctx) override { split_.open(ctx.subtask, ctx.parallelism); }
   SourceStatus poll(SourceOutput<Value>& out) override;
-  Duration blockedWait() const override;
-  void snapshot(StateWriter& w) override { w.write(next_); }
-  void restore(StateReader& r) override {
-    next_ = r.read<std::uint64_t>();
-    restored_ = true;
+  Duration blockedWait() const override { return split_.blockedWait(); }
+  void snapshot(StateWriter& w) override { split_.snapshot(w); }
+  void restore(StateReader& r) override { split_.restore(r); }
+  bool restoreRescaled(const std::vector<std::string>& previous) override {
+    split_.restoreRescaled(previous);
+    return true;
   }
 
  private:
-  nexmark::Options options_;
   std::shared_ptr<const nexmark::Generator> generator_;
-  std::uint64_t next_ = 0;
-  std::uint64_t step_ = 1;
-  double rate_ = 0;
-  std::chrono::steady_clock::time_point start_;
-  std::uint64_t emitted_since_start_ = 0;
-  bool restored_ = false;
+  detail::IdSplit split_;
 };
 
 /// The event as a Value object in the nexmark JSON form (what parseJson makes of

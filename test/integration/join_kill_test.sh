@@ -60,4 +60,4 @@ check "$out" || { tail -20 "$tmp/stderr" >&2; fail "the output file after $kills
 [ -z "$(find "$rolling" -name '.*')" ] || fail "hidden rolling parts left: $(ls -A "$rolling")"
 check "$rolling"/* || { tail -20 "$tmp/stderr" >&2; fail "the rolling files after $kills kills"; }
 [ "$resumed" -ge 2 ] || { cat "$tmp/stderr" >&2; fail "only $resumed runs resumed from a checkpoint"; }
-echo "join kill -9: $kills kills, $resumed resumed (p1 and p2), $count joins exactly once in the file and in $(ls "$rolling" | wc -l) rolling files ($((SECONDS - started)) s)"
+echo "join kill -9: $kill_loop_killed kills, $resumed resumed (p1 and p2), $count joins exactly once in the file and in $(ls "$rolling" | wc -l) rolling files ($((SECONDS - started)) s)"

@@ -792,8 +792,8 @@ TEST_CASE("rolling reduce and window state survive a snapshot and a restore at a
   // same totals as an uninterrupted run (sums per key by a loop).
   const std::string source = R"(
     export default function (ctx: ExecutionContext) {
-      // The source keeps its parallelism (a source cannot be rescaled); the rest rescales.
-      const keyed = ctx.fromSource(Generator.sequence(1, 3000).ratePerSecond(3000)).parallelism(2)
+      // The source takes the job's parallelism, so it rescales too (its ids re-split).
+      const keyed = ctx.fromSource(Generator.sequence(1, 3000).ratePerSecond(3000))
         .keyBy((n: number) => `k${n % 4}`).parallelism(2);
       keyed.reduce((a: number, b: number) => a + b).name("sum").map((n: number) => `sum ${n}`)
         .sink(Stdout.new());

@@ -8,9 +8,10 @@
 # parallelism) with --checkpoint-dir, kills it with SIGKILL at random moments KILLS times
 # (restarting it with the same command each time; some restarts at another parallelism), then
 # lets it finish. The output file, and the committed rolling files together, must hold, per
-# key, the counts 1, 2, ..., N/keys exactly once each: no duplicate, no gap. Then the same with a
-# damaged newest checkpoint (the run falls back to the previous one) and a renamed operator
-# (the restore refuses, unless --allow-non-restored-state).
+# key, the counts 1, 2, ..., N/keys exactly once each: no duplicate, no gap. A rerun of the
+# finished job does nothing. Then, started over with --fresh, the same with a damaged newest
+# checkpoint (the run falls back to the previous one), and a renamed operator (the restore
+# refuses, unless --allow-non-restored-state).
 set -euo pipefail
 lightflusd=$1
 root=$2
@@ -23,6 +24,8 @@ pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAILED: $*" >&2; exit 1; }
+# shellcheck source=../support/kill_loop.sh
+. "$root/test/support/kill_loop.sh"
 job="$root/test/js/jobs/checkpointedCounts.ts"
 out="$tmp/out.jsonl"
 ck="$tmp/ck"
@@ -84,53 +87,42 @@ check_rolling() {
   ' "$1" "$count" "$keys"
 }
 
-started=$SECONDS
-restored=0
-finished=
-for i in $(seq 1 "$kills"); do
-  p=$(( i % 2 + 1 ))
+start() {  # start RUN: some restarts at another parallelism
   # shellcheck disable=SC2046 # word splitting of the argument list is wanted
-  "$lightflusd" run $(run_args "$p") 2>> "$tmp/stderr" &
+  "$lightflusd" run $(run_args $(( $1 % 2 + 1 ))) 2>> "$tmp/stderr" &
   pid=$!
-  # A random moment after the run's first checkpoint, however slow the machine (a sanitizer
-  # build): 0 to 0.9 s after it (checkpoints every 200 ms; some kills land mid-write).
-  newest() { ls "$ck" 2> /dev/null | sort | tail -1 || true; }
-  before=$(newest)
-  for _ in $(seq 1 200); do
-    [ "$(newest)" != "$before" ] && break
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.05
-  done
-  sleep "0.$(( RANDOM % 10 ))"
-  if ! kill -0 "$pid" 2> /dev/null; then
-    wait "$pid" || true
-    pid=
-    finished=1
-    break  # it finished already
-  fi
-  kill -9 "$pid"
-  wait "$pid" 2> /dev/null || true
-  pid=
-done
-# The last run to the end (unless one did already: a finished job deletes its checkpoints, so
-# another run would start over and write everything into new rolling files again).
-if [ -z "$finished" ]; then
-  # shellcheck disable=SC2046
-  "$lightflusd" run $(run_args 2) 2>> "$tmp/stderr" || { cat "$tmp/stderr" >&2; fail "the last run failed"; }
-fi
+}
+started=$SECONDS
+kill_loop "$kills" "$ck" start
+[ -z "$kill_loop_finished" ] || [ "$kill_loop_status" = 0 ] ||
+  { cat "$tmp/stderr" >&2; fail "a run that ended by itself failed (exit $kill_loop_status)"; }
+# The last run to the end. When a run finished already, this one finds the finished marker and
+# does nothing (exit 0, nothing written: starting over would write everything into new rolling
+# files again).
+# shellcheck disable=SC2046
+"$lightflusd" run $(run_args 2) 2>> "$tmp/stderr" || { cat "$tmp/stderr" >&2; fail "the last run failed"; }
 restored=$(grep -c "resuming from checkpoint" "$tmp/stderr" || true)
 check_output "$out" || { tail -20 "$tmp/stderr" >&2; fail "output after $kills kills"; }
 files=$(check_rolling "$rolling") || { tail -20 "$tmp/stderr" >&2; fail "rolling files after $kills kills"; }
 [ "$restored" -ge 2 ] || { cat "$tmp/stderr" >&2; fail "only $restored runs resumed from a checkpoint"; }
-[ -z "$(ls -A "$ck")" ] || fail "the finished job left checkpoints in $ck: $(ls "$ck")"
-echo "kill -9: $kills kills, $restored resumed from a checkpoint, $count records exactly once in the file and in $files ($((SECONDS - started)) s)"
+[ "$(ls -A "$ck")" = FINISHED ] || fail "the finished job left in $ck: $(ls -A "$ck" | tr '\n' ' ')"
+echo "kill -9: $kill_loop_killed kills, $restored resumed from a checkpoint, $count records exactly once in the file and in $files ($((SECONDS - started)) s)"
+
+# Run again once finished (as after a kill between the job's end and its exit): nothing is
+# read or written, the rolling files stay as they are, and stderr says why.
+before=$(cat "$out" "$rolling"/* | md5sum)
+# shellcheck disable=SC2046
+"$lightflusd" run $(run_args 1) 2> "$tmp/again.err" || { cat "$tmp/again.err" >&2; fail "the rerun failed"; }
+grep -q "already finished" "$tmp/again.err" || { cat "$tmp/again.err" >&2; fail "the rerun did not say the job had finished"; }
+[ "$(cat "$out" "$rolling"/* | md5sum)" = "$before" ] || fail "the rerun of the finished job changed its output"
+echo "rerun after the finish: nothing done, output unchanged"
 
 # A damaged newest checkpoint: reported, and the run falls back to the one before. (The
 # rolling files are not checked from here on: a fallback to an older checkpoint keeps what the
 # newer one committed, docs/files.md.)
 rm -rf "$out" "$tmp/stderr" "$rolling"
-# shellcheck disable=SC2046
-"$lightflusd" run $(run_args 1) 2>> "$tmp/stderr" &
+# shellcheck disable=SC2046 # --fresh: the finished run above left its marker in $ck
+"$lightflusd" run $(run_args 1) --fresh 2>> "$tmp/stderr" &
 pid=$!
 for _ in $(seq 1 100); do [ "$(ls "$ck" 2> /dev/null | wc -l)" -ge 2 ] && break; sleep 0.05; done
 kill -9 "$pid"; wait "$pid" 2> /dev/null || true; pid=
@@ -149,7 +141,7 @@ echo "damaged checkpoint: reported, fell back, output exact"
 # Renamed operator (the job's operator ids shift): strict restore refuses, naming the uid. The
 # job has its file sink only here (with the rolling sink too, the shifted ids would hand the
 # rolling sink's state to the file sink).
-rm -f "$out" "$tmp/stderr"
+rm -rf "$out" "$tmp/stderr" "$ck"
 rolling=
 # shellcheck disable=SC2046
 "$lightflusd" run $(run_args 1) 2>> "$tmp/stderr" &

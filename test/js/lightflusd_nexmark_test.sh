@@ -5,7 +5,7 @@
 # compared as parsed JSON (so that q1's DECIMAL 8105.700 equals JavaScript's 8105.7), sorted.
 # Also: a file of the same events (`--set events=FILE`) gives the same rows, and `--set
 # sink=null` prints nothing. Before the queries: the source's events against the generator's
-# JSON form, and kill -9 with checkpoints.
+# JSON form, and kill -9 with checkpoints and restarts at other parallelisms.
 #
 #   lightflusd_nexmark_test.sh LIGHTFLUSD NEXMARK SOURCE_DIR [EVENTS]
 set -euo pipefail
@@ -14,8 +14,12 @@ nexmark=$2
 root=$3
 events=${4:-20000}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pid=
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
 cd "$root"
+# shellcheck source=../support/kill_loop.sh
+. "$root/test/support/kill_loop.sh"
 
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
@@ -44,27 +48,30 @@ for mode in js value; do
 done
 echo "events: $events, the same as the C++ generator's, in JavaScript and as Values, at p1 and p2"
 
-# 2. Checkpoints: killed with SIGKILL twice and restarted, a rate-limited run writes every event
-# exactly once (the source's snapshot holds its next event id).
-count=$((events * 3))
+# 2. Checkpoints: killed with SIGKILL twice, restarted each time at another parallelism (p2,
+# then p3, then p1 to the end), a rate-limited run writes every event exactly once (the source's
+# snapshot holds its position; at another parallelism the new subtasks skip what the old ones
+# emitted).
+count=$((events * 5))
 out="$tmp/killed.jsonl"
-args=("$job" --parallelism 2 --checkpoint-dir "$tmp/ck" --checkpoint-interval 100ms
+args=("$job" --checkpoint-dir "$tmp/ck" --checkpoint-interval 100ms
       --set count="$count" --set rate=20000 --set out="$out")
-for kill in 1 2; do
-  "$lightflusd" run "${args[@]}" 2> "$tmp/err" &
+parallelisms=(1 2 3)
+start() {  # start RUN: at parallelism 2, then 3
+  "$lightflusd" run "${args[@]}" --parallelism "${parallelisms[$1]}" 2>> "$tmp/err" &
   pid=$!
-  sleep 1
-  kill -9 "$pid" 2> /dev/null || fail "the run ended before kill $kill (count $count too small?)"
-  wait "$pid" 2> /dev/null || true
-done
-"$lightflusd" run "${args[@]}" 2> "$tmp/err" || { cat "$tmp/err" >&2; fail "the last restart failed"; }
+}
+kill_loop 2 "$tmp/ck" start
+[ -z "$kill_loop_finished" ] || fail "the run ended before its kill (count $count too small?)"
+"$lightflusd" run "${args[@]}" --parallelism 1 2> "$tmp/err" ||
+  { cat "$tmp/err" >&2; fail "the last restart failed"; }
 grep -q "resuming from checkpoint" "$tmp/err" || fail "the last restart did not resume from a checkpoint"
 "$nexmark" --write-events "$tmp/events-all.jsonl" --generate "$count" 2> /dev/null
 canonical < "$tmp/events-all.jsonl" > "$tmp/killed.expected"
 canonical < "$out" > "$tmp/killed.actual"
 diff -q "$tmp/killed.expected" "$tmp/killed.actual" > /dev/null ||
-  fail "after kill -9 and restarts: $(wc -l < "$tmp/killed.actual") events written, $count expected once each"
-echo "checkpoints: $count events exactly once after two kill -9 and restarts"
+  fail "after kill -9 and restarts at p2, p3, p1: $(wc -l < "$tmp/killed.actual") events written, $count expected once each"
+echo "checkpoints: $count events exactly once after two kill -9 and restarts at p2, p3 and p1"
 
 # 3. The queries.
 for query in bench/nexmark/q*.ts; do

@@ -26,6 +26,8 @@ pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAILED: $*" >&2; exit 1; }
+# shellcheck source=../support/kill_loop.sh
+. "$root/test/support/kill_loop.sh"
 job="$root/test/js/jobs/checkpointedProcess.ts"
 out="$tmp/out.jsonl"
 side="$tmp/side.jsonl"
@@ -112,46 +114,25 @@ check_output() {
   ' "$out" "$side" "$count" "$keys" "$window" "$rate"
 }
 
-started=$SECONDS
-finished=
-killed=0
-newest() { ls "$ck" 2> /dev/null | sort | tail -1 || true; }
-for i in $(seq 1 "$kills"); do
-  p=$(( i % 2 + 1 ))
+start() {  # start RUN: alternating --parallelism 1 and 2
   # shellcheck disable=SC2046 # word splitting of the argument list is wanted
-  "$lightflusd" run $(run_args "$p") 2>> "$tmp/stderr" &
+  "$lightflusd" run $(run_args $(( $1 % 2 + 1 ))) 2>> "$tmp/stderr" &
   pid=$!
-  # A random moment after the run's first checkpoint, however slow the machine (a sanitizer
-  # build): 0 to 0.9 s after it (checkpoints every 200 ms; some kills land mid-write).
-  before=$(newest)
-  for _ in $(seq 1 200); do
-    [ "$(newest)" != "$before" ] && break
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.05
-  done
-  sleep "0.$(( RANDOM % 10 ))"
-  if ! kill -0 "$pid" 2> /dev/null; then
-    wait "$pid" || { cat "$tmp/stderr" >&2; fail "run $i failed"; }
-    pid=
-    finished=1
-    break  # it finished already
-  fi
-  kill -9 "$pid"
-  wait "$pid" 2> /dev/null || true
-  pid=
-  killed=$((killed + 1))
-done
-# The last run to the end (unless one did already: a finished job deletes its checkpoints, so
-# another run would start over).
-if [ -z "$finished" ]; then
-  # shellcheck disable=SC2046
-  "$lightflusd" run $(run_args 2) 2>> "$tmp/stderr" ||
-    { cat "$tmp/stderr" >&2; fail "the last run failed"; }
-fi
+}
+started=$SECONDS
+kill_loop "$kills" "$ck" start
+killed=$kill_loop_killed
+[ -z "$kill_loop_finished" ] || [ "$kill_loop_status" = 0 ] ||
+  { cat "$tmp/stderr" >&2; fail "run $((killed + 1)) failed (exit $kill_loop_status)"; }
+# The last run to the end. When a run finished already, this one finds the finished marker and
+# does nothing.
+# shellcheck disable=SC2046
+"$lightflusd" run $(run_args 2) 2>> "$tmp/stderr" ||
+  { cat "$tmp/stderr" >&2; fail "the last run failed"; }
 restored=$(grep -c "resuming from checkpoint" "$tmp/stderr" || true)
 summary=$(check_output) || { tail -20 "$tmp/stderr" >&2; fail "output after $killed kills"; }
 [ "$restored" -ge 2 ] ||
   { cat "$tmp/stderr" >&2; fail "only $restored runs resumed from a checkpoint"; }
-[ -z "$(ls -A "$ck")" ] || fail "the finished job left checkpoints in $ck: $(ls "$ck")"
+[ "$(ls -A "$ck")" = FINISHED ] || fail "the finished job left in $ck: $(ls -A "$ck" | tr '\n' ' ')"
 echo "process kill -9: $killed kills, $restored resumed from a checkpoint, every record" \
   "exactly once; $summary ($((SECONDS - started)) s)"

@@ -3,7 +3,8 @@
 # (tr | sort | uniq) from a file and from stdin at parallelism 1 and 2, the original API's
 # namespaced jobs, a windowed job, the documented errors (each with a non-zero exit, no crash
 # and no hang), the dead-letter policy (for throwing UDFs and malformed JSON lines), the report
-# of late elements and dead letters at the end, and stopping with SIGINT/SIGTERM.
+# of late elements and dead letters at the end, stopping with SIGINT/SIGTERM, and a finished
+# job's checkpoint directory (a rerun does nothing; --fresh starts over).
 #
 #   lightflusd_run_test.sh LIGHTFLUSD SOURCE_DIR
 set -euo pipefail
@@ -124,5 +125,31 @@ stop_with() {  # SIGNAL EXPECTED-STATUS JOB [ARGS...]
 stop_with INT 130 "$jobs/unbounded.ts" --parallelism 2
 stop_with TERM 143 "$jobs/unbounded.ts"
 stop_with INT 130 "$jobs/infinite_loop.ts" --time-limit 60
+
+# 8. A bounded job run with --checkpoint-dir leaves a finished marker (and no checkpoints): the
+# same command again (as after a kill between the job's end and the exit) says so on stderr,
+# exits 0 and writes nothing; --fresh runs it again from the beginning.
+ck="$tmp/finished-ck"
+"$lightflusd" run examples/ts/wordCount.ts --checkpoint-dir "$ck" 2> "$tmp/fin.err" |
+  final_counts > "$tmp/fin.1" || { cat "$tmp/fin.err" >&2; fail "wordCount.ts with --checkpoint-dir"; }
+diff -q "$tmp/expected" "$tmp/fin.1" > /dev/null || fail "wordCount.ts with --checkpoint-dir: wrong counts"
+[ "$(ls "$ck")" = FINISHED ] || fail "after the job finished, $ck holds: $(ls "$ck" | tr '\n' ' ')"
+status=0
+"$lightflusd" run examples/ts/wordCount.ts --checkpoint-dir "$ck" > "$tmp/fin.2" 2> "$tmp/fin.err" || status=$?
+[ "$status" = 0 ] || { cat "$tmp/fin.err" >&2; fail "rerun of a finished job: exit $status, expected 0"; }
+[ ! -s "$tmp/fin.2" ] || fail "rerun of a finished job wrote $(wc -l < "$tmp/fin.2") lines"
+grep -q "already finished in $ck (job 'wordCount' finished at .* UTC).*--fresh" "$tmp/fin.err" ||
+  { cat "$tmp/fin.err" >&2; fail "rerun of a finished job: no 'already finished' on stderr"; }
+"$lightflusd" run examples/ts/wordCount.ts --checkpoint-dir "$ck" --fresh 2> "$tmp/fin.err" |
+  final_counts > "$tmp/fin.3"
+diff -q "$tmp/expected" "$tmp/fin.3" > /dev/null || { cat "$tmp/fin.err" >&2; fail "--fresh: wrong counts"; }
+grep -q "removed 0 checkpoints and the finished marker" "$tmp/fin.err" || { cat "$tmp/fin.err" >&2; fail "--fresh said nothing"; }
+for bad in "--fresh" "--fresh --checkpoint-dir $ck --from $ck"; do
+  status=0
+  # shellcheck disable=SC2086 # the flags are split on purpose
+  "$lightflusd" run examples/ts/wordCount.ts $bad > /dev/null 2> "$tmp/fin.err" || status=$?
+  [ "$status" = 2 ] || { cat "$tmp/fin.err" >&2; fail "run $bad: exit $status, expected 2"; }
+done
+echo "finished marker: a rerun does nothing (exit 0), --fresh starts over"
 
 echo "lightflusd run: all checks passed"

@@ -2,12 +2,14 @@
 # `lightflusd serve` survives kill -9 and SIGTERM without losing or doubling records, and a bad
 # job cannot take the daemon or its neighbours down.
 #
-# 1. A file-sink job (the ticker: even numbers at 1000/s) and an HttpSource job fed at a steady
-#    rate by a client that retries until it gets a 200: the daemon is killed with -9 three times
-#    and stopped with SIGTERM once; after each restart both jobs resume from their checkpoints.
-#    At the end the ticker's file holds 0, 2, 4, ... each exactly once, and every acknowledged
-#    click is in the clicks file exactly once (a batch the client sent again after a lost
-#    answer may show twice: the client cannot know it was taken).
+# 1. A file-sink job (the ticker: even numbers at 1000/s), a rolling-file job (0, 1, 2, ... at
+#    1000/s into FileSink.rolling parts, two series) and an HttpSource job fed at a steady rate
+#    by a client that retries until it gets a 200: the daemon is killed with -9 three times and
+#    stopped with SIGTERM once; after each restart the three jobs resume from their
+#    checkpoints. At the end the ticker's file holds 0, 2, 4, ... each exactly once, the
+#    committed rolling parts hold 0 .. n-1 each exactly once, and every acknowledged click is in
+#    the clicks file exactly once (a batch the client sent again after a lost answer may show
+#    twice: the client cannot know it was taken).
 # 2. A job that allocates 800 MB at once (V8 aborts its process) and one that spins forever
 #    (--time-limit 0) beside a healthy ticker: the daemon answers, the ticker keeps its rate,
 #    the allocating job ends `failed` with the signal after its restart, and a restarted daemon
@@ -111,6 +113,7 @@ start_daemon d0 "${daemon_flags[@]}"
 daemon=$pid
 request 201 --data-binary "@$jobs/ticker.ts" "$base/v1/jobs?name=ticker&param.output=$data/ticker.txt"
 ticker=$(json 'd["id"]')
+request 201 --data-binary "@$jobs/rolling_ticker.ts" "$base/v1/jobs?name=rolling&param.output=$data/rolling"
 request 201 --data-binary "@$jobs/clicks.ts" "$base/v1/jobs?name=clicks&param.output=$data/clicks.txt"
 clicks=$(json 'd["id"]')
 echo "$clicks" > "$tmp/clicks-id"
@@ -137,16 +140,16 @@ for round in 1 2 3 4; do
   wait_children_gone
   start_daemon "d$round" "${daemon_flags[@]}"
   daemon=$pid
-  grep -q '2 jobs resumed' "$tmp/d$round.log" || fail "round $round: $(grep listening "$tmp/d$round.log")"
+  grep -q '3 jobs resumed' "$tmp/d$round.log" || fail "round $round: $(grep listening "$tmp/d$round.log")"
   wait_status "$ticker" running 10
   for _ in $(seq 100); do
     resumed=$(cat "$tmp"/d*.log | grep -c 'resuming from checkpoint' || true)
-    [ "$resumed" -ge $((resumed_before + 2)) ] && break
+    [ "$resumed" -ge $((resumed_before + 3)) ] && break
     sleep 0.1
   done
-  [ "$resumed" -ge $((resumed_before + 2)) ] || fail "round $round: the jobs did not resume from checkpoints"
+  [ "$resumed" -ge $((resumed_before + 3)) ] || fail "round $round: the jobs did not resume from checkpoints"
   resumed_before=$resumed
-  echo "round $round ($how): both jobs resumed from their checkpoints"
+  echo "round $round ($how): the three jobs resumed from their checkpoints"
 done
 sleep 2
 touch "$tmp/stop-feeding"
@@ -161,8 +164,16 @@ done
 sleep 1
 kill -TERM "$daemon"
 wait "$daemon" || fail "the daemon exited with $? after SIGTERM"
-python3 - "$data/ticker.txt" "$data/clicks.txt" "$tmp/acked.txt" "$tmp/retried.txt" << 'EOF' || fail "records lost or doubled"
-import collections, sys
+python3 - "$data/ticker.txt" "$data/clicks.txt" "$tmp/acked.txt" "$tmp/retried.txt" "$data/rolling" << 'EOF' || fail "records lost or doubled"
+import collections, os, sys
+rolling_dir = sys.argv[5]
+parts = [p for p in os.listdir(rolling_dir) if not p.startswith(".")]
+numbers = collections.Counter(int(line) for p in parts for line in open(os.path.join(rolling_dir, p)))
+doubled = [n for n, c in numbers.items() if c > 1][:5]
+missing = sorted(set(range(len(numbers))) - set(numbers))[:5]
+if doubled or missing or len(numbers) < 3000:
+    sys.exit(f"rolling: {len(numbers)} numbers in {len(parts)} committed parts, doubled {doubled}, "
+             f"missing {missing}")
 ticker = [int(line) for line in open(sys.argv[1])]
 expected = list(range(0, 2 * len(ticker), 2))
 if ticker != expected:
@@ -177,7 +188,8 @@ missing = [n for n in acked if clicks[n] == 0]
 doubled = [n for n, c in clicks.items() if c > 1 and n not in retried]
 if missing or doubled:
     sys.exit(f"clicks: missing {missing[:5]} ({len(missing)}), doubled {doubled[:5]} ({len(doubled)})")
-print(f"ticker: {len(ticker)} numbers once each; clicks: {len(acked)} acknowledged, all there, "
+print(f"ticker: {len(ticker)} numbers once each; rolling: 0..{len(numbers) - 1} once each in "
+      f"{len(parts)} committed parts; clicks: {len(acked)} acknowledged, all there, "
       f"{sum(1 for n, c in clicks.items() if c > 1)} doubled of {len(retried)} sent twice")
 EOF
 

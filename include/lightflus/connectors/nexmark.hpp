@@ -148,50 +148,32 @@ struct Options {
 
 /// Emits Nexmark events with their dateTime as timestamp, and a watermark just behind the last
 /// one after each batch (a subtask's events are in time order). Subtask s of p emits the events
-/// s, s+p, s+2p, ...; a snapshot holds the next id, so a restored job goes on with exactly the
-/// events it had not emitted (at the same parallelism).
+/// s, s+p, s+2p, ...; a snapshot holds its position, so a restored job goes on with exactly the
+/// events it had not emitted, also at another parallelism (detail/id_split.hpp).
 class NexmarkSource final : public Source<Event> {
  public:
   explicit NexmarkSource(Options options)
-      : options_(options), generator_(std::make_shared<const Generator>(options.config)) {}
+      : generator_(std::make_shared<const Generator>(options.config)),
+        split_(detail::IdSplit::forCount(options.count, options.rate)) {}
 
-  void open(const SourceContext& ctx) override {
-    step_ = static_cast<std::uint64_t>(ctx.parallelism);
-    if (!restored_) next_ = static_cast<std::uint64_t>(ctx.subtask);
-    rate_ = options_.rate / static_cast<double>(ctx.parallelism);
-    start_ = std::chrono::steady_clock::now();
-    emitted_since_start_ = 0;
-  }
+  void open(const SourceContext& ctx) override { split_.open(ctx.subtask, ctx.parallelism); }
 
   SourceStatus poll(SourceOutput<Event>& out) override {
-    std::uint64_t limit = out.remaining();
-    if (rate_ > 0) {
-      double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-      auto allowed = static_cast<std::uint64_t>(elapsed * rate_) + 1;
-      if (allowed <= emitted_since_start_) return SourceStatus::Blocked;
-      limit = std::min(limit, allowed - emitted_since_start_);
-    }
-    const std::uint64_t end = options_.count == 0 ? ~std::uint64_t{0} : options_.count;
-    std::uint64_t n = 0;
     Timestamp last = kMinTimestamp;
-    for (; n < limit && next_ < end; ++n, next_ += step_) {
-      last = generator_->timestampOf(next_);
-      out.collect(NextEvent{generator_.get(), next_}, last);
-    }
-    emitted_since_start_ += n;
+    const auto progress = split_.emit(out.remaining(), [&](std::uint64_t id) {
+      last = generator_->timestampOf(id);
+      out.collect(NextEvent{generator_.get(), id}, last);
+    });
     if (last != kMinTimestamp) out.emitWatermark(last - 1);
-    return next_ >= end ? SourceStatus::Finished : SourceStatus::HaveMoreOutput;
+    return detail::sourceStatus(progress);
   }
 
-  Duration blockedWait() const override {
-    if (rate_ <= 0) return Duration(1);
-    return Duration(std::max<std::int64_t>(1, static_cast<std::int64_t>(1000.0 / rate_)));
-  }
-  void snapshot(StateWriter& w) override { w.write(next_); }
-  void restore(StateReader& r) override {
-    next_ = r.read<std::uint64_t>();
-    restored_ = true;
+  Duration blockedWait() const override { return split_.blockedWait(); }
+  void snapshot(StateWriter& w) override { split_.snapshot(w); }
+  void restore(StateReader& r) override { split_.restore(r); }
+  bool restoreRescaled(const std::vector<std::string>& previous) override {
+    split_.restoreRescaled(previous);
+    return true;
   }
 
  private:
@@ -203,14 +185,8 @@ class NexmarkSource final : public Source<Event> {
     operator Event() const { return generator->next(id); }
   };
 
-  Options options_;
   std::shared_ptr<const Generator> generator_;
-  std::uint64_t next_ = 0;
-  std::uint64_t step_ = 1;
-  double rate_ = 0;
-  std::chrono::steady_clock::time_point start_;
-  std::uint64_t emitted_since_start_ = 0;
-  bool restored_ = false;
+  detail::IdSplit split_;
 };
 
 /// A factory for ExecutionContext::fromSource<Event>().
