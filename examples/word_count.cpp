@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
             while (i < n && std::isalnum(static_cast<unsigned char>(line[i]))) ++i;
             if (i > start) {
               std::string word = line.substr(start, i - start);
-              for (auto& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+              for (auto& c : word)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
               out.collect(std::move(word));
             }
           }
@@ -48,9 +49,10 @@ int main(int argc, char** argv) {
         .name("split")
         .keyBy([](const std::string& word) -> const std::string& { return word; })
         .window(GlobalWindows::create())
-        .aggregate(Count{}, [](const std::string& word, const GlobalWindow&, std::int64_t n) {
-          return std::pair<std::string, std::int64_t>(word, n);
-        })
+        .aggregate(Count{},
+                   [](const std::string& word, const GlobalWindow&, std::int64_t n) {
+                     return std::pair<std::string, std::int64_t>(word, n);
+                   })
         .name("count")
         .print([](std::string& out, const std::pair<std::string, std::int64_t>& wc) {
           out += wc.first;

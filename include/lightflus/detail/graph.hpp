@@ -104,9 +104,8 @@ class TypedHashExchange final : public HashExchangeSpec {
   void* make(const std::vector<GateBase*>& targets, int producer_index, int subtask,
              int max_parallelism, std::size_t batch_size, TaskParts& parts) const override {
     return PortSpec<T>::template makeExchange<T, KeyHash>(Partitioning::Hash, targets,
-                                                          producer_index, subtask,
-                                                          max_parallelism, batch_size, parts,
-                                                          &hash_);
+                                                          producer_index, subtask, max_parallelism,
+                                                          batch_size, parts, &hash_);
   }
 
  private:
@@ -123,8 +122,8 @@ struct EdgeSpec {
 
 struct PortInfo {
   std::shared_ptr<const PortSpecBase> spec;
-  std::string tag;                  ///< "" for the main output, else the side output's tag
-  bool requires_consumer = false;   ///< data sent here would be lost without a consumer
+  std::string tag;                 ///< "" for the main output, else the side output's tag
+  bool requires_consumer = false;  ///< data sent here would be lost without a consumer
 };
 
 struct NodeSpec {
@@ -133,12 +132,12 @@ struct NodeSpec {
   int id = 0;
   std::string kind;  ///< "source", "map", "window", ... (for plans and metrics)
   std::string name;
-  std::string uid;   ///< identifies the node's state in snapshots
-  int parallelism = 0;      ///< 0: the job's default
-  bool single = false;      ///< must run with parallelism 1 (e.g. one file, stdin)
+  std::string uid;            ///< identifies the node's state in snapshots
+  int parallelism = 0;        ///< 0: the job's default
+  bool single = false;        ///< must run with parallelism 1 (e.g. one file, stdin)
   bool follow_input = false;  ///< runs with its input's parallelism (chained to it)
   bool source = false;
-  bool keyed = false;       ///< state is partitioned by key group
+  bool keyed = false;  ///< state is partitioned by key group
   /// Side outputs are made on request: getSideOutput(tag) adds a port for any tag (process
   /// functions that call ctx.output(tag, value)).
   bool open_side_outputs = false;
