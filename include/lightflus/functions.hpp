@@ -25,17 +25,17 @@
 
 namespace lightflus {
 
+// clang-format 14 breaks concepts with template arguments apart (`std::invocable < F&, ...`).
+// clang-format off
 template <class F, class T>
-concept MapFunction =
-    std::invocable<const F&, const T&> && !std::is_void_v<std::invoke_result_t<const F&, const T&>>;
+concept MapFunction = std::invocable<const F&, const T&> &&
+                      !std::is_void_v<std::invoke_result_t<const F&, const T&>>;
 
 template <class F, class T>
 concept FilterFunction = std::predicate<const F&, const T&>;
 
 template <class F, class T, class R>
-concept FlatMapFunction = std::invocable < F&,
-        const T&, Collector<R>
-& > ;
+concept FlatMapFunction = std::invocable<F&, const T&, Collector<R>&>;
 
 template <class F, class T>
 concept FlatMapRangeFunction =
@@ -43,14 +43,13 @@ concept FlatMapRangeFunction =
 
 template <class F, class T>
 concept KeySelector = std::invocable<const F&, const T&> && requires(const F& f, const T& v) {
-  {
-    std::hash<std::decay_t<std::invoke_result_t<const F&, const T&>>>{}(f(v))
-    } -> std::convertible_to<std::size_t>;
+  { std::hash<std::decay_t<std::invoke_result_t<const F&, const T&>>>{}(f(v)) }
+    -> std::convertible_to<std::size_t>;
 };
 
 template <class F, class T>
 concept ReduceFunction = std::invocable<F&, const T&, const T&> &&
-    std::convertible_to<std::invoke_result_t<F&, const T&, const T&>, T>;
+                         std::convertible_to<std::invoke_result_t<F&, const T&, const T&>, T>;
 
 template <class A, class T>
 concept AggregateFunction = requires(const A& a, const T& v) {
@@ -65,6 +64,7 @@ template <class A>
 concept MergingAggregate = requires(const A& a, decltype(a.createAccumulator())& acc) {
   a.merge(acc, std::as_const(acc));
 };
+// clang-format on
 
 template <class A>
 using AccumulatorOf = std::decay_t<decltype(std::declval<const A&>().createAccumulator())>;
