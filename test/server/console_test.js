@@ -584,7 +584,9 @@ async function main() {
   } finally {
     if (browser) await browser.close();
     for (const child of children) await stopProcess(child);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    // Chromium's helper processes (network service, GPU) may still write its cache for a
+    // moment after the browser process exits: retry on ENOTEMPTY/EBUSY rather than leave it.
+    fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }
 
